@@ -1,0 +1,206 @@
+// Package backend is the one interface that I/O backends implement and workloads drive, and the registry
+// that names them. A backend is a folder under backends/ whose init registers it; workloads never know
+// which backend they drive.
+//
+// File I/O follows the completion model (fio's queue/commit/getevents): a workload hands an engine a batch
+// of requests and asks for at least N completions back. A readiness backend such as epoll, which cannot
+// poll regular files, completes each request with a plain pread inside Submit; io_uring backends put the
+// whole batch in one io_uring_enter. The engine times each request itself (Start, End), because only it
+// knows when a request was really issued and seen complete.
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrNotSupported marks a backend or feature that this kernel or this user cannot run. Errors wrapping it
+// say why in plain words.
+var ErrNotSupported = errors.New("not supported here")
+
+// Backend is one way of doing I/O.
+type Backend interface {
+	// Name is the --backend value.
+	Name() string
+	// Summary is one line for `--help` and `probe`.
+	Summary() string
+	// Available reports whether the backend can run here: nil, or an error wrapping ErrNotSupported.
+	Available() error
+	// NewFileEngine returns an engine for file I/O. The engine must be created, used and closed on one
+	// goroutine locked to its OS thread (runtime.LockOSThread): io_uring rings set up with SINGLE_ISSUER
+	// refuse other threads.
+	NewFileEngine(cfg FileConfig) (FileEngine, error)
+}
+
+// Options are the tuning flags a backend may honour; each backend ignores what does not apply to it.
+type Options struct {
+	Depth int // requests in flight
+	Batch int // requests per submission (SQEs per io_uring_enter)
+	// FixedFiles registers the data set's descriptors (IORING_REGISTER_FILES); FixedBufs registers the
+	// buffers and reads with READ_FIXED.
+	FixedFiles bool
+	FixedBufs  bool
+	// SQCPU pins the SQPOLL thread (-1: not pinned); SQIdle is how long it spins before sleeping.
+	SQCPU  int
+	SQIdle time.Duration
+	// CQSpin is how long to spin on the completion queue before waiting in io_uring_enter (sqpoll).
+	CQSpin time.Duration
+}
+
+// FileConfig sets up a file engine.
+type FileConfig struct {
+	Options
+	// FDs are open raw descriptors of the data set; Request.File indexes them (OpRead). The workload owns
+	// and closes them after the engine is closed.
+	FDs []int
+	// BufSize is the size of each of the Depth buffers the engine allocates (page aligned, off the Go heap
+	// where the kernel writes into them asynchronously).
+	BufSize int
+}
+
+// OpKind is what a request does.
+type OpKind uint8
+
+const (
+	// OpRead reads Len bytes at Offset of FDs[File] into buffer Buf.
+	OpRead OpKind = iota
+	// OpOpenReadClose opens Path read-only, reads up to Len bytes from offset 0 into buffer Buf, and closes.
+	OpOpenReadClose
+)
+
+// Request is one file operation. Buf is a buffer slot, 0 <= Buf < Depth, not in use by another request.
+type Request struct {
+	Kind   OpKind
+	Buf    int32
+	File   int32
+	Len    int32
+	Offset int64
+	// Path is NUL-terminated and must stay unchanged until the request completes.
+	Path []byte
+	Tag  uint64
+}
+
+// Completion reports a finished request. Res is bytes transferred or -errno. Start and End are
+// clock.Now() readings: when the request was issued and when its completion was seen.
+type Completion struct {
+	Tag   uint64
+	Res   int32
+	Buf   int32
+	Start int64
+	End   int64
+}
+
+// FileEngine executes file requests.
+type FileEngine interface {
+	// Buffer returns buffer slot i. It stays valid until Close.
+	Buffer(i int) []byte
+	// Submit issues reqs (at most the free capacity: Depth minus requests in flight), then waits until at
+	// least minComplete requests have completed and writes every completion it has into out (len(out) must
+	// be at least Depth). It returns the number written. minComplete may not exceed requests in flight.
+	Submit(reqs []Request, minComplete int, out []Completion) (int, error)
+	// Counters reports the engine's own counts.
+	Counters() EngineCounters
+	// Close waits for requests in flight, then releases everything the engine holds.
+	Close() error
+}
+
+// EngineCounters are the engine's own counts, beside the kernel's.
+type EngineCounters struct {
+	// Enters is io_uring_enter calls made; -1 when the backend has no ring.
+	Enters int64
+	// SubmitEnters and WaitEnters split Enters by purpose (sqpoll: waking the poll thread vs waiting).
+	SubmitEnters, WaitEnters int64
+	// PollThreadTID is the SQPOLL kernel thread, when there is one (0 otherwise).
+	PollThreadTID int
+}
+
+// Flag names used in errors, so that a bad option names the flag the user typed.
+const (
+	FlagDepth = "--depth"
+	FlagBatch = "--batch"
+)
+
+// Validate checks options common to every backend.
+func (o Options) Validate() error {
+	if o.Depth < 1 {
+		return fmt.Errorf("%s %d: must be at least 1", FlagDepth, o.Depth)
+	}
+	if o.Depth > 4096 {
+		return fmt.Errorf("%s %d: at most 4096", FlagDepth, o.Depth)
+	}
+	if o.Batch < 1 {
+		return fmt.Errorf("%s %d: must be at least 1", FlagBatch, o.Batch)
+	}
+	if o.Batch > o.Depth {
+		return fmt.Errorf("%s %d is larger than %s %d", FlagBatch, o.Batch, FlagDepth, o.Depth)
+	}
+	return nil
+}
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]Backend{}
+)
+
+// Register adds a backend; backends call it from init. Registering a name twice panics.
+func Register(b Backend) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[b.Name()]; dup {
+		panic("backend registered twice: " + b.Name())
+	}
+	registry[b.Name()] = b
+}
+
+// order is the display order of known backends; others follow by name.
+var order = []string{"epoll", "uring", "sqpoll", "gostd"}
+
+// All returns every registered backend in display order.
+func All() []Backend {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	rank := func(n string) int {
+		for i, o := range order {
+			if o == n {
+				return i
+			}
+		}
+		return len(order)
+	}
+	out := make([]Backend, 0, len(registry))
+	for _, b := range registry {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		ri, rj := rank(out[i].Name()), rank(out[j].Name())
+		if ri != rj {
+			return ri < rj
+		}
+		return out[i].Name() < out[j].Name()
+	})
+	return out
+}
+
+// Lookup finds a backend by name; the error lists the known names.
+func Lookup(name string) (Backend, error) {
+	registryMu.Lock()
+	b, ok := registry[name]
+	registryMu.Unlock()
+	if ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Names(), ", "))
+}
+
+// Names lists registered backend names in display order.
+func Names() []string {
+	var names []string
+	for _, b := range All() {
+		names = append(names, b.Name())
+	}
+	return names
+}

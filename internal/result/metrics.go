@@ -1,0 +1,67 @@
+package result
+
+// Metric is one figure that can be read from a sample, compared and charted.
+type Metric struct {
+	Name           string // stable identifier, e.g. "ops/s"
+	Unit           string // benchmark-format unit, e.g. "ops/s", "ns/op"
+	HigherIsBetter bool
+	// Deterministic metrics (syscalls per op) barely vary between runs: the sharpest CI gates.
+	Deterministic bool
+	// Value reads the metric from a sample; ok is false when the sample does not have it.
+	Value func(s *Sample) (v float64, ok bool)
+}
+
+// Metrics is the catalogue, in display order.
+var Metrics = []Metric{
+	{Name: "ops/s", Unit: "ops/s", HigherIsBetter: true, Value: func(s *Sample) (float64, bool) {
+		return s.OpsPerSec, s.Seconds > 0
+	}},
+	{Name: "MB/s", Unit: "MB/s", HigherIsBetter: true, Value: func(s *Sample) (float64, bool) {
+		return s.BytesPerSec / 1e6, s.Seconds > 0 && s.Bytes > 0
+	}},
+	{Name: "p50", Unit: "ns/p50", Value: func(s *Sample) (float64, bool) {
+		return float64(s.Latency.P50), s.Latency.Count > 0
+	}},
+	{Name: "p99", Unit: "ns/p99", Value: func(s *Sample) (float64, bool) {
+		return float64(s.Latency.P99), s.Latency.Count > 0
+	}},
+	{Name: "p99.9", Unit: "ns/p99.9", Value: func(s *Sample) (float64, bool) {
+		return float64(s.Latency.P999), s.Latency.Count > 0
+	}},
+	{Name: "syscalls/op", Unit: "syscalls/op", Deterministic: true, Value: func(s *Sample) (float64, bool) {
+		return s.Syscalls.PerOp, s.Syscalls.Available && s.Ops > 0
+	}},
+	{Name: "enters/op", Unit: "enters/op", Deterministic: true, Value: func(s *Sample) (float64, bool) {
+		return s.EntersPerOp, s.EntersPerOp >= 0 && s.Ops > 0
+	}},
+	{Name: "cpu-ns/op", Unit: "cpu-ns/op", Value: func(s *Sample) (float64, bool) {
+		return s.CPU.PerOpNs, s.Ops > 0 && s.CPU.PerOpNs > 0
+	}},
+	{Name: "ctxsw/op", Unit: "ctxsw/op", Value: func(s *Sample) (float64, bool) {
+		return s.ContextSwitches.PerOp, s.ContextSwitches.Available && s.Ops > 0
+	}},
+	{Name: "peak-rss", Unit: "B", Value: func(s *Sample) (float64, bool) {
+		return float64(s.PeakRSSBytes), s.PeakRSSBytes > 0
+	}},
+	{Name: "mem/idle-conn", Unit: "B/conn", Value: func(s *Sample) (float64, bool) {
+		if s.Memory == nil {
+			return 0, false
+		}
+		return s.Memory.RSSPerConnBytes, true
+	}},
+}
+
+// MetricByName finds a metric in the catalogue.
+func MetricByName(name string) (Metric, bool) {
+	for _, m := range Metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+// SeriesKey identifies the series a sample belongs to: workload, backend and params, in a stable order.
+func (s *Sample) SeriesKey() string {
+	return s.Workload + "/" + s.Backend + paramsSuffix(s.Params)
+}

@@ -1,0 +1,182 @@
+// Package result is ringbench's data model: the versioned result file that `run` writes and `report` and
+// `compare` read, the samples inside it, and the catalogue of metrics with their units and which direction
+// is better. It knows nothing of statistics or rendering.
+package result
+
+import (
+	"time"
+
+	"github.com/ringbench/ringbench/internal/fingerprint"
+)
+
+// Schema names the file format; Version is bumped on any incompatible change. Readers refuse newer versions.
+const (
+	Schema  = "ringbench/result"
+	Version = 1
+)
+
+// File is one result file: everything one `ringbench run` (or `load`) measured.
+type File struct {
+	Schema   string    `json:"schema"`
+	Version  int       `json:"version"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Label names a set of results (for example "before" or "6.12-kvm"); report and compare group by it.
+	Label   string                  `json:"label,omitempty"`
+	Command []string                `json:"command,omitempty"`
+	Config  Config                  `json:"config"`
+	Env     fingerprint.Fingerprint `json:"env"`
+	Samples []Sample                `json:"samples"`
+	// Skipped lists backend/workload pairs that were asked for but could not run here, with the reason.
+	Skipped     []Skip   `json:"skipped,omitempty"`
+	Interrupted bool     `json:"interrupted,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+}
+
+// Config is the run configuration, as the user gave it after defaults were applied.
+type Config struct {
+	Backends  []string          `json:"backends"`
+	Workloads []string          `json:"workloads"`
+	Count     int               `json:"count"`
+	Duration  Duration          `json:"duration"`
+	Warmup    Duration          `json:"warmup"`
+	Options   map[string]string `json:"options,omitempty"` // every other flag, by flag name
+}
+
+// Skip records a backend or workload that was not run, and why.
+type Skip struct {
+	Backend  string `json:"backend"`
+	Workload string `json:"workload,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// Sample is one measured interval of one workload on one backend.
+type Sample struct {
+	Backend  string `json:"backend"`
+	Workload string `json:"workload"`
+	// Params are the workload parameters that distinguish this series (depth, batch, conns, msg-size ...).
+	// They become benchmark keys in Go benchmark text: BenchmarkSmallFile/backend=uring/depth=32.
+	Params map[string]string `json:"params,omitempty"`
+	Repeat int               `json:"repeat"` // 0-based index of this sample within its series
+
+	Seconds     float64 `json:"seconds"`
+	Ops         int64   `json:"ops"`
+	Bytes       int64   `json:"bytes"`
+	OpsPerSec   float64 `json:"ops_per_sec"`
+	BytesPerSec float64 `json:"bytes_per_sec"`
+
+	Latency Latency `json:"latency"`
+
+	Syscalls Syscalls `json:"syscalls"`
+	// EntersPerOp is the ring's own count of io_uring_enter calls per op (uring and sqpoll only; -1 = n/a).
+	EntersPerOp float64 `json:"enters_per_op"`
+
+	CPU CPU `json:"cpu"`
+
+	ContextSwitches Counted `json:"context_switches"`
+
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+
+	// Residency is the fraction of the data set in the page cache, checked with mincore (file workloads).
+	Residency *Residency `json:"residency,omitempty"`
+	// Memory is memory per idle connection (echo-proxy --idle-conns).
+	Memory *ConnMemory `json:"memory,omitempty"`
+
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Latency is the latency distribution of a sample, in nanoseconds.
+type Latency struct {
+	Count int64   `json:"count"`
+	Min   int64   `json:"min_ns"`
+	Mean  float64 `json:"mean_ns"`
+	P50   int64   `json:"p50_ns"`
+	P75   int64   `json:"p75_ns"`
+	P90   int64   `json:"p90_ns"`
+	P99   int64   `json:"p99_ns"`
+	P999  int64   `json:"p99_9_ns"`
+	P9999 int64   `json:"p99_99_ns"`
+	// P99999 is p99.999; Max is the largest value recorded.
+	P99999 int64 `json:"p99_999_ns"`
+	Max    int64 `json:"max_ns"`
+	// Histogram is the whole HdrHistogram, V2 compressed and base64 encoded ("HISTFAAA..."): merge these,
+	// never average percentiles.
+	Histogram string `json:"histogram,omitempty"`
+	// Corrected is true when latency was timed from each request's scheduled send time (open loop).
+	Corrected bool `json:"corrected,omitempty"`
+}
+
+// Syscalls is the kernel's count of system calls made during the sample.
+type Syscalls struct {
+	Available bool   `json:"available"`
+	Reason    string `json:"reason,omitempty"` // why not available, in plain words
+	// Scope says whose syscalls were counted: "process" (every thread of ringbench), "server" (the server
+	// process under test), "backend-threads" ...
+	Scope string  `json:"scope,omitempty"`
+	Total uint64  `json:"total"`
+	PerOp float64 `json:"per_op"`
+	// ByName breaks Total down by syscall; "other" is the rest. Names that could not be counted are absent.
+	ByName map[string]uint64 `json:"by_name,omitempty"`
+	// Backend counts only the backend's own worker threads (the thread(s) doing the I/O).
+	Backend *SyscallCount `json:"backend,omitempty"`
+}
+
+// SyscallCount is a total with its breakdown.
+type SyscallCount struct {
+	Total  uint64            `json:"total"`
+	PerOp  float64           `json:"per_op"`
+	ByName map[string]uint64 `json:"by_name,omitempty"`
+}
+
+// CPU is CPU time spent during the sample, for the whole measured process including io_uring kernel threads.
+type CPU struct {
+	UserNs uint64 `json:"user_ns"`
+	SysNs  uint64 `json:"sys_ns"`
+	// PollThreadNs is the CPU of the SQPOLL kernel thread (iou-sqp-*); included in SysNs and in PerOpNs.
+	PollThreadNs uint64 `json:"poll_thread_ns,omitempty"`
+	// WorkerNs is the CPU of io_uring async workers (iou-wrk-*); included in SysNs and in PerOpNs.
+	WorkerNs uint64  `json:"worker_ns,omitempty"`
+	PerOpNs  float64 `json:"per_op_ns"`
+	// Scope is "process" or "server".
+	Scope string `json:"scope,omitempty"`
+}
+
+// Counted is a kernel count that may be unavailable for this user; an unavailable count is never zero.
+type Counted struct {
+	Available bool    `json:"available"`
+	Reason    string  `json:"reason,omitempty"`
+	Total     uint64  `json:"total"`
+	PerOp     float64 `json:"per_op"`
+}
+
+// Residency is page-cache residency of a file data set before and after a sample (fraction 0..1).
+type Residency struct {
+	Before float64 `json:"before"`
+	After  float64 `json:"after"`
+	Locked bool    `json:"locked,omitempty"` // data set was mlock'ed
+}
+
+// ConnMemory is the server's memory cost of idle connections.
+type ConnMemory struct {
+	IdleConns       int     `json:"idle_conns"`
+	RSSDeltaBytes   int64   `json:"rss_delta_bytes"`
+	RSSPerConnBytes float64 `json:"rss_per_conn_bytes"`
+	// SlabPerConnBytes is kernel slab growth per connection, when /proc/slabinfo was readable.
+	SlabPerConnBytes *float64 `json:"slab_per_conn_bytes,omitempty"`
+}
+
+// Duration is a time.Duration that reads and writes as a Go duration string ("5s").
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,81 @@
+package result
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSaveLoadRoundTripAndNoOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	h := NewHistogram()
+	for i := int64(1); i <= 1000; i++ {
+		if err := h.RecordValue(i * 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &File{Samples: []Sample{{Backend: "uring", Workload: "small-file", Ops: 10, Seconds: 1, OpsPerSec: 10,
+		Latency: LatencyFrom(h), Params: map[string]string{"depth": "32", "batch": "8"}}}}
+	path := filepath.Join(dir, "r.json")
+	if err := Save(path, f, false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Samples[0].Latency.P50 != h.ValueAtQuantile(50) || got.Schema != Schema || got.Version != Version {
+		t.Fatalf("round trip lost data: %+v", got.Samples[0].Latency)
+	}
+	back, err := DecodeHistogram(got.Samples[0].Latency.Histogram)
+	if err != nil || back.TotalCount() != 1000 || back.ValueAtQuantile(99) != h.ValueAtQuantile(99) {
+		t.Fatalf("histogram round trip: %v %v", err, back)
+	}
+	if k := got.Samples[0].SeriesKey(); k != "small-file/uring/batch=8/depth=32" {
+		t.Fatalf("series key %q", k)
+	}
+	if err := Save(path, f, false); !errors.Is(err, ErrExists) {
+		t.Fatalf("second save without force: %v, want ErrExists", err)
+	}
+	if err := Save(path, f, true); err != nil {
+		t.Fatalf("save with force: %v", err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Fatalf("temporary files left behind: %v", ents)
+	}
+}
+
+func TestLoadRejectsBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]string{
+		"empty.json":     "",
+		"corrupt.json":   `{"schema": "ringbench/result", "version": 1, "samples": [`,
+		"foreign.json":   `{"name": "something else"}`,
+		"other.json":     `{"schema": "fio", "version": 1}`,
+		"newer.json":     `{"schema": "ringbench/result", "version": 99}`,
+		"nobackend.json": `{"schema": "ringbench/result", "version": 1, "samples": [{"workload": "x"}]}`,
+	}
+	for name, content := range cases {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(p)
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: got %v, want ErrInvalid", name, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), p) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error must be one line naming the file: %q", name, err)
+		}
+	}
+	if _, err := Load(filepath.Join(dir, "missing.json")); err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := DecodeHistogram("HISTFAAAnotreally"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("corrupt histogram: %v", err)
+	}
+}
