@@ -1,0 +1,120 @@
+// Command ringbench measures, on this machine and kernel, what io_uring buys over epoll.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Set at build time: go build -ldflags "-X main.version=v0.1.0 -X main.commit=$(git rev-parse --short HEAD)".
+// Builds here carry no VCS stamp (GOFLAGS=-buildvcs=false), so the linker flags are the only source.
+var (
+	version = "dev"
+	commit  = ""
+)
+
+// Exit statuses shared by every command.
+const (
+	exitOK          = 0
+	exitFailure     = 1 // the measurement or comparison failed (compare: a regression)
+	exitUsage       = 2 // bad flag, value or file
+	exitUnsupported = 3 // not comparable, or the asked-for backend cannot run here
+	exitInterrupted = 130
+)
+
+// commands is filled by each command's file from init, so that commands live in files of their own.
+var commands []*cli.Command
+
+// usageError is a one-line complaint about what the user typed; it exits with status 2.
+func usageError(format string, args ...any) error {
+	return cli.Exit("ringbench: "+fmt.Sprintf(format, args...), exitUsage)
+}
+
+// exitError wraps err with a status, printed as one line.
+func exitError(code int, err error) error {
+	return cli.Exit("ringbench: "+err.Error(), code)
+}
+
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return usageError("%v", err)
+}
+
+func newApp() *cli.App {
+	sort.Slice(commands, func(i, j int) bool { return commandRank(commands[i].Name) < commandRank(commands[j].Name) })
+	for _, c := range commands {
+		if c.OnUsageError == nil {
+			c.OnUsageError = onUsageError
+		}
+	}
+	return &cli.App{
+		Name:  "ringbench",
+		Usage: "measure what io_uring buys over epoll on this machine and kernel",
+		Description: "Runs the same file and network workloads on epoll, io_uring and io_uring with SQPOLL, " +
+			"counting syscalls, CPU time and latency with the kernel's own counters.",
+		Version:              versionString(),
+		Commands:             commands,
+		OnUsageError:         onUsageError,
+		EnableBashCompletion: true,
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(c.App.ErrWriter, "ringbench: unknown command %q (see ringbench --help)\n", name)
+			os.Exit(exitUsage)
+		},
+	}
+}
+
+var commandOrder = []string{"run", "probe", "report", "compare", "serve", "load", "version"}
+
+func commandRank(name string) int {
+	for i, n := range commandOrder {
+		if n == name {
+			return i
+		}
+	}
+	return len(commandOrder)
+}
+
+func versionString() string {
+	v := version
+	if commit != "" {
+		v += " (" + commit + ")"
+	}
+	return v
+}
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:  "version",
+		Usage: "print version, git commit and Go version",
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError("version takes no arguments, got %q", c.Args().First())
+			}
+			cm := commit
+			if cm == "" {
+				cm = "unknown (build with -ldflags \"-X main.commit=...\")"
+			}
+			fmt.Fprintf(c.App.Writer, "ringbench %s\ncommit %s\n%s %s/%s\n", version, cm, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	})
+}
+
+func main() {
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			if msg := err.Error(); msg != "" {
+				fmt.Fprintln(os.Stderr, msg)
+			}
+			os.Exit(ec.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "ringbench:", err)
+		os.Exit(exitFailure)
+	}
+}

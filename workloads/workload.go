@@ -1,0 +1,128 @@
+// Package workloads defines what a workload is to the `run` command and holds the registry of workloads.
+// Each workload lives in a sub-package (smallfile, manyfile, echoproxy), is written once against the
+// backend interface, and registers itself from init.
+package workloads
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/result"
+)
+
+// Config holds every workload flag of `run`, after parsing; a workload reads what it needs and validates
+// it in Prepare, naming the flag in any error. Zero values mean "the workload's default".
+type Config struct {
+	Dir     string // --dir: where file data sets live
+	Keep    bool   // --keep: leave a data set ringbench created
+	Verify  bool   // --verify: check every byte read or echoed
+	Seed    uint64
+	Options backend.Options
+
+	// small-file and many-file
+	Files     int    // --files
+	FileSize  int64  // --file-size
+	BlockSize int    // --block-size
+	Pattern   string // --pattern rand|seq
+	Direct    bool   // --direct (O_DIRECT)
+	Mlock     bool   // --mlock: lock the data set in memory
+
+	// echo-proxy
+	Topology  string        // --topology echo|proxy
+	Conns     int           // --conns
+	MsgSize   int           // --msg-size
+	Pipeline  int           // --pipeline
+	Rate      float64       // --rate (requests/s, open loop); 0 = closed loop
+	IdleConns int           // --idle-conns
+	Multishot bool          // --multishot
+	Timeout   time.Duration // per-request give-up time for network loads
+
+	// Progress, when set, is called now and then with a short status line.
+	Progress func(string)
+}
+
+// SampleSpec says what one sample is.
+type SampleSpec struct {
+	Backend  backend.Backend
+	Duration time.Duration
+	Repeat   int
+	// Warmup samples run the same way but are not recorded.
+	Warmup bool
+}
+
+// Workload is one kind of load.
+type Workload interface {
+	Name() string
+	Summary() string
+	// Prepare validates the config and makes the data set (or servers) shared by every backend's samples.
+	Prepare(ctx context.Context, cfg Config) (Prepared, error)
+}
+
+// Prepared is a workload ready to be sampled on any backend, in any order.
+type Prepared interface {
+	// Sample runs one measured interval on spec.Backend and returns it with every metric filled in.
+	Sample(ctx context.Context, spec SampleSpec) (result.Sample, error)
+	// Close removes what Prepare created (unless --keep) and releases everything.
+	Close() error
+}
+
+var (
+	mu       sync.Mutex
+	registry = map[string]Workload{}
+	order    = []string{"small-file", "many-file", "echo-proxy"}
+)
+
+// Register adds a workload; workloads call it from init.
+func Register(w Workload) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[w.Name()]; dup {
+		panic("workload registered twice: " + w.Name())
+	}
+	registry[w.Name()] = w
+}
+
+// All returns registered workloads in display order.
+func All() []Workload {
+	mu.Lock()
+	defer mu.Unlock()
+	rank := func(n string) int {
+		for i, o := range order {
+			if o == n {
+				return i
+			}
+		}
+		return len(order)
+	}
+	out := make([]Workload, 0, len(registry))
+	for _, w := range registry {
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if ri, rj := rank(out[i].Name()), rank(out[j].Name()); ri != rj {
+			return ri < rj
+		}
+		return out[i].Name() < out[j].Name()
+	})
+	return out
+}
+
+// Lookup finds a workload by name; the error lists the known names.
+func Lookup(name string) (Workload, error) {
+	mu.Lock()
+	w, ok := registry[name]
+	mu.Unlock()
+	if !ok {
+		var names []string
+		for _, w := range All() {
+			names = append(names, w.Name())
+		}
+		return nil, fmt.Errorf("unknown workload %q (known: %s)", name, strings.Join(names, ", "))
+	}
+	return w, nil
+}
