@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ringbenchBin is the real binary, built once by TestMain: command tests run it as a user would.
+var ringbenchBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ringbench-cmdtest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ringbenchBin = filepath.Join(dir, "ringbench")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version=test -X main.commit=testcommit", "-o", ringbenchBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building ringbench:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cmdResult is what one ringbench invocation did.
+type cmdResult struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// runRingbench runs the built binary with args in dir ("" = a fresh temp dir) and a time limit.
+func runRingbench(t *testing.T, dir string, timeout time.Duration, args ...string) cmdResult {
+	t.Helper()
+	return runCmd(t, dir, timeout, nil, append([]string{ringbenchBin}, args...)...)
+}
+
+// runCmd runs argv with extra environment entries.
+func runCmd(t *testing.T, dir string, timeout time.Duration, env []string, argv ...string) cmdResult {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%s timed out after %v\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), timeout, out.String(), errb.String())
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", strings.Join(argv, " "), err)
+	}
+	return cmdResult{Stdout: out.String(), Stderr: errb.String(), Code: code}
+}
+
+// assertUsageError checks the contract for bad input: exit 2 and one line on stderr naming want.
+func assertUsageError(t *testing.T, r cmdResult, want string) {
+	t.Helper()
+	if r.Code != exitUsage {
+		t.Errorf("exit %d, want %d; stderr: %q", r.Code, exitUsage, r.Stderr)
+	}
+	msg := strings.TrimRight(r.Stderr, "\n")
+	if strings.Count(msg, "\n") != 0 || !strings.Contains(msg, want) {
+		t.Errorf("stderr must be one line naming %q, got %q", want, r.Stderr)
+	}
+}
+
+func TestVersionPrintsInjectedCommit(t *testing.T) {
+	r := runRingbench(t, "", 30*time.Second, "version")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "ringbench test") || !strings.Contains(r.Stdout, "commit testcommit") {
+		t.Fatalf("version: %+v", r)
+	}
+}
+
+func TestUsageErrorsExit2WithOneLine(t *testing.T) {
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "--no-such-flag"), "no-such-flag")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "no-such-command"), "no-such-command")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "version", "extra"), "extra")
+}
