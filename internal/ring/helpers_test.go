@@ -1,0 +1,133 @@
+package ring
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// newTestRing sets up a ring and closes it at cleanup. It skips the test
+// only when the kernel lacks io_uring or the asked-for setup (need names the
+// feature), never on other errors.
+func newTestRing(t testing.TB, p Params, need string) *Ring {
+	t.Helper()
+	r, err := New(p)
+	if err != nil {
+		if errors.Is(err, ErrNotSupported) || errors.Is(err, unix.ENOSYS) {
+			t.Skipf("kernel lacks %s: %v", need, err)
+		}
+		t.Fatalf("New(%+v): %v", p, err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+// newArena maps an arena and unmaps it at cleanup. Tests reap every request
+// before returning, so no request still points into it by then.
+func newArena(t testing.TB, slots, size int) *Arena {
+	t.Helper()
+	a, err := NewArena(slots, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+// cString copies s plus a NUL into arena slot i and returns its address.
+func cString(t testing.TB, a *Arena, i int, s string) *byte {
+	t.Helper()
+	b := a.Slot(i)
+	if len(s)+1 > len(b) {
+		t.Fatalf("path %q too long for arena slot", s)
+	}
+	copy(b, s)
+	b[len(s)] = 0
+	return &b[0]
+}
+
+// tempFile creates a file with content and returns its path.
+func tempFile(t testing.TB, content []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(p, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// openRaw opens path with a raw fd (no *os.File finalizer closing it under
+// an in-flight request) and closes it at cleanup.
+func openRaw(t testing.TB, path string, flags int) int {
+	t.Helper()
+	fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Close(fd) })
+	return fd
+}
+
+func pattern(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7) ^ seed
+	}
+	return b
+}
+
+// reapN reaps until n CQEs arrived, entering the kernel to wait. It fails
+// the test after timeout instead of hanging: the wait itself is done by
+// polling Reap with short sleeps, so a lost wakeup shows up as a failure.
+func reapN(t testing.TB, r *Ring, n int, timeout time.Duration) []CQE {
+	t.Helper()
+	out := make([]CQE, 0, n)
+	buf := make([]CQE, 64)
+	deadline := time.Now().Add(timeout)
+	for len(out) < n {
+		k := r.Reap(buf[:min(len(buf), n-len(out))])
+		out = append(out, buf[:k]...)
+		if k == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("got %d of %d CQEs after %v (stats %+v)", len(out), n, timeout, r.Stats())
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}
+	return out
+}
+
+// waitReap waits with WaitCQE for n CQEs and reaps them.
+func waitReap(t testing.TB, r *Ring, n int) []CQE {
+	t.Helper()
+	out := make([]CQE, 0, n)
+	buf := make([]CQE, 64)
+	for len(out) < n {
+		if err := r.WaitCQE(1); err != nil {
+			t.Fatalf("WaitCQE: %v", err)
+		}
+		k := r.Reap(buf[:min(len(buf), n-len(out))])
+		out = append(out, buf[:k]...)
+	}
+	return out
+}
+
+func getSQE(t testing.TB, r *Ring) *SQE {
+	t.Helper()
+	s := r.GetSQE()
+	if s == nil && r.sqpoll {
+		// The poll thread may post CQEs before it moves the SQ head.
+		if err := r.SQWait(); err != nil {
+			t.Fatalf("SQWait: %v", err)
+		}
+		s = r.GetSQE()
+	}
+	if s == nil {
+		t.Fatal("GetSQE: SQ full")
+	}
+	return s
+}
