@@ -1,0 +1,277 @@
+package perfcount
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The test binary re-executes itself as a child process in one of these modes.
+const helperEnv = "PERFCOUNT_TEST_HELPER"
+
+const (
+	childMain  = 100_000 // getppid calls on the child's locked main goroutine
+	childExtra = 10_000  // getppid calls on each of childThreads other locked goroutines
+	childThrds = 3
+	childTotal = childMain + childThrds*childExtra
+)
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(runHelper(mode))
+	}
+	os.Exit(m.Run())
+}
+
+func getppidBurst(n int) {
+	for i := 0; i < n; i++ {
+		unix.Syscall(unix.SYS_GETPPID, 0, 0, 0)
+	}
+}
+
+// childBurst makes childTotal getppid calls: childMain on the calling (locked) thread, childExtra on each of
+// childThrds other locked goroutines, which start after the call (new threads, possibly).
+func childBurst() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var wg sync.WaitGroup
+	for i := 0; i < childThrds; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			getppidBurst(childExtra)
+		}()
+	}
+	getppidBurst(childMain)
+	wg.Wait()
+}
+
+type nonrootResult struct {
+	Unregistered Report
+	Registered   Report
+	OpenErr      string
+	Reading      Reading
+}
+
+func runHelper(mode string) int {
+	in := bufio.NewReader(os.Stdin)
+	switch mode {
+	case "burst":
+		// ready -> wait for "go" -> burst -> done -> wait for EOF.
+		fmt.Println("ready")
+		if _, err := in.ReadString('\n'); err != nil {
+			return 2
+		}
+		childBurst()
+		fmt.Println("done")
+		_, _ = io.Copy(io.Discard, in)
+		return 0
+	case "selfcount":
+		c, err := Open(append(append([]string{}, DefaultBreakdown...), "getppid"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		childBurst()
+		r, err := c.Read()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		c.Close()
+		json.NewEncoder(os.Stdout).Encode(r)
+		return 0
+	case "nonroot":
+		var res nonrootResult
+		res.Unregistered = Check()
+		ids := map[string]uint64{}
+		for _, kv := range strings.Split(os.Getenv("PERFCOUNT_TEST_IDS"), ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			if id, err := strconv.ParseUint(v, 10, 64); err == nil {
+				ids[k] = id
+			}
+		}
+		RegisterTracepointIDs(ids)
+		res.Registered = Check()
+		c, err := Open([]string{"getppid"})
+		if err != nil {
+			res.OpenErr = err.Error()
+		} else {
+			runtime.LockOSThread()
+			getppidBurst(1000)
+			for i := 0; i < 5; i++ {
+				time.Sleep(time.Millisecond)
+			}
+			runtime.UnlockOSThread()
+			res.Reading, err = c.Read()
+			if err != nil {
+				res.OpenErr = err.Error()
+			}
+			c.Close()
+		}
+		json.NewEncoder(os.Stdout).Encode(res)
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
+	return 2
+}
+
+type child struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+func startChild(t *testing.T, mode string) *child {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ch := &child{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	t.Cleanup(func() {
+		ch.in.Close()
+		_ = ch.cmd.Process.Kill()
+		_ = ch.cmd.Wait()
+	})
+	return ch
+}
+
+func (c *child) expect(t *testing.T, line string) {
+	t.Helper()
+	got, err := c.out.ReadString('\n')
+	if err != nil || strings.TrimSpace(got) != line {
+		t.Fatalf("child: got %q, %v; want %q", got, err, line)
+	}
+}
+
+// requireCounting skips when this user cannot count syscalls, naming why.
+var (
+	checkOnce   sync.Once
+	checkReport Report
+)
+
+func requireCounting(t *testing.T) Report {
+	t.Helper()
+	// Check costs ~0.5 s here (unregistering the probe's tracepoints), so run it once.
+	checkOnce.Do(func() { checkReport = Check() })
+	r := checkReport
+	if !r.Usable {
+		t.Skipf("syscall counting unavailable here: %s", r.Error)
+	}
+	return r
+}
+
+// requireKernelEvents skips unless raw_syscalls:sys_enter and context-switches count (root or CAP_PERFMON, or
+// perf_event_paranoid <= 1).
+func requireKernelEvents(t *testing.T) {
+	t.Helper()
+	r := requireCounting(t)
+	for _, e := range r.Events {
+		if (e.Name == labelTotal || e.Name == labelCtx) && !e.OK {
+			t.Skipf("%s unavailable for this user: %s", e.Name, e.Reason)
+		}
+	}
+}
+
+// requirePerf returns the perf binary and restores the tracefs mount state afterwards: perf mounts tracefs on
+// /sys/kernel/tracing and leaves it mounted.
+func requirePerf(t *testing.T) string {
+	t.Helper()
+	perf, err := exec.LookPath("perf")
+	if err != nil {
+		if _, err2 := os.Stat("/usr/bin/perf"); err2 != nil {
+			t.Skip("perf not installed: no reference to compare against")
+		}
+		perf = "/usr/bin/perf"
+	}
+	const tr = "/sys/kernel/tracing"
+	mounted := func() bool { _, err := os.Stat(tr + "/events"); return err == nil }
+	if !mounted() {
+		t.Cleanup(func() {
+			if mounted() {
+				_ = unix.Unmount(tr, unix.MNT_DETACH)
+			}
+		})
+	}
+	return perf
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// lockedThread runs f on a goroutine locked to its own thread and returns f's thread id via the callback arg.
+func onLockedThread(f func(tid int)) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		f(unix.Gettid())
+	}()
+	<-done
+}
+
+// goExitingThread runs body on a new goroutine locked to a thread other than the main thread and never
+// unlocked, so that the thread exits when body returns. (The main thread cannot exit: Go would park it for
+// good instead.) It returns once body has started.
+func goExitingThread(body func(tid int)) {
+	var holds []chan struct{}
+	defer func() {
+		for _, h := range holds {
+			close(h)
+		}
+	}()
+	for {
+		ok := make(chan bool)
+		hold := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			if unix.Gettid() == os.Getpid() {
+				ok <- false
+				<-hold // keep the main thread busy so that the next try lands elsewhere
+				runtime.UnlockOSThread()
+				return
+			}
+			ok <- true
+			body(unix.Gettid())
+		}()
+		if <-ok {
+			return
+		}
+		holds = append(holds, hold)
+	}
+}
