@@ -59,6 +59,7 @@ type IOUring struct {
 	Group      string   `json:"group,omitempty"` // kernel.io_uring_group
 	SetupOK    bool     `json:"setup_ok"`
 	SetupError string   `json:"setup_error,omitempty"` // plain words when SetupOK is false
+	SetupErrno string   `json:"setup_errno,omitempty"` // e.g. "EPERM" when SetupOK is false
 	Features   uint32   `json:"features,omitempty"`
 	FeatureSet []string `json:"feature_names,omitempty"`
 	LastOpcode int      `json:"last_opcode,omitempty"`
@@ -88,6 +89,8 @@ type Virt struct {
 	Container   string `json:"container,omitempty"`   // docker, podman, lxc, ... or ""
 	Accelerator string `json:"accelerator,omitempty"` // for kernel-matrix runs: "kvm" or "tcg"
 	Emulated    bool   `json:"emulated,omitempty"`
+	// Evidence lists what the detection saw, e.g. "cpuinfo hypervisor flag, kvm-clock, /.dockerenv".
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // GoRuntime is the Go toolchain and scheduler setting of the measuring process.

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/probe"
+)
+
+const probeDescription = `Reports what this machine, kernel and user allow ringbench to measure, without running a
+benchmark (it takes about a second):
+
+  - kernel, CPU, virtualisation, vulnerability mitigations, and the measured cost of a null syscall;
+  - io_uring: kernel.io_uring_disabled (absent, 0, 1 or 2; "absent" on kernels before 6.6 means the
+    sysctl does not exist, not that io_uring is off) and io_uring_group; whether a ring can be set up
+    and, when not, why in plain words (sysctl, seccomp or container policy for EPERM; a kernel too old
+    or built without io_uring for ENOSYS); supported features and opcodes; which setup flags are
+    accepted (SQPOLL for this user, SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN, TASKRUN_FLAG,
+    NO_SQARRAY), each tried on its own without fallback; provided-buffer rings, multishot accept and
+    multishot recv, tried on loopback TCP;
+  - whether the kernel's syscall counters (perf tracepoints) work for this user, and which events
+    would read a false zero (0 with no error) so that ringbench reports them as unavailable;
+  - one verdict per backend:
+      epoll   readiness I/O with epoll (file reads are plain pread): the baseline
+      uring   io_uring: needs ring setup to work and the READ opcode; missing network or open
+              opcodes are listed as warnings
+      sqpoll  io_uring with a kernel submission-polling thread: needs SQPOLL for this user; warns
+              when fewer than 2 CPUs are in the affinity mask (the poll thread would have no core
+              of its own)
+      gostd   Go's os and net packages
+    "runnable" means "ringbench run --backend NAME" can run here; "NOT RUNNABLE" is followed by
+    the reason, and such a run exits with status 3.
+
+The probe itself succeeds (exit status 0) even when io_uring is unavailable: the verdicts carry the
+news. --json prints the same report, plus the full environment fingerprint stored in results, as
+JSON with stable field names (schema_version says which layout).`
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:        "probe",
+		Usage:       "report what this kernel and user allow: io_uring setup, flags, opcodes, counters, backend verdicts",
+		UsageText:   "ringbench probe [--json]",
+		Description: probeDescription,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError("probe takes no arguments, got %q", c.Args().First())
+			}
+			rep := probe.Run(probe.Options{Version: version, Commit: commit})
+			reconcileVerdicts(rep, backend.All())
+			var err error
+			if c.Bool("json") {
+				err = rep.WriteJSON(c.App.Writer)
+			} else {
+				err = rep.WriteText(c.App.Writer)
+			}
+			if err != nil {
+				return exitError(exitFailure, err)
+			}
+			return nil
+		},
+	})
+}
+
+// reconcileVerdicts makes the probe agree with what `ringbench run` will do: a registered backend whose own
+// Available check fails is not runnable whatever the probe concluded, and registered backends the probe does
+// not know get a verdict from their Available check.
+func reconcileVerdicts(rep *probe.Report, registered []backend.Backend) {
+	for _, b := range registered {
+		err := b.Available()
+		found := false
+		for i := range rep.Backends {
+			v := &rep.Backends[i]
+			if v.Backend != b.Name() {
+				continue
+			}
+			found = true
+			if err != nil && v.Runnable {
+				v.Runnable = false
+				v.Reason = err.Error()
+			}
+		}
+		if !found {
+			v := probe.Verdict{Backend: b.Name(), Runnable: err == nil, Reason: b.Summary()}
+			if err != nil {
+				v.Reason = err.Error()
+			}
+			rep.Backends = append(rep.Backends, v)
+		}
+	}
+}

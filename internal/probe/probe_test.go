@@ -1,0 +1,308 @@
+package probe
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ringbench/ringbench/internal/fingerprint"
+	"github.com/ringbench/ringbench/internal/seccomp"
+)
+
+const childEnv = "RINGBENCH_PROBE_CHILD"
+
+// TestMain lets a test re-execute this binary as a child that installs a seccomp filter and then probes.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		errno := unix.EPERM
+		if mode == "ENOSYS" {
+			errno = unix.ENOSYS
+		}
+		if err := seccomp.DenySyscalls(seccomp.IOUringSyscalls, errno); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(3)
+		}
+		if err := Run(Options{SkipPerf: true}).WriteJSON(os.Stdout); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func verdict(t *testing.T, r *Report, name string) Verdict {
+	t.Helper()
+	for _, v := range r.Backends {
+		if v.Backend == name {
+			return v
+		}
+	}
+	t.Fatalf("no verdict for %s in %+v", name, r.Backends)
+	return Verdict{}
+}
+
+func TestRunOnThisMachine(t *testing.T) {
+	r := Run(Options{Version: "t"})
+	var u unix.Utsname
+	unix.Uname(&u)
+	if r.Kernel.Release != unix.ByteSliceToString(u.Release[:]) {
+		t.Errorf("kernel %q", r.Kernel.Release)
+	}
+	if r.SchemaVersion != SchemaVersion || r.Tool.Version != "t" || r.Fingerprint.Kernel.Release != r.Kernel.Release {
+		t.Errorf("header %+v %+v", r.SchemaVersion, r.Tool)
+	}
+	if r.CPU.Logical < 1 || r.CPU.AffinityCount < 1 {
+		t.Errorf("cpu %+v", r.CPU)
+	}
+	if r.NullSyscallNs < 10 || r.NullSyscallNs > 100000 {
+		t.Errorf("null syscall %.1f ns is implausible", r.NullSyscallNs)
+	}
+	if !r.Counting.Checked || len(r.Counting.Events) == 0 {
+		t.Errorf("syscall counting not checked: %+v", r.Counting)
+	}
+	if os.Geteuid() == 0 && !r.Counting.Available {
+		t.Errorf("syscall counting unavailable as root: %s", r.Counting.Error)
+	}
+	for _, n := range BackendNames {
+		verdict(t, r, n)
+	}
+	if v := verdict(t, r, "epoll"); !v.Runnable {
+		t.Errorf("epoll not runnable: %s", v.Reason)
+	}
+	if v := verdict(t, r, "gostd"); !v.Runnable {
+		t.Errorf("gostd not runnable: %s", v.Reason)
+	}
+
+	iu := r.IOUring
+	if !iu.SetupOK {
+		// Consistency on a machine without io_uring, then stop: the rest needs it.
+		if iu.SetupError == "" || verdict(t, r, "uring").Runnable || verdict(t, r, "sqpoll").Runnable {
+			t.Errorf("setup fails but the report is inconsistent: %+v", r.Backends)
+		}
+		t.Skipf("io_uring setup fails here (%s): %s", iu.SetupErrno, iu.SetupError)
+	}
+	if iu.SeccompMode != 0 && iu.SeccompMode != 2 {
+		t.Errorf("seccomp mode %d", iu.SeccompMode)
+	}
+	for _, op := range []string{"NOP", "READ", "OPENAT", "CLOSE", "ACCEPT", "RECV", "SEND"} {
+		if !slices.Contains(iu.Opcodes, op) {
+			t.Errorf("opcode %s missing from %v", op, iu.Opcodes)
+		}
+	}
+	if !slices.Contains(iu.FeatureNames, "SINGLE_MMAP") {
+		t.Errorf("features %v", iu.FeatureNames)
+	}
+	var names []string
+	for _, f := range iu.SetupFlags {
+		names = append(names, f.Name)
+		if f.Name == "SQPOLL" && !f.Accepted {
+			t.Errorf("SQPOLL refused: %s %s", f.Errno, f.Reason)
+		}
+		if !f.Accepted && f.Reason == "" {
+			t.Errorf("%s refused without a reason", f.Name)
+		}
+	}
+	if !slices.Equal(names, fingerprint.SetupFlagOrder) {
+		t.Errorf("flags probed %v, want %v", names, fingerprint.SetupFlagOrder)
+	}
+	for _, n := range BackendNames {
+		if v := verdict(t, r, n); !v.Runnable {
+			t.Errorf("%s not runnable: %s", n, v.Reason)
+		}
+	}
+	if !fingerprint.KernelAtLeast(r.Kernel.Release, 6, 0) {
+		t.Skipf("kernel %s: multishot recv needs 6.0", r.Kernel.Release)
+	}
+	for name, s := range map[string]Support{"buf_ring": iu.BufRing, "multishot_accept": iu.MultishotAccept, "multishot_recv": iu.MultishotRecv} {
+		if !s.Supported || s.How != "tried" {
+			t.Errorf("%s on %s: %+v", name, r.Kernel.Release, s)
+		}
+	}
+}
+
+// runChild probes in a child process whose io_uring syscalls fail with errno (mode "EPERM" or "ENOSYS").
+func runChild(t *testing.T, mode string) *Report {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+mode)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, stderr.String())
+	}
+	var r Report
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("child output: %v\n%s", err, out)
+	}
+	return &r
+}
+
+func TestRunWithIOUringDenied(t *testing.T) {
+	for _, c := range []struct{ errno, explains string }{
+		{"EPERM", "seccomp filter"},
+		{"ENOSYS", "seccomp filter is active"},
+	} {
+		t.Run(c.errno, func(t *testing.T) {
+			r := runChild(t, c.errno)
+			iu := r.IOUring
+			if iu.SetupOK || iu.SetupErrno != c.errno || !strings.Contains(iu.SetupError, c.explains) || iu.SeccompMode != 2 {
+				t.Errorf("io_uring %+v", iu)
+			}
+			if iu.BufRing.Supported || iu.MultishotAccept.Supported || iu.MultishotRecv.Supported || len(iu.Opcodes) != 0 {
+				t.Errorf("capabilities reported without a ring: %+v", iu)
+			}
+			for _, f := range iu.SetupFlags {
+				if f.Accepted {
+					t.Errorf("flag %s accepted without a ring", f.Name)
+				}
+			}
+			for _, n := range []string{"uring", "sqpoll"} {
+				if v := verdict(t, r, n); v.Runnable || !strings.Contains(v.Reason, iu.SetupError) {
+					t.Errorf("%s: %+v", n, v)
+				}
+			}
+			for _, n := range []string{"epoll", "gostd"} {
+				if v := verdict(t, r, n); !v.Runnable {
+					t.Errorf("%s: %+v", n, v)
+				}
+			}
+		})
+	}
+}
+
+// report builds a Report by hand for the verdict and rendering logic.
+func fakeProbe(setupOK bool, affinity int) (*Report, fingerprint.IOUringProbe) {
+	iou := fingerprint.IOUringProbe{}
+	iou.IOUring.SetupOK = setupOK
+	r := &Report{CPU: CPU{AffinityCount: affinity, Affinity: "0"}}
+	r.IOUring.SetupOK = setupOK
+	if !setupOK {
+		r.IOUring.SetupError = "io_uring is switched off for everyone by sysctl kernel.io_uring_disabled=2 (EPERM)"
+		r.IOUring.SetupErrno = "EPERM"
+		return r, iou
+	}
+	iou.Supported = make([]bool, 64)
+	for i := range iou.Supported {
+		iou.Supported[i] = true
+	}
+	iou.Flags = []fingerprint.FlagResult{{Name: "SQPOLL", Accepted: true}, {Name: "DEFER_TASKRUN", Accepted: true}}
+	r.IOUring.MultishotRecv.Supported = true
+	return r, iou
+}
+
+func TestVerdictLogic(t *testing.T) {
+	r, iou := fakeProbe(false, 4)
+	vs := verdicts(r, iou)
+	r.Backends = vs
+	for _, n := range []string{"uring", "sqpoll"} {
+		if v := verdict(t, r, n); v.Runnable || !strings.Contains(v.Reason, "io_uring_disabled=2") {
+			t.Errorf("%s: %+v", n, v)
+		}
+	}
+
+	r, iou = fakeProbe(true, 1)
+	r.Backends = verdicts(r, iou)
+	sq := verdict(t, r, "sqpoll")
+	if !sq.Runnable || len(sq.Warnings) != 1 || !strings.Contains(sq.Warnings[0], "no core of its own") {
+		t.Errorf("sqpoll with 1 CPU: %+v", sq)
+	}
+	r, iou = fakeProbe(true, 8)
+	r.Backends = verdicts(r, iou)
+	if sq := verdict(t, r, "sqpoll"); !sq.Runnable || len(sq.Warnings) != 0 {
+		t.Errorf("sqpoll with 8 CPUs: %+v", sq)
+	}
+
+	// SQPOLL refused: uring runs, sqpoll does not, and says why.
+	r, iou = fakeProbe(true, 8)
+	iou.Flags[0] = fingerprint.FlagResult{Name: "SQPOLL", Errno: "EPERM", Reason: "refused for this user (EPERM)"}
+	r.Backends = verdicts(r, iou)
+	if v := verdict(t, r, "sqpoll"); v.Runnable || !strings.Contains(v.Reason, "refused for this user") {
+		t.Errorf("sqpoll refused: %+v", v)
+	}
+	if v := verdict(t, r, "uring"); !v.Runnable {
+		t.Errorf("uring: %+v", v)
+	}
+
+	// A kernel without the network opcodes: uring runs file workloads and warns.
+	r, iou = fakeProbe(true, 8)
+	iou.Supported = iou.Supported[:14] // up to ACCEPT (13): no READ (22), RECV, SEND
+	r.Backends = verdicts(r, iou)
+	if v := verdict(t, r, "uring"); v.Runnable || !strings.Contains(v.Reason, "READ") {
+		t.Errorf("uring without READ: %+v", v)
+	}
+	r, iou = fakeProbe(true, 8)
+	iou.Supported[27] = false // RECV
+	r.Backends = verdicts(r, iou)
+	if v := verdict(t, r, "uring"); !v.Runnable || len(v.Warnings) != 1 || !strings.Contains(v.Warnings[0], "RECV") {
+		t.Errorf("uring without RECV: %+v", v)
+	}
+}
+
+func TestRendering(t *testing.T) {
+	r := Run(Options{Version: "t", SkipPerf: true, SkipTiming: true})
+	var text bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, want := range []string{"System\n", "\nio_uring\n", "\nSyscall counting", "\nBackends\n", "  kernel  ",
+		"  io_uring_disabled   " + r.IOUring.Disabled, "  setup flags ", "  epoll    runnable"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	for i, line := range strings.Split(out, "\n") {
+		if len(line) > lineWidth+40 {
+			t.Errorf("line %d is %d characters long: %q", i+1, len(line), line)
+		}
+	}
+
+	var js bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(js.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"schema_version", "time_utc", "tool", "kernel", "cpu", "virt", "mitigations", "io_uring",
+		"syscall_counting", "backends", "fingerprint"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("JSON lacks %q", k)
+		}
+	}
+	iu := m["io_uring"].(map[string]any)
+	for _, k := range []string{"io_uring_disabled", "seccomp_mode", "setup_ok", "features", "last_opcode", "setup_flags",
+		"buf_ring", "multishot_accept", "multishot_recv"} {
+		if _, ok := iu[k]; !ok {
+			t.Errorf("JSON io_uring lacks %q", k)
+		}
+	}
+	b := m["backends"].([]any)[0].(map[string]any)
+	for _, k := range []string{"backend", "runnable", "reason"} {
+		if _, ok := b[k]; !ok {
+			t.Errorf("JSON verdict lacks %q", k)
+		}
+	}
+}
+
+func TestTextHelpers(t *testing.T) {
+	if got := wrapWords(strings.Fields("aa bb cc dd"), 5); got != "aa bb\ncc dd" {
+		t.Errorf("wrap %q", got)
+	}
+	if got := groupNames([]string{"task-clock", "syscalls:sys_enter_read", "syscalls:sys_enter_write"}); got != "task-clock, syscalls:sys_enter_{read, write}" {
+		t.Errorf("group %q", got)
+	}
+	for _, v := range []string{"absent", "0", "1", "2"} {
+		if !strings.HasPrefix(DisabledMeaning(v), v+" (") {
+			t.Errorf("%s: %q", v, DisabledMeaning(v))
+		}
+	}
+}
