@@ -1,0 +1,277 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Remove deletes the set if this process created it (Created); a reused set is only closed, never deleted
+// (use RemoveDir to delete one explicitly). Removal is refused, deleting nothing, when:
+//   - another Set, in this process or another ringbench process, has the set open (ErrInUse);
+//   - the set's path no longer names, without following symlinks, the very directory Open created (it
+//     was moved, or swapped for a symlink or another directory);
+//   - its marker is missing or describes another layout.
+//
+// Otherwise it deletes, through descriptors relative to the set directory and never following a symlink,
+// only the files of the layout that are the very inodes this process created, then the marker and the then
+// empty subdirectories and directory. Anything else found there (a foreign file, a symlink in place of a
+// data file) is left, with the directory holding it and an "incomplete" marker, and named in the error.
+// The set is closed in every case but ErrInUse.
+func (s *Set) Remove() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("data set %s: Remove after Close: left in place", s.Dir)
+	}
+	if !s.Created {
+		return s.closeLocked()
+	}
+	if err := unix.Flock(s.fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		// A failed conversion drops the shared lock; take it back if we can.
+		_ = unix.Flock(s.fd, unix.LOCK_SH|unix.LOCK_NB)
+		return fmt.Errorf("data set %s not removed: %w", s.Dir, ErrInUse)
+	}
+	defer s.closeLocked()
+	pfd, err := openDir(s.parent)
+	if err != nil {
+		return fmt.Errorf("data set %s not removed: open %s: %v", s.Dir, s.parent, err)
+	}
+	defer unix.Close(pfd)
+	if !sameAt(pfd, s.base, s.fd) {
+		return fmt.Errorf("data set %s not removed: the path no longer names the directory ringbench created "+
+			"(moved, or replaced by a symlink or another directory); nothing was deleted", s.Dir)
+	}
+	m, err := readMarker(s.fd)
+	if err == nil {
+		var ml layout
+		if ml, err = m.layout(); err == nil && ml != s.l {
+			err = errors.New("its marker describes another data set")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("data set %s not removed: it %v; nothing was deleted", s.Dir, err)
+	}
+	return removeSet(pfd, s.base, s.fd, s.l, s.made, false)
+}
+
+var dirNameRE = regexp.MustCompile(`^ringbench-([a-z0-9][a-z0-9-]*)-([0-9a-f]{12})(\.partial-[0-9a-f]+)?$`)
+
+// RemoveDir deletes a data set directory that this process did not necessarily create (say, one left by
+// --keep), by path. It must be named ringbench-<name>-<hash>[.partial-<random>] and hold ringbench's marker
+// whose layout hashes to that name, and no ringbench process may have it open (ErrInUse). It then removes,
+// never following symlinks, only the layout's files that are regular files of the layout's size (no larger,
+// for an incomplete set), the marker and the then empty directories; anything else is left and named in
+// the error. A symlink given as path is refused.
+func RemoveDir(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	parent, base := filepath.Split(abs)
+	mm := dirNameRE.FindStringSubmatch(base)
+	if mm == nil {
+		return fmt.Errorf("%s: %w (the name is not ringbench-<name>-<hash>); nothing was deleted", abs, ErrNotDataSet)
+	}
+	pfd, err := openDir(parent)
+	if err != nil {
+		return fmt.Errorf("%s: %v", abs, err)
+	}
+	defer unix.Close(pfd)
+	fd, err := openDirAt(pfd, base)
+	if err == unix.ELOOP || err == unix.ENOTDIR {
+		return fmt.Errorf("%s is not a directory (a symlink is never followed): %w; nothing was deleted", abs, ErrNotDataSet)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", abs, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return fmt.Errorf("data set %s not removed: %w", abs, ErrInUse)
+	}
+	m, err := readMarker(fd)
+	var l layout
+	if err == nil {
+		if l, err = m.layout(); err == nil && (l.name != mm[1] || l.hash() != mm[2]) {
+			err = errors.New("its marker does not match its name")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: it %v: %w; nothing was deleted", abs, err, ErrNotDataSet)
+	}
+	return removeSet(pfd, base, fd, l, nil, mm[3] != "" || !m.Complete)
+}
+
+// removeSet removes the set directory name in pfd, open as fd (which the caller has locked exclusively and
+// checked to be ringbench's). made, when known, lists the inodes this process created: only those are
+// deleted. Without it, a layout file is deleted when it is a regular file of the layout's size (or smaller,
+// with allowShort: a set whose creation was cut short).
+func removeSet(pfd int, name string, fd int, l layout, made *madeFiles, allowShort bool) error {
+	// From here on the set is incomplete: an interrupted removal is never reused.
+	if m, err := readMarker(fd); err == nil && m.Complete {
+		_ = writeMarker(fd, l, false) // best effort: a full disk may refuse even this
+	}
+	left := removeContents(fd, l, made, allowShort)
+	names, err := listDir(fd)
+	if err != nil {
+		left = append(left, fmt.Sprintf(". (cannot list: %v)", err))
+	}
+	for _, n := range names {
+		if n != markerName && n != markerTmpName && !isLayoutSubdir(n, l) {
+			left = append(left, n+" (not ringbench's)")
+		}
+	}
+	if len(left) == 0 {
+		for _, n := range []string{markerTmpName, markerName} {
+			if err := unlinkRegular(fd, n); err != nil {
+				left = append(left, fmt.Sprintf("%s (%v)", n, err))
+			}
+		}
+	}
+	if len(left) > 0 {
+		_ = writeMarker(fd, l, false) // keep the proof that the directory is ringbench's
+		return fmt.Errorf("left %s in place: it holds what ringbench did not create or could not remove: %s",
+			filepath.Join(dirOf(pfd), name), summarize(left))
+	}
+	if !sameAt(pfd, name, fd) {
+		return fmt.Errorf("emptied %s but left the directory: the name no longer points to it", name)
+	}
+	if err := unix.Unlinkat(pfd, name, unix.AT_REMOVEDIR); err != nil {
+		return fmt.Errorf("remove directory %s: %v", filepath.Join(dirOf(pfd), name), err)
+	}
+	return nil
+}
+
+// removeContents deletes the layout's files and subdirectories as removeSet says, returning what it left.
+func removeContents(fd int, l layout, made *madeFiles, allowShort bool) []string {
+	var left []string
+	for d := 0; d < l.dirs(); d++ {
+		dn := subdirName(d)
+		sfd, err := openDirAt(fd, dn)
+		if err == unix.ENOENT {
+			continue
+		}
+		if err != nil {
+			left = append(left, fmt.Sprintf("%s (%v)", dn, err))
+			continue
+		}
+		lo, hi := l.filesIn(d)
+		for i := lo; i < hi; i++ {
+			fn := fileName(i)
+			var stx unix.Statx_t
+			if err := unix.Statx(sfd, fn, unix.AT_SYMLINK_NOFOLLOW, statxID, &stx); err != nil {
+				if err != unix.ENOENT {
+					left = append(left, fmt.Sprintf("%s/%s (%v)", dn, fn, err))
+				}
+				continue
+			}
+			size := int64(stx.Size)
+			why := ""
+			switch {
+			case stx.Mode&unix.S_IFMT != unix.S_IFREG:
+				why = "not a regular file"
+			case made != nil && !made.is(i, &stx):
+				why = "not the file ringbench created"
+			case made == nil && (size > l.fileSize || (!allowShort && size != l.fileSize)):
+				why = "not the layout's size"
+			}
+			if why != "" {
+				left = append(left, dn+"/"+fn+" ("+why+")")
+				continue
+			}
+			if err := unix.Unlinkat(sfd, fn, 0); err != nil && err != unix.ENOENT {
+				left = append(left, fmt.Sprintf("%s/%s (%v)", dn, fn, err))
+			}
+		}
+		if names, err := listDir(sfd); err == nil {
+			for _, n := range names {
+				if !isLayoutFile(n, d, l) {
+					left = append(left, dn+"/"+n+" (not ringbench's)")
+				}
+			}
+		}
+		unix.Close(sfd)
+		if err := unix.Unlinkat(fd, dn, unix.AT_REMOVEDIR); err != nil && err != unix.ENOENT &&
+			err != unix.ENOTEMPTY && err != unix.EEXIST {
+			left = append(left, fmt.Sprintf("%s (%v)", dn, err))
+		}
+	}
+	return left
+}
+
+// cleanPartials removes partial directories of this layout left by a ringbench process that died while
+// creating them: same name prefix, ringbench's marker for this very layout, and nobody holding their lock.
+func cleanPartials(pfd int, base string, l layout) {
+	names, err := listDir(pfd)
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		if !strings.HasPrefix(n, base+partialInfix) {
+			continue
+		}
+		fd, err := openDirAt(pfd, n)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == nil {
+			if m, err := readMarker(fd); err == nil {
+				if ml, err := m.layout(); err == nil && ml == l {
+					_ = removeSet(pfd, n, fd, l, nil, true)
+				}
+			}
+		}
+		unix.Close(fd)
+	}
+}
+
+func isLayoutSubdir(n string, l layout) bool {
+	v, ok := parseIndex(n, 'd')
+	return ok && v < l.dirs() && subdirName(v) == n
+}
+
+func isLayoutFile(n string, d int, l layout) bool {
+	v, ok := parseIndex(n, 'f')
+	lo, hi := l.filesIn(d)
+	return ok && v >= lo && v < hi && fileName(v) == n
+}
+
+// parseIndex parses the number of a name like d00012 or f00000345.
+func parseIndex(n string, prefix byte) (int, bool) {
+	if len(n) < 2 || n[0] != prefix {
+		return 0, false
+	}
+	v, err := strconv.Atoi(n[1:])
+	return v, err == nil && v >= 0
+}
+
+// dirOf names the directory open as fd, for messages.
+func dirOf(fd int) string {
+	p, err := readlinkFD(fd)
+	if err != nil {
+		return "."
+	}
+	return p
+}
+
+func readlinkFD(fd int) (string, error) {
+	buf := make([]byte, 4096)
+	n, err := unix.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd), buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+// summarize lists up to five things, then a count.
+func summarize(items []string) string {
+	if len(items) <= 5 {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:5], ", ") + fmt.Sprintf(" and %d more", len(items)-5)
+}
