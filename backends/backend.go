@@ -204,3 +204,9 @@ func Names() []string {
 	}
 	return names
 }
+
+// Warner is implemented by engines that know of conditions that make their figures suspect (for example
+// an SQPOLL thread without a core of its own); the workload copies the warnings into the sample.
+type Warner interface {
+	Warnings() []string
+}

@@ -1,0 +1,74 @@
+// Package sqpoll is io_uring with IORING_SETUP_SQPOLL: a kernel thread (iou-sqp-PID) polls the submission
+// queue, so submitting needs no syscall while it is awake; waiting for completions still does, unless the
+// submitter spins (--cq-spin). The poll thread burns a core: its CPU is charged to every op, and a run
+// warns when it has no core of its own.
+package sqpoll
+
+import (
+	"fmt"
+	"sync"
+
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/backends/uring"
+	"github.com/ringbench/ringbench/internal/ring"
+	"golang.org/x/sys/unix"
+)
+
+// Backend is the SQPOLL backend.
+type Backend struct{}
+
+func init() { backend.Register(Backend{}) }
+
+// Name implements backend.Backend.
+func (Backend) Name() string { return "sqpoll" }
+
+// Summary implements backend.Backend.
+func (Backend) Summary() string {
+	return "io_uring with SQPOLL: a kernel thread polls the SQ (near-zero submit syscalls, burns a core; --sq-cpu, --sq-idle, --cq-spin)"
+}
+
+var (
+	availOnce sync.Once
+	availErr  error
+)
+
+// Available implements backend.Backend: SQPOLL needs 5.11+ for unprivileged users, and may be refused by
+// policy where plain io_uring is allowed.
+func (Backend) Available() error {
+	availOnce.Do(func() {
+		availErr = uring.CheckSetup(ring.Params{Entries: 4, SQPoll: true, SQThreadCPU: -1, NoFallback: true})
+	})
+	return availErr
+}
+
+// NewFileEngine implements backend.Backend.
+func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
+	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true}
+	e, err := uring.NewFileEngine(cfg, p, "sqpoll")
+	if err != nil {
+		return nil, err
+	}
+	if w := CoreWarning(cfg.SQCPU); w != "" {
+		e.AddWarning(w)
+	}
+	return e, nil
+}
+
+// CoreWarning says when the poll thread cannot have a core of its own: fewer than two CPUs allowed to this
+// process besides the one it would poll on, or a pinned CPU this process may also run on.
+func CoreWarning(sqCPU int) string {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return ""
+	}
+	n := set.Count()
+	switch {
+	case sqCPU >= 0 && set.IsSet(sqCPU):
+		return fmt.Sprintf("SQPOLL SHARES A CORE: the poll thread is pinned to CPU %d, which this process also runs on; "+
+			"pin ringbench elsewhere (taskset) for a fair figure", sqCPU)
+	case sqCPU < 0 && n < 3:
+		return fmt.Sprintf("SQPOLL SHARES A CORE: %d CPUs: the poll thread competes with the submitter and the rest of "+
+			"the process; its CPU time is charged to every op", n)
+	}
+	return ""
+}

@@ -1,0 +1,317 @@
+package uring
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/clock"
+	"github.com/ringbench/ringbench/internal/ring"
+	"golang.org/x/sys/unix"
+)
+
+// user_data layout: buffer slot in the high bits, the stage of a linked open-read-close chain in the low two.
+const (
+	stageRead  = 0 // plain read, or the READ of a chain
+	stageOpen  = 1
+	stageClose = 2
+	stageBits  = 2
+)
+
+// FileEngine runs file requests on one io_uring. Buffers live in an off-heap arena (the kernel writes into
+// them after io_uring_enter returns, so they must not be Go memory the GC could free or move); user_data
+// is the buffer slot, so a completion never needs a map lookup or an allocation.
+type FileEngine struct {
+	name    string
+	r       *ring.Ring
+	arena   *ring.Arena
+	cfg     backend.FileConfig
+	fixed   bool // cfg.FDs registered: Request.File is the fixed slot
+	cqSpin  int64
+	sqpoll  bool
+	tag     []uint64
+	start   []int64
+	readRes []int32 // chains: result of the READ (or of the failed OPENAT)
+	cqes    []ring.CQE
+	// inflight counts requests, outstanding the CQEs they will still post.
+	inflight, outstanding int
+	cqesPerOp             int
+	warns                 []string
+	pollTID               int
+}
+
+// NewFileEngine sets up a ring with p for cfg; name labels errors. Call it on the thread that will use it.
+func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEngine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// Up to three SQEs per request (open, read, close), all of a batch in the SQ at once.
+	entries := uint32(1)
+	for entries < uint32(3*cfg.Depth) {
+		entries <<= 1
+	}
+	p.Entries = entries
+	p.CQEntries = 2 * entries
+	r, err := ring.New(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, Explain(err))
+	}
+	e := &FileEngine{name: name, r: r, cfg: cfg, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin),
+		tag: make([]uint64, cfg.Depth), start: make([]int64, cfg.Depth), readRes: make([]int32, cfg.Depth),
+		cqes: make([]ring.CQE, 2*entries)}
+	if e.arena, err = ring.NewArena(cfg.Depth, cfg.BufSize); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("%s: buffers: %w", name, err)
+	}
+	if cfg.FixedBufs {
+		if err := r.RegisterBuffers(e.arena.Iovecs()); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("%s: --fixed-bufs: %w", name, err)
+		}
+	}
+	if cfg.FixedFiles && len(cfg.FDs) > 0 {
+		fds := make([]int32, len(cfg.FDs))
+		for i, fd := range cfg.FDs {
+			fds[i] = int32(fd)
+		}
+		if err := r.RegisterFiles(fds); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("%s: --fixed-files: %w", name, err)
+		}
+		e.fixed = true
+	} else if len(cfg.FDs) == 0 {
+		// Open-read-close chains open straight into a sparse fixed-file table: one slot per buffer slot.
+		if err := r.RegisterFilesSparse(uint32(cfg.Depth)); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("%s: sparse fixed-file table (needs 5.19+): %w", name, errors.Join(backend.ErrNotSupported, err))
+		}
+	}
+	e.cqesPerOp = 1
+	if len(cfg.FDs) == 0 {
+		e.cqesPerOp = 3
+	}
+	return e, nil
+}
+
+// Ring exposes the ring, for the sqpoll backend's diagnostics.
+func (e *FileEngine) Ring() *ring.Ring { return e.r }
+
+// Buffer implements backend.FileEngine.
+func (e *FileEngine) Buffer(i int) []byte { return e.arena.Slot(i)[:e.cfg.BufSize] }
+
+// Submit implements backend.FileEngine: it queues every request's SQEs, then makes one
+// io_uring_enter that submits them and waits for enough completions. With SQPOLL, publishing needs no
+// syscall unless the poll thread sleeps, and waiting spins on the CQ for --cq-spin before entering.
+func (e *FileEngine) Submit(reqs []backend.Request, minComplete int, out []backend.Completion) (int, error) {
+	now := clock.Now()
+	for i := range reqs {
+		if err := e.prep(&reqs[i], now); err != nil {
+			return 0, err
+		}
+	}
+	e.inflight += len(reqs)
+	if e.r.Pending() > 0 && (minComplete == 0 || e.sqpoll) {
+		if _, err := e.r.Submit(); err != nil && !retryable(err) {
+			return 0, e.enterErr(err)
+		}
+	}
+	n := e.reap(out)
+	for n < minComplete {
+		// Wait for the CQEs still missing (a chain posts three), never more than are outstanding: a wait
+		// for CQEs that will not come would never return.
+		want := uint32(min((minComplete-n)*e.cqesPerOp, e.outstanding))
+		if e.sqpoll && e.cqSpin > 0 && e.r.Pending() == 0 && e.spin(want) {
+			n += e.reap(out[n:])
+			continue
+		}
+		var err error
+		if e.r.Pending() > 0 {
+			_, err = e.r.SubmitAndWait(want)
+		} else {
+			err = e.r.WaitCQE(want)
+		}
+		if err != nil && !retryable(err) {
+			e.inflight -= n
+			return n, e.enterErr(err)
+		}
+		// After EAGAIN/EBUSY, reaping frees the kernel's resources; unconsumed SQEs stay queued.
+		n += e.reap(out[n:])
+	}
+	e.inflight -= n
+	return n, nil
+}
+
+func retryable(err error) bool { return errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EBUSY) }
+
+// spin polls the CQ for up to --cq-spin; true when want CQEs are ready.
+func (e *FileEngine) spin(want uint32) bool {
+	deadline := clock.Now() + e.cqSpin
+	for i := 0; ; i++ {
+		if uint32(e.r.CQReady()) >= want {
+			return true
+		}
+		if i&15 == 15 {
+			if clock.Now() >= deadline {
+				return false
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+func (e *FileEngine) enterErr(err error) error {
+	return fmt.Errorf("%s: io_uring_enter: %w", e.name, err)
+}
+
+// ensureSpace makes room for k SQEs. The SQ holds 3*depth, so it is short only while an SQPOLL thread
+// has not yet consumed entries whose requests already completed (completions can be posted before the
+// SQ head moves); waiting for it is the fix. Without SQPOLL, short means more than --depth in flight.
+func (e *FileEngine) ensureSpace(k int) error {
+	for tries := 0; e.r.SQSpace() < k; tries++ {
+		if !e.sqpoll || tries == 1000 {
+			return fmt.Errorf("%s: submission queue full (more than --depth requests in flight)", e.name)
+		}
+		if err := e.r.SQWait(); err != nil && !retryable(err) {
+			return e.enterErr(err)
+		}
+	}
+	return nil
+}
+
+func (e *FileEngine) prep(req *backend.Request, now int64) error {
+	slot := req.Buf
+	e.tag[slot] = req.Tag
+	e.start[slot] = now
+	ud := uint64(slot) << stageBits
+	buf := e.arena.Ptr(int(slot))
+	switch req.Kind {
+	case backend.OpRead:
+		if err := e.ensureSpace(1); err != nil {
+			return err
+		}
+		s := e.r.GetSQE()
+		fd := int32(e.cfg.FDs[req.File])
+		if e.fixed {
+			fd = req.File
+		}
+		if e.cfg.FixedBufs {
+			ring.ReadFixed{FD: fd, Buf: buf, Len: uint32(req.Len), Offset: uint64(req.Offset), BufIndex: uint16(slot), Fixed: e.fixed}.Prep(s)
+		} else {
+			ring.Read{FD: fd, Buf: buf, Len: uint32(req.Len), Offset: uint64(req.Offset), Fixed: e.fixed}.Prep(s)
+		}
+		s.SetUserData(ud | stageRead)
+		e.outstanding++
+	case backend.OpOpenReadClose:
+		if err := e.ensureSpace(3); err != nil {
+			return err
+		}
+		e.readRes[slot] = 0
+		s := e.r.GetSQE()
+		// No O_CLOEXEC: a direct descriptor lives only in the ring's table, and the kernel rejects the flag
+		// for it with -EINVAL.
+		ring.OpenAt{DirFD: unix.AT_FDCWD, Path: &req.Path[0], Flags: unix.O_RDONLY, FileIndex: uint32(slot) + 1}.Prep(s)
+		s.SetUserData(ud | stageOpen)
+		// Every SQE of the chain posts a CQE. IOSQE_CQE_SKIP_SUCCESS would save one per file, but whether
+		// the rest of a failed chain then posts depends on the kernel version, and a wait for a CQE that
+		// never comes hangs.
+		s.SetFlags(ring.FlagIOLink)
+		s = e.r.GetSQE()
+		if e.cfg.FixedBufs {
+			ring.ReadFixed{FD: slot, Buf: buf, Len: uint32(req.Len), BufIndex: uint16(slot), Fixed: true}.Prep(s)
+		} else {
+			ring.Read{FD: slot, Buf: buf, Len: uint32(req.Len), Fixed: true}.Prep(s)
+		}
+		s.SetUserData(ud | stageRead)
+		// A hard link: CLOSE runs even when the READ fails or comes up short (a short read breaks a soft
+		// link), so the slot never keeps a file open. A failed OPENAT still cancels both.
+		s.SetFlags(ring.FlagIOHardlink)
+		s = e.r.GetSQE()
+		ring.Close{FileIndex: uint32(slot) + 1}.Prep(s)
+		s.SetUserData(ud | stageClose)
+		e.outstanding += e.cqesPerOp
+	default:
+		return fmt.Errorf("%s: unknown request kind %d", e.name, req.Kind)
+	}
+	return nil
+}
+
+// reap takes every ready CQE with one acquire and one release of the ring indices and turns finished
+// requests into completions, stamped with one clock reading.
+func (e *FileEngine) reap(out []backend.Completion) int {
+	got := e.r.Reap(e.cqes)
+	if got == 0 {
+		return 0
+	}
+	now := clock.Now()
+	n := 0
+	e.outstanding -= got
+	for _, c := range e.cqes[:got] {
+		slot := int32(c.UserData >> stageBits)
+		var res int32
+		switch c.UserData & (1<<stageBits - 1) {
+		case stageOpen:
+			// A failed OPENAT is what the request reports; READ and CLOSE then follow as -ECANCELED.
+			if c.Res < 0 {
+				e.readRes[slot] = c.Res
+			}
+			continue
+		case stageRead:
+			if len(e.cfg.FDs) == 0 {
+				if e.readRes[slot] == 0 || e.readRes[slot] == -int32(unix.ECANCELED) {
+					e.readRes[slot] = c.Res
+				}
+				continue
+			}
+			res = c.Res
+		case stageClose:
+			res = e.readRes[slot]
+			if res >= 0 && c.Res < 0 && c.Res != -int32(unix.ECANCELED) {
+				res = c.Res
+			}
+		}
+		if n == len(out) {
+			// Cannot happen: out holds Depth completions and at most Depth requests are in flight.
+			panic("uring: more completions than requests in flight")
+		}
+		out[n] = backend.Completion{Tag: e.tag[slot], Res: res, Buf: slot, Start: e.start[slot], End: now}
+		n++
+	}
+	return n
+}
+
+// Counters implements backend.FileEngine.
+func (e *FileEngine) Counters() backend.EngineCounters {
+	st := e.r.Stats()
+	return backend.EngineCounters{Enters: int64(st.Enters), SubmitEnters: int64(st.SubmitEnters), WaitEnters: int64(st.WaitEnters),
+		PollThreadTID: e.pollTID}
+}
+
+// AddWarning records a condition that makes this engine's figures suspect.
+func (e *FileEngine) AddWarning(w string) { e.warns = append(e.warns, w) }
+
+// Warnings implements backend.Warner.
+func (e *FileEngine) Warnings() []string { return e.warns }
+
+// Close implements backend.FileEngine. Requests still in flight (after an error) are waited for first:
+// the kernel may still write into the arena, which must outlive them.
+func (e *FileEngine) Close() error {
+	var errs []error
+	if e.r != nil {
+		deadline := time.Now().Add(5 * time.Second)
+		for e.outstanding > 0 && time.Now().Before(deadline) {
+			if err := e.r.WaitCQE(1); err != nil && !retryable(err) {
+				break
+			}
+			e.outstanding -= e.r.Reap(e.cqes)
+		}
+		errs = append(errs, e.r.Close())
+		e.r = nil
+	}
+	if e.arena != nil {
+		errs = append(errs, e.arena.Close())
+		e.arena = nil
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,189 @@
+// Package measure brackets one sample with the kernel's own counters: syscalls by name (perf tracepoints,
+// one counter per thread), CPU time of the whole process including io_uring's kernel threads (iou-sqp,
+// iou-wrk), context switches and peak RSS. Where the kernel will not count for this user, the sample says
+// "unavailable" and why; it never reports a false zero.
+package measure
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/ringbench/ringbench/internal/perfcount"
+	"github.com/ringbench/ringbench/internal/procstat"
+	"github.com/ringbench/ringbench/internal/result"
+)
+
+// Scope says whose work a sample is charged for.
+type Scope struct {
+	// PID is the measured process; 0 is this process.
+	PID int
+	// BackendTIDs are the threads doing the backend's I/O, counted apart as well.
+	BackendTIDs []int
+	// Breakdown names the syscalls counted individually; nil means perfcount.DefaultBreakdown.
+	Breakdown []string
+}
+
+// Span is one measured interval.
+type Span struct {
+	scope    Scope
+	proc     *perfcount.Counter
+	procErr  error
+	thr      *perfcount.Counter
+	thrErr   error
+	before   procstat.Snapshot
+	statErr  error
+	procRead perfcount.Reading
+	thrRead  perfcount.Reading
+}
+
+// Begin opens the counters and takes the starting snapshot. It fails only when /proc itself cannot be read;
+// counters the kernel refuses are recorded as unavailable.
+func Begin(scope Scope) (*Span, error) {
+	if scope.Breakdown == nil {
+		scope.Breakdown = perfcount.DefaultBreakdown
+	}
+	s := &Span{scope: scope}
+	if scope.PID == 0 {
+		s.proc, s.procErr = perfcount.Open(scope.Breakdown)
+	} else {
+		s.proc, s.procErr = perfcount.OpenPID(scope.PID, scope.Breakdown)
+	}
+	if len(scope.BackendTIDs) > 0 {
+		s.thr, s.thrErr = perfcount.OpenThreads(scope.BackendTIDs, scope.Breakdown)
+	}
+	_ = procstat.ResetPeakRSS(scope.PID) // best effort: without it peak RSS covers the whole process life
+	var err error
+	s.before, err = procstat.Take(scope.PID)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("measure: %w", err)
+	}
+	if s.proc != nil {
+		if s.procRead, err = s.proc.Read(); err != nil {
+			s.procErr = err
+		}
+	}
+	if s.thr != nil {
+		if s.thrRead, err = s.thr.Read(); err != nil {
+			s.thrErr = err
+		}
+	}
+	return s, nil
+}
+
+// End reads the counters and fills the sample's syscall, CPU, context-switch and memory figures, charged
+// over ops operations. The span stays open for Close.
+func (s *Span) End(ops int64, sm *result.Sample) error {
+	after, err := procstat.Take(s.scope.PID)
+	if err != nil {
+		return fmt.Errorf("measure: %w", err)
+	}
+	scope := "process"
+	if s.scope.PID != 0 {
+		scope = "server"
+	}
+	perOp := func(v uint64) float64 {
+		if ops <= 0 {
+			return 0
+		}
+		return float64(v) / float64(ops)
+	}
+
+	// Syscalls.
+	sm.Syscalls = result.Syscalls{Scope: scope}
+	var procDelta perfcount.Reading
+	procOK := s.proc != nil && s.procErr == nil
+	if procOK {
+		r, rerr := s.proc.Read()
+		if rerr != nil {
+			procOK, s.procErr = false, rerr
+		} else {
+			procDelta = r.Sub(s.procRead)
+		}
+	}
+	switch {
+	case !procOK:
+		sm.Syscalls.Reason = reason(s.procErr)
+	case !procDelta.TotalAvailable:
+		sm.Syscalls.Reason = procDelta.TotalReason
+	default:
+		sm.Syscalls.Available = true
+		sm.Syscalls.Total = procDelta.Total
+		sm.Syscalls.PerOp = perOp(procDelta.Total)
+		sm.Syscalls.ByName = breakdown(procDelta)
+	}
+	if s.thr != nil && s.thrErr == nil {
+		if r, rerr := s.thr.Read(); rerr == nil {
+			d := r.Sub(s.thrRead)
+			if d.TotalAvailable {
+				sm.Syscalls.Backend = &result.SyscallCount{Total: d.Total, PerOp: perOp(d.Total), ByName: breakdown(d)}
+			}
+		}
+	}
+
+	// CPU, from /proc: covers every thread, the SQPOLL kernel thread included.
+	// UserNs/SysNs split the time (sampled by the kernel, tick-grained for another process); CPUNs is the
+	// precise total (the process CPU-time clock, exited threads and iou-sqp included) and sets PerOpNs.
+	delta := after.Sub(s.before)
+	total := delta.CPUNs
+	if total == 0 {
+		total = delta.UserNs + delta.SysNs
+	}
+	sm.CPU = result.CPU{
+		UserNs: delta.UserNs, SysNs: delta.SysNs,
+		PollThreadNs: delta.PollThreadNs, WorkerNs: delta.WorkerNs,
+		PerOpNs: perOp(total),
+		Scope:   scope,
+	}
+
+	// Context switches: the perf software event when it counts, else the scheduler's own per-thread counts.
+	switch {
+	case procOK && procDelta.CtxAvailable:
+		sm.ContextSwitches = result.Counted{Available: true, Total: procDelta.ContextSwitches, PerOp: perOp(procDelta.ContextSwitches)}
+	default:
+		cs := delta.VolCtx + delta.InvolCtx
+		sm.ContextSwitches = result.Counted{Available: true, Total: cs, PerOp: perOp(cs),
+			Reason: "from /proc/PID/task/*/status (perf context-switches event unavailable)"}
+	}
+	if after.PeakRSSBytes > 0 {
+		sm.PeakRSSBytes = int64(after.PeakRSSBytes)
+	}
+	return nil
+}
+
+// Close releases the counters.
+func (s *Span) Close() {
+	if s.proc != nil {
+		s.proc.Close()
+		s.proc = nil
+	}
+	if s.thr != nil {
+		s.thr.Close()
+		s.thr = nil
+	}
+}
+
+func reason(err error) string {
+	if err == nil {
+		return "not counted"
+	}
+	return err.Error()
+}
+
+func breakdown(r perfcount.Reading) map[string]uint64 {
+	m := make(map[string]uint64, len(r.ByName)+1)
+	names := make([]string, 0, len(r.ByName))
+	for k := range r.ByName {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if v := r.ByName[k]; v > 0 {
+			m[k] = v
+		}
+	}
+	if r.OtherAvailable && r.Other > 0 {
+		m["other"] = r.Other
+	}
+	return m
+}

@@ -1,0 +1,311 @@
+// Package summary turns the samples of one run into the table `ringbench run` prints: the median of each
+// figure per (workload, backend), the spread, and each backend's ratio to epoll. Statistics for
+// regression gates live in package compare; this is the at-a-glance view.
+package summary
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/units"
+)
+
+// Row is the summary of one series.
+type Row struct {
+	Workload, Backend, Params string
+	N                         int
+	OpsPerSec, MinOps, MaxOps float64
+	MBPerSec                  float64
+	P50, P99, P999, Max       float64 // ns, medians over samples
+	SyscallsPerOp             float64 // -1 = unavailable
+	EntersPerOp               float64 // -1 = n/a
+	CPUPerOp                  float64 // ns
+	PollShare                 float64 // fraction of CPU spent by the SQPOLL thread
+	CtxPerOp                  float64 // -1 = unavailable
+	PeakRSS                   float64
+	Residency                 float64 // lowest seen, -1 = n/a
+	TopSyscalls               string
+	Warnings                  []string
+}
+
+// Rows summarises samples, in the order series first appear.
+func Rows(samples []result.Sample) []Row {
+	type group struct {
+		key string
+		ss  []*result.Sample
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for i := range samples {
+		s := &samples[i]
+		k := s.SeriesKey()
+		g := byKey[k]
+		if g == nil {
+			g = &group{key: k}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.ss = append(g.ss, s)
+	}
+	rows := make([]Row, 0, len(groups))
+	for _, g := range groups {
+		first := g.ss[0]
+		r := Row{Workload: first.Workload, Backend: first.Backend, Params: result.ParamsString(first.Params), N: len(g.ss),
+			SyscallsPerOp: -1, EntersPerOp: -1, CtxPerOp: -1, Residency: -1}
+		col := func(f func(*result.Sample) (float64, bool)) (float64, bool) {
+			var vs []float64
+			for _, s := range g.ss {
+				if v, ok := f(s); ok {
+					vs = append(vs, v)
+				}
+			}
+			if len(vs) == 0 {
+				return 0, false
+			}
+			return median(vs), true
+		}
+		r.OpsPerSec, _ = col(func(s *result.Sample) (float64, bool) { return s.OpsPerSec, true })
+		r.MinOps, r.MaxOps = first.OpsPerSec, first.OpsPerSec
+		for _, s := range g.ss {
+			r.MinOps = min(r.MinOps, s.OpsPerSec)
+			r.MaxOps = max(r.MaxOps, s.OpsPerSec)
+		}
+		r.MBPerSec, _ = col(func(s *result.Sample) (float64, bool) { return s.BytesPerSec / 1e6, true })
+		r.P50, _ = col(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P50), s.Latency.Count > 0 })
+		r.P99, _ = col(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P99), s.Latency.Count > 0 })
+		r.P999, _ = col(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P999), s.Latency.Count > 0 })
+		r.Max, _ = col(func(s *result.Sample) (float64, bool) { return float64(s.Latency.Max), s.Latency.Count > 0 })
+		if v, ok := col(func(s *result.Sample) (float64, bool) { return s.Syscalls.PerOp, s.Syscalls.Available }); ok {
+			r.SyscallsPerOp = v
+		}
+		if v, ok := col(func(s *result.Sample) (float64, bool) { return s.EntersPerOp, s.EntersPerOp >= 0 }); ok {
+			r.EntersPerOp = v
+		}
+		r.CPUPerOp, _ = col(func(s *result.Sample) (float64, bool) { return s.CPU.PerOpNs, s.Ops > 0 })
+		r.PollShare, _ = col(func(s *result.Sample) (float64, bool) {
+			all := s.CPU.UserNs + s.CPU.SysNs
+			return float64(s.CPU.PollThreadNs) / float64(max(all, 1)), all > 0
+		})
+		if v, ok := col(func(s *result.Sample) (float64, bool) {
+			return s.ContextSwitches.PerOp, s.ContextSwitches.Available
+		}); ok {
+			r.CtxPerOp = v
+		}
+		r.PeakRSS, _ = col(func(s *result.Sample) (float64, bool) { return float64(s.PeakRSSBytes), s.PeakRSSBytes > 0 })
+		for _, s := range g.ss {
+			if s.Residency != nil {
+				low := min(s.Residency.Before, s.Residency.After)
+				if r.Residency < 0 || low < r.Residency {
+					r.Residency = low
+				}
+			}
+		}
+		r.TopSyscalls = topSyscalls(g.ss)
+		seen := map[string]bool{}
+		for _, s := range g.ss {
+			for _, w := range s.Warnings {
+				if !seen[w] {
+					seen[w] = true
+					r.Warnings = append(r.Warnings, w)
+				}
+			}
+			if !s.Syscalls.Available && s.Syscalls.Reason != "" && !seen["sys:"+s.Syscalls.Reason] {
+				seen["sys:"+s.Syscalls.Reason] = true
+				r.Warnings = append(r.Warnings, "syscall counting unavailable: "+s.Syscalls.Reason)
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// topSyscalls names the syscalls that make up most of the count, per op, summed over samples.
+func topSyscalls(ss []*result.Sample) string {
+	sum := map[string]uint64{}
+	var ops int64
+	for _, s := range ss {
+		if !s.Syscalls.Available {
+			return ""
+		}
+		ops += s.Ops
+		for k, v := range s.Syscalls.ByName {
+			sum[k] += v
+		}
+	}
+	if ops == 0 {
+		return ""
+	}
+	type kv struct {
+		k string
+		v uint64
+	}
+	var all []kv
+	for k, v := range sum {
+		all = append(all, kv{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].k < all[j].k })
+	var parts []string
+	for i, e := range all {
+		per := float64(e.v) / float64(ops)
+		if i >= 3 || per < 0.005 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f", e.k, per))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func median(vs []float64) float64 {
+	s := append([]float64(nil), vs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// WriteTable prints the rows as an aligned table for a terminal, one block per workload, then the
+// ratios of each backend to epoll.
+func WriteTable(w io.Writer, rows []Row) {
+	byWorkload := groupByWorkload(rows)
+	for wi, wl := range byWorkload {
+		if wi > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s  (%s; medians of %d samples)\n", wl[0].Workload, wl[0].Params, wl[0].N)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "backend\tops/s\tMB/s\tp50\tp99\tp99.9\tmax\tsyscalls/op\tenters/op\tCPU/op\tctxsw/op\tpeak RSS\tcached\t")
+		for _, r := range wl {
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Backend, humanRate(r.OpsPerSec), r.MBPerSec,
+				Nanos(r.P50), Nanos(r.P99), Nanos(r.P999), Nanos(r.Max), perOp(r.SyscallsPerOp), perOp(r.EntersPerOp),
+				cpu(r), perOp(r.CtxPerOp), units.HumanBytes(r.PeakRSS), residency(r.Residency))
+		}
+		tw.Flush()
+		for _, r := range wl {
+			if r.TopSyscalls != "" {
+				fmt.Fprintf(w, "  %-7s syscalls/op: %s\n", r.Backend, r.TopSyscalls)
+			}
+		}
+		if base := find(wl, "epoll"); base != nil {
+			var parts []string
+			for _, r := range wl {
+				if r.Backend == "epoll" || base.OpsPerSec == 0 {
+					continue
+				}
+				p := fmt.Sprintf("%s %.2fx ops/s", r.Backend, r.OpsPerSec/base.OpsPerSec)
+				if base.CPUPerOp > 0 && r.CPUPerOp > 0 {
+					p += fmt.Sprintf(", %.2fx CPU/op", r.CPUPerOp/base.CPUPerOp)
+				}
+				if base.SyscallsPerOp > 0 && r.SyscallsPerOp >= 0 {
+					p += fmt.Sprintf(", %.3fx syscalls/op", r.SyscallsPerOp/base.SyscallsPerOp)
+				}
+				parts = append(parts, p)
+			}
+			if len(parts) > 0 {
+				fmt.Fprintf(w, "  vs epoll: %s\n", strings.Join(parts, "; "))
+			}
+		}
+		for _, r := range wl {
+			for _, warn := range r.Warnings {
+				fmt.Fprintf(w, "  WARNING %s: %s\n", r.Backend, warn)
+			}
+		}
+	}
+}
+
+// WriteMarkdown prints the rows as Markdown tables, one per workload.
+func WriteMarkdown(w io.Writer, rows []Row) {
+	for _, wl := range groupByWorkload(rows) {
+		fmt.Fprintf(w, "### %s (%s; medians of %d samples)\n\n", wl[0].Workload, wl[0].Params, wl[0].N)
+		fmt.Fprintln(w, "| backend | ops/s | MB/s | p50 | p99 | p99.9 | syscalls/op | enters/op | CPU/op | ctxsw/op | peak RSS | cached |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for _, r := range wl {
+			fmt.Fprintf(w, "| %s | %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Backend, humanRate(r.OpsPerSec), r.MBPerSec,
+				Nanos(r.P50), Nanos(r.P99), Nanos(r.P999), perOp(r.SyscallsPerOp), perOp(r.EntersPerOp), cpu(r), perOp(r.CtxPerOp),
+				units.HumanBytes(r.PeakRSS), residency(r.Residency))
+		}
+		fmt.Fprintln(w)
+		for _, r := range wl {
+			for _, warn := range r.Warnings {
+				fmt.Fprintf(w, "- **warning** %s: %s\n", r.Backend, warn)
+			}
+		}
+	}
+}
+
+func groupByWorkload(rows []Row) [][]Row {
+	var out [][]Row
+	idx := map[string]int{}
+	for _, r := range rows {
+		k := r.Workload + "\x00" + r.Params
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], r)
+	}
+	return out
+}
+
+func find(rows []Row, backend string) *Row {
+	for i := range rows {
+		if rows[i].Backend == backend {
+			return &rows[i]
+		}
+	}
+	return nil
+}
+
+// Nanos prints a duration given in nanoseconds with a fitting unit.
+func Nanos(ns float64) string {
+	switch {
+	case ns <= 0:
+		return "-"
+	case ns < 1e3:
+		return fmt.Sprintf("%.0fns", ns)
+	case ns < 1e6:
+		return fmt.Sprintf("%.1fµs", ns/1e3)
+	case ns < 1e9:
+		return fmt.Sprintf("%.2fms", ns/1e6)
+	}
+	return fmt.Sprintf("%.2fs", ns/1e9)
+}
+
+func humanRate(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func perOp(v float64) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+func cpu(r Row) string {
+	s := Nanos(r.CPUPerOp)
+	if r.PollShare >= 0.005 {
+		s += fmt.Sprintf(" (%.0f%% sqpoll)", 100*r.PollShare)
+	}
+	return s
+}
+
+func residency(v float64) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f%%", 100*v)
+}

@@ -1,0 +1,139 @@
+// Package filedrive is the one request loop that file workloads run on every backend: keep --depth
+// requests in flight, hand the engine --batch new ones at a time, and reap what completed. It allocates
+// nothing per request and reads the clock once per batch; the engine stamps each request itself.
+package filedrive
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/clock"
+	"github.com/ringbench/ringbench/internal/result"
+	"golang.org/x/sys/unix"
+)
+
+// Source fills requests. Fill sets everything but Buf and Tag in reqs[i] (the driver assigns buffer
+// slots); it is called once per batch, never per request.
+type Source interface {
+	Fill(reqs []backend.Request)
+	// Check inspects one completion and the request it answers (ops and bytes are counted by the driver
+	// only when Check returns nil): it verifies content under --verify, and rejects short or failed I/O.
+	Check(req *backend.Request, c *backend.Completion, buf []byte) error
+}
+
+// Totals is what one drive measured.
+type Totals struct {
+	Ops, Bytes int64
+	Seconds    float64
+	Hist       *hdrhistogram.Histogram
+}
+
+// Drive runs the loop on eng for d (or until ctx ends), then drains requests in flight. It must run on the
+// goroutine that created eng.
+func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d time.Duration, src Source) (Totals, error) {
+	depth, batch := opts.Depth, opts.Batch
+	free := make([]int32, depth)
+	for i := range free {
+		free[i] = int32(depth - 1 - i)
+	}
+	pending := make([]backend.Request, depth) // by buffer slot: the request each slot serves
+	reqs := make([]backend.Request, batch)
+	out := make([]backend.Completion, depth)
+	hist := result.NewHistogram()
+
+	var tot Totals
+	inflight := 0
+	start := clock.Now()
+	deadline := start + int64(d)
+	stopping := false
+	var firstErr error
+	for iter := 0; ; iter++ {
+		if !stopping && (clock.Now() >= deadline || firstErr != nil || (iter&63 == 0 && ctx.Err() != nil)) {
+			stopping = true
+		}
+		k := 0
+		if !stopping {
+			k = min(batch, len(free))
+		}
+		if k > 0 {
+			src.Fill(reqs[:k])
+			for i := 0; i < k; i++ {
+				slot := free[len(free)-1]
+				free = free[:len(free)-1]
+				reqs[i].Buf = slot
+				reqs[i].Tag = uint64(slot)
+				pending[slot] = reqs[i]
+			}
+		}
+		after := inflight + k
+		// Wait for enough completions that the next batch fits; when stopping, drain everything.
+		minComplete := after - (depth - batch)
+		if stopping {
+			minComplete = after
+		}
+		minComplete = max(minComplete, 0)
+		if k == 0 && minComplete == 0 {
+			if after == 0 {
+				break
+			}
+			minComplete = 1
+		}
+		n, err := eng.Submit(reqs[:k], minComplete, out)
+		if err != nil {
+			return tot, err
+		}
+		inflight = after - n
+		for i := 0; i < n; i++ {
+			c := &out[i]
+			req := &pending[c.Buf]
+			if cerr := src.Check(req, c, eng.Buffer(int(c.Buf))); cerr != nil {
+				if firstErr == nil {
+					firstErr = cerr
+				}
+			} else {
+				tot.Ops++
+				tot.Bytes += int64(c.Res)
+				_ = hist.RecordValue(max(c.End-c.Start, 1))
+			}
+			free = append(free, c.Buf)
+		}
+		if stopping && inflight == 0 {
+			break
+		}
+	}
+	tot.Seconds = float64(clock.Now()-start) / 1e9
+	tot.Hist = hist
+	if firstErr != nil {
+		return tot, firstErr
+	}
+	return tot, nil
+}
+
+// OnLockedThread runs f on a new goroutine locked to its own OS thread and returns its result. The thread
+// is discarded afterwards (the goroutine exits while still locked), so rings bound to it cannot leak to
+// other goroutines.
+func OnLockedThread(f func(tid int) error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("panic on worker thread: %v", r)
+			}
+		}()
+		done <- f(unix.Gettid())
+	}()
+	return <-done
+}
+
+// ResError turns a negative completion result into an error naming what failed.
+func ResError(what string, res int32) error {
+	if res >= 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, unix.Errno(-res))
+}

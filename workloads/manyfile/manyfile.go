@@ -1,0 +1,159 @@
+// Package manyfile is the many-file workload: a tree of --files small files; one operation opens a file,
+// reads it whole and closes it. epoll and gostd make three syscalls per file; io_uring links
+// OPENAT→READ→CLOSE on a fixed-file slot and submits --batch such chains per io_uring_enter.
+package manyfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/workloads"
+	"github.com/ringbench/ringbench/workloads/dataset"
+	"github.com/ringbench/ringbench/workloads/internal/filedrive"
+)
+
+// Defaults: 10,000 files of 4 KiB, the shape of a source tree or a maildir.
+const (
+	DefaultFiles    = 10000
+	DefaultFileSize = 4096
+	// MaxFileSize bounds one read: a file is read whole into one buffer.
+	MaxFileSize = 1 << 20
+)
+
+type workload struct{}
+
+func init() { workloads.Register(workload{}) }
+
+func (workload) Name() string { return "many-file" }
+
+func (workload) Summary() string {
+	return "open + read whole + close of many small files (default: 10,000 x 4 KiB)"
+}
+
+func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
+	if cfg.Files == 0 {
+		cfg.Files = DefaultFiles
+	}
+	if cfg.FileSize == 0 {
+		cfg.FileSize = DefaultFileSize
+	}
+	if cfg.Pattern == "" {
+		cfg.Pattern = "rand"
+	}
+	switch {
+	case cfg.Files < 0:
+		return nil, fmt.Errorf("--files %d: must be at least 1", cfg.Files)
+	case cfg.FileSize < 0:
+		return nil, fmt.Errorf("--file-size %d: must be positive", cfg.FileSize)
+	case cfg.FileSize > MaxFileSize:
+		return nil, fmt.Errorf("--file-size %d: many-file reads each file whole, at most %d bytes", cfg.FileSize, MaxFileSize)
+	case cfg.Pattern != "rand" && cfg.Pattern != "seq":
+		return nil, fmt.Errorf("--pattern %q: want rand or seq", cfg.Pattern)
+	case cfg.Direct:
+		return nil, errors.New("--direct: many-file reads through the page cache only")
+	}
+	var prog func(done, total int)
+	if cfg.Progress != nil {
+		prog = func(done, total int) { cfg.Progress(fmt.Sprintf("creating data set: %d/%d files", done, total)) }
+	}
+	set, err := dataset.Open(ctx, dataset.Spec{Dir: cfg.Dir, Name: "many-file", Files: cfg.Files, FileSize: cfg.FileSize,
+		FilesPerDir: 1000, Seed: cfg.Seed}, prog)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{cfg: cfg, set: set}
+	if cfg.Mlock {
+		if p.lock, err = dataset.LockInMemory(set.Paths); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("--mlock: %w", err)
+		}
+	}
+	return p, nil
+}
+
+type prepared struct {
+	cfg  workloads.Config
+	set  *dataset.Set
+	lock *dataset.Lock
+}
+
+func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (result.Sample, error) {
+	if p.lock == nil {
+		if err := dataset.Warm(ctx, p.set.Paths); err != nil {
+			return result.Sample{}, fmt.Errorf("warming the page cache: %w", err)
+		}
+	}
+	params := filedrive.CommonParams(p.cfg)
+	params["files"] = strconv.Itoa(p.cfg.Files)
+	params["size"] = strconv.FormatInt(p.cfg.FileSize, 10)
+	params["pattern"] = p.cfg.Pattern
+	return filedrive.RunSample(ctx, filedrive.SampleInput{
+		Workload: "many-file",
+		Spec:     spec,
+		Config:   backend.FileConfig{Options: p.cfg.Options, BufSize: int(p.cfg.FileSize)},
+		NewSource: func() filedrive.Source {
+			return &source{rng: filedrive.NewRand(p.cfg.Seed ^ uint64(spec.Repeat+1)*0x9e3779b97f4a7c15),
+				paths: p.set.PathsZ, size: int32(p.cfg.FileSize), seq: p.cfg.Pattern == "seq", verify: p.cfg.Verify, seed: p.cfg.Seed}
+		},
+		Params: params,
+		Locked: p.lock != nil,
+		Residency: func() (float64, error) {
+			r, t, err := dataset.Residency(p.set.Paths)
+			if err != nil || t == 0 {
+				return 0, err
+			}
+			return float64(r) / float64(t), nil
+		},
+	})
+}
+
+func (p *prepared) Close() error {
+	var errs []error
+	if p.lock != nil {
+		errs = append(errs, p.lock.Unlock())
+	}
+	if !p.cfg.Keep {
+		errs = append(errs, p.set.Remove())
+	}
+	return errors.Join(errs...)
+}
+
+type source struct {
+	rng    filedrive.Rand
+	paths  [][]byte
+	size   int32
+	seq    bool
+	next   int
+	verify bool
+	seed   uint64
+}
+
+func (s *source) Fill(reqs []backend.Request) {
+	for i := range reqs {
+		var idx int
+		if s.seq {
+			idx = s.next
+			s.next = (s.next + 1) % len(s.paths)
+		} else {
+			idx = int(s.rng.Next() % uint64(len(s.paths)))
+		}
+		reqs[i] = backend.Request{Kind: backend.OpOpenReadClose, File: int32(idx), Path: s.paths[idx], Len: s.size}
+	}
+}
+
+func (s *source) Check(req *backend.Request, c *backend.Completion, buf []byte) error {
+	if c.Res < 0 {
+		return filedrive.ResError(fmt.Sprintf("open+read+close of %s", req.Path[:len(req.Path)-1]), c.Res)
+	}
+	if c.Res != s.size {
+		return fmt.Errorf("short read of %s: %d of %d bytes", req.Path[:len(req.Path)-1], c.Res, s.size)
+	}
+	if s.verify {
+		return dataset.Verify(buf[:c.Res], int(req.File), 0, s.seed)
+	}
+	return nil
+}

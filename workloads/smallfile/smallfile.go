@@ -1,0 +1,228 @@
+// Package smallfile is the small-file workload: --block-size reads, random or sequential, at --depth
+// over --files files of --file-size opened once, from the page cache (or the disk with --direct).
+// It answers "what does io_uring buy a storage engine that reads blocks of hot files".
+package smallfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/workloads"
+	"github.com/ringbench/ringbench/workloads/dataset"
+	"github.com/ringbench/ringbench/workloads/internal/filedrive"
+	"golang.org/x/sys/unix"
+)
+
+// Defaults: one 256 MiB file read in 4 KiB blocks at random, fio's classic page-cache job.
+const (
+	DefaultFiles     = 1
+	DefaultFileSize  = 256 << 20
+	DefaultBlockSize = 4096
+)
+
+type workload struct{}
+
+func init() { workloads.Register(workload{}) }
+
+func (workload) Name() string { return "small-file" }
+
+func (workload) Summary() string {
+	return "random or sequential block reads of files opened once (default: 4 KiB random reads of one 256 MiB file in page cache)"
+}
+
+func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
+	if cfg.Files == 0 {
+		cfg.Files = DefaultFiles
+	}
+	if cfg.FileSize == 0 {
+		cfg.FileSize = DefaultFileSize
+	}
+	if cfg.BlockSize == 0 {
+		cfg.BlockSize = DefaultBlockSize
+	}
+	if cfg.Pattern == "" {
+		cfg.Pattern = "rand"
+	}
+	if err := validate(cfg); err != nil {
+		return nil, err
+	}
+	set, err := dataset.Open(ctx, dataset.Spec{Dir: cfg.Dir, Name: "small-file", Files: cfg.Files, FileSize: cfg.FileSize, Seed: cfg.Seed},
+		progress(cfg))
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{cfg: cfg, set: set}
+	if err := p.open(ctx); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func validate(cfg workloads.Config) error {
+	switch {
+	case cfg.Files < 0:
+		return fmt.Errorf("--files %d: must be at least 1", cfg.Files)
+	case cfg.FileSize < 0:
+		return fmt.Errorf("--file-size %d: must be positive", cfg.FileSize)
+	case cfg.BlockSize < 0:
+		return fmt.Errorf("--block-size %d: must be positive", cfg.BlockSize)
+	case cfg.BlockSize%512 != 0:
+		return fmt.Errorf("--block-size %d: must be a multiple of 512", cfg.BlockSize)
+	case cfg.BlockSize > 16<<20:
+		return fmt.Errorf("--block-size %d: at most 16 MiB", cfg.BlockSize)
+	case int64(cfg.BlockSize) > cfg.FileSize:
+		return fmt.Errorf("--block-size %d is larger than --file-size %d", cfg.BlockSize, cfg.FileSize)
+	case cfg.Pattern != "rand" && cfg.Pattern != "seq":
+		return fmt.Errorf("--pattern %q: want rand or seq", cfg.Pattern)
+	case cfg.Direct && cfg.Mlock:
+		return errors.New("--direct and --mlock together make no sense: O_DIRECT bypasses the page cache")
+	}
+	return nil
+}
+
+func progress(cfg workloads.Config) func(done, total int) {
+	if cfg.Progress == nil {
+		return nil
+	}
+	return func(done, total int) { cfg.Progress(fmt.Sprintf("creating data set: %d/%d files", done, total)) }
+}
+
+type prepared struct {
+	cfg  workloads.Config
+	set  *dataset.Set
+	fds  []int
+	lock *dataset.Lock
+}
+
+func (p *prepared) open(ctx context.Context) error {
+	flags := unix.O_RDONLY | unix.O_CLOEXEC
+	if p.cfg.Direct {
+		flags |= unix.O_DIRECT
+	}
+	for _, path := range p.set.Paths {
+		fd, err := unix.Open(path, flags, 0)
+		if err != nil {
+			if p.cfg.Direct && errors.Is(err, unix.EINVAL) {
+				return fmt.Errorf("--direct: %s does not support O_DIRECT: %w", path, err)
+			}
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		p.fds = append(p.fds, fd)
+	}
+	if p.cfg.Mlock {
+		l, err := dataset.LockInMemory(p.set.Paths)
+		if err != nil {
+			return fmt.Errorf("--mlock: %w", err)
+		}
+		p.lock = l
+	}
+	return nil
+}
+
+func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (result.Sample, error) {
+	if !p.cfg.Direct && p.lock == nil {
+		// The page cache here drops pages idle for about a minute: warm before every sample, then check.
+		if err := dataset.Warm(ctx, p.set.Paths); err != nil {
+			return result.Sample{}, fmt.Errorf("warming the page cache: %w", err)
+		}
+	}
+	params := filedrive.CommonParams(p.cfg)
+	params["bs"] = strconv.Itoa(p.cfg.BlockSize)
+	params["pattern"] = p.cfg.Pattern
+	if p.cfg.Direct {
+		params["direct"] = "1"
+	}
+	in := filedrive.SampleInput{
+		Workload:  "small-file",
+		Spec:      spec,
+		Config:    backend.FileConfig{Options: p.cfg.Options, FDs: p.fds, BufSize: p.cfg.BlockSize},
+		NewSource: func() filedrive.Source { return newSource(p.cfg, len(p.fds), uint64(spec.Repeat)) },
+		Params:    params,
+		Locked:    p.lock != nil,
+	}
+	if !p.cfg.Direct {
+		in.Residency = func() (float64, error) {
+			r, t, err := dataset.Residency(p.set.Paths)
+			if err != nil || t == 0 {
+				return 0, err
+			}
+			return float64(r) / float64(t), nil
+		}
+	}
+	return filedrive.RunSample(ctx, in)
+}
+
+func (p *prepared) Close() error {
+	var errs []error
+	if p.lock != nil {
+		errs = append(errs, p.lock.Unlock())
+	}
+	for _, fd := range p.fds {
+		errs = append(errs, unix.Close(fd))
+	}
+	p.fds = nil
+	if !p.cfg.Keep {
+		errs = append(errs, p.set.Remove())
+	}
+	return errors.Join(errs...)
+}
+
+// source generates block reads.
+type source struct {
+	rng           filedrive.Rand
+	files         int
+	blocksPerFile uint64
+	bs            int64
+	seq           bool
+	nextBlock     uint64
+	verify        bool
+	seed          uint64
+}
+
+func newSource(cfg workloads.Config, files int, salt uint64) *source {
+	return &source{
+		rng:           filedrive.NewRand(cfg.Seed ^ (salt+1)*0x9e3779b97f4a7c15),
+		files:         files,
+		blocksPerFile: uint64(cfg.FileSize / int64(cfg.BlockSize)),
+		bs:            int64(cfg.BlockSize),
+		seq:           cfg.Pattern == "seq",
+		verify:        cfg.Verify,
+		seed:          cfg.Seed,
+	}
+}
+
+func (s *source) Fill(reqs []backend.Request) {
+	for i := range reqs {
+		var file int
+		var block uint64
+		if s.seq {
+			total := s.blocksPerFile * uint64(s.files)
+			n := s.nextBlock % total
+			s.nextBlock++
+			file, block = int(n/s.blocksPerFile), n%s.blocksPerFile
+		} else {
+			r := s.rng.Next()
+			file = int((r >> 40) % uint64(s.files))
+			block = (r & (1<<40 - 1)) % s.blocksPerFile
+		}
+		reqs[i] = backend.Request{Kind: backend.OpRead, File: int32(file), Offset: int64(block) * s.bs, Len: int32(s.bs)}
+	}
+}
+
+func (s *source) Check(req *backend.Request, c *backend.Completion, buf []byte) error {
+	if c.Res < 0 {
+		return filedrive.ResError(fmt.Sprintf("read file %d at %d", req.File, req.Offset), c.Res)
+	}
+	if c.Res != req.Len {
+		return fmt.Errorf("short read of file %d at %d: %d of %d bytes", req.File, req.Offset, c.Res, req.Len)
+	}
+	if s.verify {
+		return dataset.Verify(buf[:c.Res], int(req.File), req.Offset, s.seed)
+	}
+	return nil
+}
