@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ringbench/ringbench/report"
+)
+
+// Chart sizes outside these bounds are refused: too small to read, or too large to be a chart.
+const (
+	minChartPx = 320
+	maxChartPx = 4000
+)
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:      "report",
+		Usage:     "draw charts and an HTML page from result files",
+		ArgsUsage: "RESULT.json...",
+		Description: "Reads one or more result files written by `ringbench run` and writes into --out: for each " +
+			"workload, throughput (median, whiskers for the spread across samples), latency by percentile, " +
+			"syscalls per op stacked by syscall, CPU per op (user / sys / SQPOLL thread) and memory per idle " +
+			"connection, each as PNG and SVG; and index.html, one page that works offline with every chart " +
+			"inline, the environment side by side, a summary table, warnings and the raw figures.\n\n" +
+			"Files with different labels, or else different kernels, become one series each. Flags may come " +
+			"before or after the files. --out must be empty or missing unless --force is given.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "report-out", Usage: "directory to write the charts and index.html into"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "write into --out even if it is not empty, replacing files of the same names"},
+			&cli.IntFlag{Name: "width", Value: report.DefaultWidth, Usage: "chart width in pixels (bar charts with many bars grow wider)"},
+			&cli.IntFlag{Name: "height", Value: report.DefaultHeight, Usage: "chart height in pixels"},
+		},
+		Action: reportAction,
+	})
+}
+
+func reportAction(c *cli.Context) error {
+	files, err := interspersedFlags(c, c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usageError("report needs at least one result file (ringbench report RESULT.json... --out DIR)")
+	}
+	w, h := c.Int("width"), c.Int("height")
+	for _, d := range []struct {
+		name string
+		v    int
+	}{{"--width", w}, {"--height", h}} {
+		if d.v < minChartPx || d.v > maxChartPx {
+			return usageError("%s %d: must be between %d and %d pixels", d.name, d.v, minChartPx, maxChartPx)
+		}
+	}
+	out, err := report.Generate(files, report.Options{
+		Out: c.String("out"), Force: c.Bool("force"), WidthPx: w, HeightPx: h, Tool: "ringbench " + versionString(),
+	})
+	if err != nil {
+		if errors.Is(err, report.ErrInput) || errors.Is(err, report.ErrOutput) {
+			return usageError("%s", oneLine(err.Error()))
+		}
+		return exitError(exitFailure, errors.New(oneLine(err.Error())))
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %s (%d charts as PNG and SVG, %d warnings)\n", out.Index, len(out.Charts), len(out.Report.Warnings))
+	return nil
+}
+
+// interspersedFlags applies the command's flags found among the positional arguments (urfave/cli stops
+// parsing flags at the first file, and the documented form is `report A.json B.json --out DIR`), and
+// returns the remaining arguments. "--" ends the flags.
+func interspersedFlags(c *cli.Context, args []string) ([]string, error) {
+	var files []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(files, args[i+1:]...), nil
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			files = append(files, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		// Set the canonical name: urfave/cli keeps an alias's value apart until it parses flags itself.
+		switch name {
+		case "o":
+			name = "out"
+		case "f":
+			name = "force"
+		}
+		switch name {
+		case "force":
+			if !hasValue {
+				value = "true"
+			}
+			if _, err := strconv.ParseBool(value); err != nil {
+				return nil, usageError("invalid value %q for flag -%s", value, name)
+			}
+		case "out", "width", "height":
+			if !hasValue {
+				if i+1 >= len(args) {
+					return nil, usageError("flag needs an argument: %s", a)
+				}
+				i++
+				value = args[i]
+			}
+		default:
+			return nil, usageError("flag provided but not defined: %s", a)
+		}
+		if err := c.Set(name, value); err != nil {
+			return nil, usageError("invalid value %q for flag %s: %v", value, a, err)
+		}
+	}
+	return files, nil
+}
+
+// oneLine keeps an error message to one line.
+func oneLine(s string) string {
+	return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ")
+}

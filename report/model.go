@@ -1,0 +1,617 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/ringbench/ringbench/internal/result"
+)
+
+// Report is everything the renderers draw: aggregates per series, grouped by workload, and warnings.
+type Report struct {
+	Inputs []*Input
+	// Sets are the series sets in order of first appearance: one per label when files are labelled, one per
+	// kernel when kernels differ, else a single unnamed set.
+	Sets []string
+	// SetBy says what the sets are: "label", "kernel" or "" (one set).
+	SetBy     string
+	Workloads []*Workload
+	Warnings  []Warning
+}
+
+// Name is the series' display name: the variant, and the set when there are several.
+func (s *Series) Name() string {
+	if s.Set == "" {
+		return s.Variant
+	}
+	return s.Variant + " · " + s.Set
+}
+
+// MultiSet reports whether there is more than one set, so that charts draw one series per set.
+func (r *Report) MultiSet() bool { return len(r.Sets) > 1 }
+
+// Workload groups the series of one workload.
+type Workload struct {
+	Name string
+	// Variants are the distinct backend (+ varying params) names, in display order.
+	Variants []string
+	// Series are ordered by variant, then set.
+	Series []*Series
+	// Unit is what one op of this workload is ("read", "file", "request" or "op").
+	Unit string
+}
+
+// SeriesFor finds the series of a variant in a set (nil if absent).
+func (w *Workload) SeriesFor(variant, set string) *Series {
+	for _, s := range w.Series {
+		if s.Variant == variant && s.Set == set {
+			return s
+		}
+	}
+	return nil
+}
+
+// Spread summarises one figure across the samples of a series.
+type Spread struct {
+	N                int
+	Median, Min, Max float64
+	Q1, Q3           float64
+}
+
+// Series is one workload on one backend (with one set of varying params) in one set.
+type Series struct {
+	Workload string
+	Backend  string
+	Params   map[string]string
+	// VaryingParams are the params that distinguish this series from others of the same backend.
+	VaryingParams map[string]string
+	Variant       string // backend plus varying params, e.g. "uring conns=16"
+	Set           string
+	Samples       []*result.Sample
+	Files         []string // result files the samples came from
+
+	OpsPerSec Spread
+	// Metrics holds the median (and range) of every catalogue metric the samples have, by metric name.
+	Metrics map[string]Spread
+
+	// Hist is the merge of every sample's latency histogram; nil when none was stored.
+	Hist *hdrhistogram.Histogram
+	// HistSamples counts the samples whose histogram was merged.
+	HistSamples int
+	Corrected   bool
+
+	// Syscalls per op, pooled over samples (sum of counts / sum of ops); nil when no sample could count.
+	Syscalls *SyscallAgg
+	// CPU per op, pooled; nil when no sample has ops.
+	CPU *CPUAgg
+	// Memory per idle connection; nil when no sample measured it.
+	Memory *MemAgg
+	// MinResidency is the lowest page-cache residency seen before or after a sample (-1 = not measured).
+	MinResidency float64
+	Locked       bool
+}
+
+// SyscallAgg is syscalls per op with its breakdown by syscall.
+type SyscallAgg struct {
+	PerOp       float64            // median of the samples' per-op figures
+	Pooled      float64            // total syscalls / total ops
+	ByNamePerOp map[string]float64 // pooled, sums to Pooled (names not broken down go to "other")
+	Scope       string
+	Samples     int // samples that could count
+	Missing     int // samples where counting was unavailable
+	Reason      string
+}
+
+// CPUAgg is CPU time per op split by where it was spent, pooled over samples (ns per op).
+type CPUAgg struct {
+	User, Sys, Poll, Worker float64 // Sys excludes Poll and Worker
+	Total                   float64
+	Median                  float64 // median of the samples' own per-op figures
+	Scope                   string
+}
+
+// MemAgg is memory per idle connection.
+type MemAgg struct {
+	IdleConns int
+	RSS       Spread // bytes per connection
+	Slab      *Spread
+}
+
+// backendOrder is the display order of known backends; others sort after, by name.
+var backendOrder = []string{"epoll", "uring", "sqpoll", "gostd"}
+
+func backendRank(b string) int {
+	for i, n := range backendOrder {
+		if n == b {
+			return i
+		}
+	}
+	return len(backendOrder)
+}
+
+var workloadOrder = []string{"small-file", "many-file", "echo-proxy"}
+
+func workloadRank(w string) int {
+	for i, n := range workloadOrder {
+		if n == w {
+			return i
+		}
+	}
+	return len(workloadOrder)
+}
+
+// workloadUnit names one op of a known workload.
+func workloadUnit(w string) string {
+	switch w {
+	case "small-file":
+		return "read"
+	case "many-file":
+		return "file"
+	case "echo-proxy":
+		return "request"
+	}
+	return "op"
+}
+
+// Build groups the samples of every input into series and computes their aggregates and the warnings.
+// It fails (with ErrInput) only on data it cannot use, naming the file.
+func Build(inputs []*Input) (*Report, error) {
+	r := &Report{Inputs: inputs}
+	assignSets(r)
+
+	type key struct{ workload, backend, params, set string }
+	type group struct {
+		samples []*result.Sample
+		files   []string
+		params  map[string]string
+	}
+	groups := map[key]*group{}
+	var keys []key
+	for _, in := range inputs {
+		for i := range in.File.Samples {
+			s := &in.File.Samples[i]
+			k := key{s.Workload, s.Backend, result.ParamsString(s.Params), in.Set}
+			g := groups[k]
+			if g == nil {
+				g = &group{params: s.Params}
+				groups[k] = g
+				keys = append(keys, k)
+			}
+			g.samples = append(g.samples, s)
+			if len(g.files) == 0 || g.files[len(g.files)-1] != in.Path {
+				g.files = append(g.files, in.Path)
+			}
+		}
+	}
+
+	// Params that vary among the samples of one workload and backend name the variants.
+	varying := map[[2]string]map[string]bool{} // (workload, backend) -> param keys that vary
+	{
+		vals := map[[2]string]map[string]map[string]bool{}
+		for _, k := range keys {
+			wb := [2]string{k.workload, k.backend}
+			if vals[wb] == nil {
+				vals[wb] = map[string]map[string]bool{}
+			}
+			for pk := range groups[k].params {
+				if vals[wb][pk] == nil {
+					vals[wb][pk] = map[string]bool{}
+				}
+			}
+		}
+		for _, k := range keys {
+			wb := [2]string{k.workload, k.backend}
+			for pk := range vals[wb] {
+				vals[wb][pk][groups[k].params[pk]] = true
+			}
+		}
+		for wb, m := range vals {
+			varying[wb] = map[string]bool{}
+			for pk, vs := range m {
+				if len(vs) > 1 {
+					varying[wb][pk] = true
+				}
+			}
+		}
+	}
+
+	hists := map[*result.Sample]*hdrhistogram.Histogram{}
+	for _, in := range inputs {
+		for i := range in.File.Samples {
+			if i < len(in.hists) && in.hists[i] != nil {
+				hists[&in.File.Samples[i]] = in.hists[i]
+			}
+		}
+	}
+	byWorkload := map[string]*Workload{}
+	for _, k := range keys {
+		g := groups[k]
+		vp := map[string]string{}
+		for pk := range varying[[2]string{k.workload, k.backend}] {
+			vp[pk] = g.params[pk]
+		}
+		s := &Series{
+			Workload: k.workload, Backend: k.backend, Params: g.params, VaryingParams: vp,
+			Variant: variantName(k.backend, vp), Set: k.set, Samples: g.samples, Files: g.files,
+		}
+		if err := aggregate(s, hists); err != nil {
+			return nil, err
+		}
+		w := byWorkload[k.workload]
+		if w == nil {
+			w = &Workload{Name: k.workload, Unit: workloadUnit(k.workload)}
+			byWorkload[k.workload] = w
+			r.Workloads = append(r.Workloads, w)
+		}
+		w.Series = append(w.Series, s)
+	}
+	sort.SliceStable(r.Workloads, func(i, j int) bool {
+		a, b := r.Workloads[i], r.Workloads[j]
+		if ra, rb := workloadRank(a.Name), workloadRank(b.Name); ra != rb {
+			return ra < rb
+		}
+		return a.Name < b.Name
+	})
+	setRank := map[string]int{}
+	for i, s := range r.Sets {
+		setRank[s] = i
+	}
+	for _, w := range r.Workloads {
+		sort.SliceStable(w.Series, func(i, j int) bool {
+			a, b := w.Series[i], w.Series[j]
+			if c := compareParams(a.VaryingParams, b.VaryingParams); c != 0 {
+				return c < 0
+			}
+			if ra, rb := backendRank(a.Backend), backendRank(b.Backend); ra != rb {
+				return ra < rb
+			}
+			if a.Backend != b.Backend {
+				return a.Backend < b.Backend
+			}
+			return setRank[a.Set] < setRank[b.Set]
+		})
+		seen := map[string]bool{}
+		for _, s := range w.Series {
+			if !seen[s.Variant] {
+				seen[s.Variant] = true
+				w.Variants = append(w.Variants, s.Variant)
+			}
+		}
+	}
+	r.Warnings = warnings(r)
+	return r, nil
+}
+
+// assignSets decides what distinguishes the series sets: labels if any file has one, else the kernel
+// (with its accelerator when emulated) if kernels differ, else nothing.
+func assignSets(r *Report) {
+	labelled := false
+	for _, in := range r.Inputs {
+		if in.File.Label != "" {
+			labelled = true
+		}
+	}
+	name := func(in *Input) string { return "" }
+	switch {
+	case labelled:
+		r.SetBy = "label"
+		name = func(in *Input) string {
+			if in.File.Label != "" {
+				return in.File.Label
+			}
+			return strings.TrimSuffix(in.Name, filepath.Ext(in.Name))
+		}
+	default:
+		kernels := map[string]bool{}
+		for _, in := range r.Inputs {
+			kernels[kernelKey(in.File)] = true
+		}
+		if len(kernels) > 1 {
+			r.SetBy = "kernel"
+			short := shortKernelNames(r.Inputs)
+			name = func(in *Input) string { return short[kernelKey(in.File)] }
+		}
+	}
+	seen := map[string]bool{}
+	for _, in := range r.Inputs {
+		in.Set = name(in)
+		if !seen[in.Set] {
+			seen[in.Set] = true
+			r.Sets = append(r.Sets, in.Set)
+		}
+	}
+}
+
+// kernelKey identifies a kernel environment: the release, plus the accelerator when it was emulated
+// (a TCG run of a kernel is not comparable with a native run of the same kernel).
+func kernelKey(f *result.File) string {
+	k := f.Env.Kernel.Release
+	if k == "" {
+		k = "unknown kernel"
+	}
+	if v := f.Env.Virt; v.Emulated || v.Accelerator == "tcg" {
+		acc := v.Accelerator
+		if acc == "" {
+			acc = "emulated"
+		}
+		k += " (" + acc + ")"
+	}
+	return k
+}
+
+// shortKernelNames maps each kernel key to a short display name ("6.12.38" for "6.12.38+deb13-cloud-amd64"),
+// falling back to the full key where the short forms would collide.
+func shortKernelNames(inputs []*Input) map[string]string {
+	shortOf := func(key string) string {
+		rel, suffix, _ := strings.Cut(key, " (")
+		if i := strings.IndexAny(rel, "-+"); i > 0 {
+			rel = rel[:i]
+		}
+		if suffix != "" {
+			rel += " (" + suffix
+		}
+		return rel
+	}
+	keys := map[string]bool{}
+	for _, in := range inputs {
+		keys[kernelKey(in.File)] = true
+	}
+	count := map[string]int{}
+	for k := range keys {
+		count[shortOf(k)]++
+	}
+	out := map[string]string{}
+	for k := range keys {
+		if s := shortOf(k); count[s] == 1 {
+			out[k] = s
+		} else {
+			out[k] = k
+		}
+	}
+	return out
+}
+
+// variantName is the backend plus its varying params, e.g. "uring conns=16".
+func variantName(backend string, vp map[string]string) string {
+	if len(vp) == 0 {
+		return backend
+	}
+	return backend + " " + strings.ReplaceAll(result.ParamsString(vp), "/", " ")
+}
+
+// compareParams orders param maps by key, then value, numbers numerically.
+func compareParams(a, b map[string]string) int {
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		va, vb := a[k], b[k]
+		if va == vb {
+			continue
+		}
+		fa, ea := strconv.ParseFloat(va, 64)
+		fb, eb := strconv.ParseFloat(vb, 64)
+		if ea == nil && eb == nil {
+			if fa < fb {
+				return -1
+			}
+			return 1
+		}
+		if va < vb {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+func newSpread(values []float64) Spread {
+	s := Spread{N: len(values)}
+	if len(values) == 0 {
+		return s
+	}
+	v := append([]float64(nil), values...)
+	sort.Float64s(v)
+	s.Min, s.Max = v[0], v[len(v)-1]
+	s.Median = quantile(v, 0.5)
+	s.Q1 = quantile(v, 0.25)
+	s.Q3 = quantile(v, 0.75)
+	return s
+}
+
+// quantile interpolates linearly between the order statistics of sorted v.
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 1 {
+		return v[0]
+	}
+	pos := q * float64(len(v)-1)
+	lo := int(math.Floor(pos))
+	if lo >= len(v)-1 {
+		return v[len(v)-1]
+	}
+	frac := pos - float64(lo)
+	return v[lo] + frac*(v[lo+1]-v[lo])
+}
+
+// aggregate computes a series' aggregates from its samples.
+// hists holds histograms already decoded by LoadFiles; others are decoded here.
+func aggregate(s *Series, hists map[*result.Sample]*hdrhistogram.Histogram) error {
+	s.Metrics = map[string]Spread{}
+	for _, m := range result.Metrics {
+		var vals []float64
+		for _, smp := range s.Samples {
+			if v, ok := m.Value(smp); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+				vals = append(vals, v)
+			}
+		}
+		if len(vals) > 0 {
+			s.Metrics[m.Name] = newSpread(vals)
+		}
+	}
+	s.OpsPerSec = s.Metrics["ops/s"]
+
+	// Latency: merge histograms, never average percentiles.
+	for _, smp := range s.Samples {
+		if smp.Latency.Histogram == "" {
+			continue
+		}
+		h := hists[smp]
+		if h == nil {
+			var err error
+			if h, err = result.DecodeHistogram(smp.Latency.Histogram); err != nil {
+				return inputError(fmt.Errorf("%s: %s: %v", strings.Join(s.Files, ", "), s.Workload+"/"+s.Backend, err))
+			}
+		}
+		if s.Hist == nil {
+			s.Hist = result.NewHistogram()
+		}
+		s.Hist.Merge(h)
+		s.HistSamples++
+		s.Corrected = s.Corrected || smp.Latency.Corrected
+	}
+	if s.Hist != nil && s.Hist.TotalCount() == 0 {
+		s.Hist = nil
+	}
+
+	// Syscalls, pooled.
+	var sc SyscallAgg
+	var perOp []float64
+	var ops, total float64
+	byName := map[string]float64{}
+	for _, smp := range s.Samples {
+		if !smp.Syscalls.Available {
+			sc.Missing++
+			if sc.Reason == "" {
+				sc.Reason = smp.Syscalls.Reason
+			}
+			continue
+		}
+		if smp.Ops <= 0 {
+			continue
+		}
+		sc.Samples++
+		sc.Scope = smp.Syscalls.Scope
+		perOp = append(perOp, smp.Syscalls.PerOp)
+		ops += float64(smp.Ops)
+		total += float64(smp.Syscalls.Total)
+		var named uint64
+		for n, c := range smp.Syscalls.ByName {
+			byName[n] += float64(c)
+			named += c
+		}
+		if named < smp.Syscalls.Total {
+			byName["other"] += float64(smp.Syscalls.Total - named)
+		}
+	}
+	if sc.Samples > 0 && ops > 0 {
+		sc.PerOp = newSpread(perOp).Median
+		sc.Pooled = total / ops
+		sc.ByNamePerOp = map[string]float64{}
+		for n, c := range byName {
+			if c > 0 {
+				sc.ByNamePerOp[n] = c / ops
+			}
+		}
+		s.Syscalls = &sc
+	} else if sc.Missing > 0 {
+		s.Syscalls = &SyscallAgg{Missing: sc.Missing, Reason: sc.Reason}
+	}
+
+	// CPU, pooled.
+	var cpu CPUAgg
+	var cpuOps float64
+	var user, sys, poll, worker float64
+	var cpuPer []float64
+	for _, smp := range s.Samples {
+		if smp.Ops <= 0 || smp.CPU.UserNs+smp.CPU.SysNs == 0 {
+			continue
+		}
+		cpuOps += float64(smp.Ops)
+		user += float64(smp.CPU.UserNs)
+		p, w := smp.CPU.PollThreadNs, smp.CPU.WorkerNs
+		k := smp.CPU.SysNs
+		// Poll thread and worker time are included in SysNs; guard against files where they are not.
+		if p+w <= k {
+			k -= p + w
+		} else {
+			k = 0
+		}
+		sys += float64(k)
+		poll += float64(p)
+		worker += float64(w)
+		cpu.Scope = smp.CPU.Scope
+		if smp.CPU.PerOpNs > 0 {
+			cpuPer = append(cpuPer, smp.CPU.PerOpNs)
+		}
+	}
+	if cpuOps > 0 {
+		cpu.User, cpu.Sys, cpu.Poll, cpu.Worker = user/cpuOps, sys/cpuOps, poll/cpuOps, worker/cpuOps
+		cpu.Total = cpu.User + cpu.Sys + cpu.Poll + cpu.Worker
+		cpu.Median = newSpread(cpuPer).Median
+		s.CPU = &cpu
+	}
+
+	// Memory per idle connection.
+	var rss, slab []float64
+	conns := 0
+	for _, smp := range s.Samples {
+		if smp.Memory == nil {
+			continue
+		}
+		rss = append(rss, smp.Memory.RSSPerConnBytes)
+		if smp.Memory.SlabPerConnBytes != nil {
+			slab = append(slab, *smp.Memory.SlabPerConnBytes)
+		}
+		conns = max(conns, smp.Memory.IdleConns)
+	}
+	if len(rss) > 0 {
+		s.Memory = &MemAgg{IdleConns: conns, RSS: newSpread(rss)}
+		if len(slab) > 0 {
+			sp := newSpread(slab)
+			s.Memory.Slab = &sp
+		}
+	}
+
+	s.MinResidency = -1
+	for _, smp := range s.Samples {
+		if smp.Residency == nil {
+			continue
+		}
+		lo := math.Min(smp.Residency.Before, smp.Residency.After)
+		if s.MinResidency < 0 || lo < s.MinResidency {
+			s.MinResidency = lo
+		}
+		s.Locked = s.Locked || smp.Residency.Locked
+	}
+	return nil
+}
+
+// Quantiles is wrk2's percentile set, as fractions.
+var Quantiles = []float64{0.5, 0.75, 0.9, 0.99, 0.999, 0.9999, 0.99999, 1}
+
+// LatencyAt returns the latency in ns at quantile q (0..1) of the merged histogram, and false when the
+// series has no histogram.
+func (s *Series) LatencyAt(q float64) (float64, bool) {
+	if s.Hist == nil {
+		return 0, false
+	}
+	if q >= 1 {
+		return float64(s.Hist.Max()), true
+	}
+	return float64(s.Hist.ValueAtQuantile(q * 100)), true
+}
