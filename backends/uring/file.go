@@ -35,11 +35,11 @@ type FileEngine struct {
 	start   []int64
 	readRes []int32 // chains: result of the READ (or of the failed OPENAT)
 	cqes    []ring.CQE
-	// inflight counts requests, outstanding the CQEs they will still post.
-	inflight, outstanding int
-	cqesPerOp             int
-	warns                 []string
-	pollTID               int
+	// outstanding counts the CQEs that requests in flight will still post.
+	outstanding int
+	cqesPerOp   int
+	warns       []string
+	pollTID     int
 }
 
 // NewFileEngine sets up a ring with p for cfg; name labels errors. Call it on the thread that will use it.
@@ -111,7 +111,6 @@ func (e *FileEngine) Submit(reqs []backend.Request, minComplete int, out []backe
 			return 0, err
 		}
 	}
-	e.inflight += len(reqs)
 	if e.r.Pending() > 0 && (minComplete == 0 || e.sqpoll) {
 		if _, err := e.r.Submit(); err != nil && !retryable(err) {
 			return 0, e.enterErr(err)
@@ -133,13 +132,11 @@ func (e *FileEngine) Submit(reqs []backend.Request, minComplete int, out []backe
 			err = e.r.WaitCQE(want)
 		}
 		if err != nil && !retryable(err) {
-			e.inflight -= n
 			return n, e.enterErr(err)
 		}
 		// After EAGAIN/EBUSY, reaping frees the kernel's resources; unconsumed SQEs stay queued.
 		n += e.reap(out[n:])
 	}
-	e.inflight -= n
 	return n, nil
 }
 

@@ -31,7 +31,6 @@ type Span struct {
 	thr      *perfcount.Counter
 	thrErr   error
 	before   procstat.Snapshot
-	statErr  error
 	procRead perfcount.Reading
 	thrRead  perfcount.Reading
 }
