@@ -73,6 +73,15 @@ func Begin(scope Scope) (*Span, error) {
 // End reads the counters and fills the sample's syscall, CPU, context-switch and memory figures, charged
 // over ops operations. The span stays open for Close.
 func (s *Span) End(ops int64, sm *result.Sample) error {
+	// Counters first: reading /proc below makes syscalls of its own, which must not be charged to the ops.
+	var procNow, thrNow perfcount.Reading
+	var procNowErr, thrNowErr error
+	if s.proc != nil && s.procErr == nil {
+		procNow, procNowErr = s.proc.Read()
+	}
+	if s.thr != nil && s.thrErr == nil {
+		thrNow, thrNowErr = s.thr.Read()
+	}
 	after, err := procstat.Take(s.scope.PID)
 	if err != nil {
 		return fmt.Errorf("measure: %w", err)
@@ -93,11 +102,10 @@ func (s *Span) End(ops int64, sm *result.Sample) error {
 	var procDelta perfcount.Reading
 	procOK := s.proc != nil && s.procErr == nil
 	if procOK {
-		r, rerr := s.proc.Read()
-		if rerr != nil {
-			procOK, s.procErr = false, rerr
+		if procNowErr != nil {
+			procOK, s.procErr = false, procNowErr
 		} else {
-			procDelta = r.Sub(s.procRead)
+			procDelta = procNow.Sub(s.procRead)
 		}
 	}
 	switch {
@@ -111,12 +119,9 @@ func (s *Span) End(ops int64, sm *result.Sample) error {
 		sm.Syscalls.PerOp = perOp(procDelta.Total)
 		sm.Syscalls.ByName = breakdown(procDelta)
 	}
-	if s.thr != nil && s.thrErr == nil {
-		if r, rerr := s.thr.Read(); rerr == nil {
-			d := r.Sub(s.thrRead)
-			if d.TotalAvailable {
-				sm.Syscalls.Backend = &result.SyscallCount{Total: d.Total, PerOp: perOp(d.Total), ByName: breakdown(d)}
-			}
+	if s.thr != nil && s.thrErr == nil && thrNowErr == nil {
+		if d := thrNow.Sub(s.thrRead); d.TotalAvailable {
+			sm.Syscalls.Backend = &result.SyscallCount{Total: d.Total, PerOp: perOp(d.Total), ByName: breakdown(d)}
 		}
 	}
 
