@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ringbench/ringbench/internal/result"
+)
+
+// server is a `ringbench serve` process started by a test.
+type server struct {
+	cmd             *exec.Cmd
+	listen, control string
+	stdout, stderr  *bytes.Buffer
+	done            chan error
+}
+
+// startServe starts `ringbench serve args...` (argv0 prefixes it, e.g. ip netns exec) and waits for it to
+// print its addresses.
+func startServe(t *testing.T, prefix []string, args ...string) *server {
+	t.Helper()
+	argv := append(append(append([]string{}, prefix...), ringbenchBin, "serve"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	t.Cleanup(func() { s.stop(t, syscall.SIGKILL) })
+	deadline := time.After(30 * time.Second)
+	for s.control == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				err := cmd.Wait()
+				t.Fatalf("serve exited before it was ready (%v): %s", err, s.stderr)
+			}
+			s.stdout.WriteString(l + "\n")
+			f := strings.Fields(l)
+			switch {
+			case len(f) == 2 && f[0] == "listening":
+				s.listen = f[1]
+			case len(f) == 2 && f[0] == "control":
+				s.control = f[1]
+			}
+		case <-deadline:
+			t.Fatalf("serve printed no addresses within 30 s: %s", s.stderr)
+		}
+	}
+	go func() {
+		for l := range lines {
+			s.stdout.WriteString(l + "\n")
+		}
+		s.done <- cmd.Wait()
+	}()
+	return s
+}
+
+// stop signals the server and waits for it (idempotent); it returns the exit code.
+func (s *server) stop(t *testing.T, sig syscall.Signal) int {
+	t.Helper()
+	if s.cmd.ProcessState != nil {
+		return s.cmd.ProcessState.ExitCode()
+	}
+	_ = s.cmd.Process.Signal(sig)
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		t.Errorf("serve did not exit within 20 s of %v", sig)
+	}
+	return s.cmd.ProcessState.ExitCode()
+}
+
+// listening counts LISTEN sockets in this network namespace.
+func listening() int {
+	n := 0
+	for _, p := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 3 && f[3] == "0A" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// liveChildren lists this test process's child processes.
+func liveChildren() []string {
+	var out []string
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, t := range tasks {
+		if b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children"); err == nil {
+			out = append(out, strings.Fields(string(b))...)
+		}
+	}
+	return out
+}
+
+// noLeaks checks, after a test, that no process it started is left and no listening port stayed open.
+func noLeaks(t *testing.T, listenBefore int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		kids, n := liveChildren(), listening()
+		if len(kids) == 0 && n <= listenBefore {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leaked: child processes %v, listening sockets %d (before: %d)", kids, n, listenBefore)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestServeAndLoadWriteAResultFile(t *testing.T) {
+	before := listening()
+	dir := t.TempDir()
+	for _, tc := range []struct{ backend, extra string }{{"epoll", ""}, {"uring", "--multishot"}, {"gostd", ""}} {
+		t.Run(tc.backend+tc.extra, func(t *testing.T) {
+			args := []string{"--backend", tc.backend}
+			if tc.extra != "" {
+				args = append(args, tc.extra)
+			}
+			srv := startServe(t, nil, args...)
+			out := filepath.Join(dir, tc.backend+".json")
+			r := runRingbench(t, dir, 60*time.Second, "load", "--target", srv.listen, "--control", srv.control,
+				"--conns", "4", "--msg-size", "256", "--duration", "300ms", "--idle-conns", "300", "--verify", "--out", out)
+			if r.Code != 0 {
+				t.Fatalf("load: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+			}
+			f, err := result.Load(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := f.Samples[0]
+			if s.Backend != tc.backend || s.Workload != "echo-proxy" || s.Ops == 0 || s.Latency.Count != s.Ops {
+				t.Fatalf("sample: %+v", s)
+			}
+			if !s.Syscalls.Available || s.CPU.PerOpNs <= 0 || s.Memory == nil || s.Memory.IdleConns != 300 {
+				t.Errorf("server figures missing: syscalls %+v cpu %+v memory %+v", s.Syscalls, s.CPU, s.Memory)
+			}
+			if !strings.Contains(r.Stderr, "load generator") || !strings.Contains(r.Stdout, "memory per idle connection") {
+				t.Errorf("output lacks the generator's CPU or the memory line:\n%s\n%s", r.Stdout, r.Stderr)
+			}
+			if code := srv.stop(t, syscall.SIGTERM); code != 0 {
+				t.Errorf("serve exit %d: %s", code, srv.stderr)
+			}
+			if !strings.Contains(srv.stdout.String(), "served") {
+				t.Errorf("serve output: %s", srv.stdout)
+			}
+		})
+	}
+	noLeaks(t, before)
+}
+
+func TestServeProxiesToAnUpstream(t *testing.T) {
+	before := listening()
+	echo := startServe(t, nil, "--backend", "epoll")
+	proxy := startServe(t, nil, "--backend", "uring", "--upstream", echo.listen)
+	out := filepath.Join(t.TempDir(), "p.json")
+	r := runRingbench(t, "", 60*time.Second, "load", "--target", proxy.listen, "--control", proxy.control,
+		"--conns", "8", "--pipeline", "2", "--duration", "300ms", "--verify", "--out", out)
+	if r.Code != 0 {
+		t.Fatalf("load: exit %d\n%s", r.Code, r.Stderr)
+	}
+	f, err := result.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := f.Samples[0].Params; p["topology"] != "proxy" || p["pipeline"] != "2" {
+		t.Errorf("params %v", p)
+	}
+	proxy.stop(t, syscall.SIGTERM)
+	echo.stop(t, syscall.SIGTERM)
+	noLeaks(t, before)
+}
+
+func TestLoadReportsAKilledServer(t *testing.T) {
+	before := listening()
+	srv := startServe(t, nil, "--backend", "uring")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ringbenchBin, "load", "--target", srv.listen, "--control", srv.control,
+		"--conns", "8", "--duration", "20s", "--timeout", "3s", "--out", filepath.Join(t.TempDir(), "k.json"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	srv.stop(t, syscall.SIGKILL)
+	start := time.Now()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("load after the server was killed: %v, want exit %d; stderr: %s", err, exitFailure, stderr.String())
+	}
+	if time.Since(start) > 15*time.Second {
+		t.Errorf("load took %v to notice", time.Since(start))
+	}
+	msg := strings.TrimSpace(stderr.String())
+	if !strings.Contains(msg, "server") || strings.Count(msg, "\n") != 0 {
+		t.Errorf("want one line blaming the server, got %q", msg)
+	}
+	noLeaks(t, before)
+}
+
+func TestServeAndLoadAcrossNetworkNamespaces(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root")
+	}
+	before := listening()
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("no ip command (iproute2) to make network namespaces")
+	}
+	pid := os.Getpid()
+	nsS, nsL := fmt.Sprintf("rbs%d", pid), fmt.Sprintf("rbl%d", pid)
+	vS, vL := fmt.Sprintf("rbvs%d", pid%1000000), fmt.Sprintf("rbvl%d", pid%1000000)
+	subnet := fmt.Sprintf("10.213.%d", pid%250)
+	run := func(args ...string) error {
+		out, err := exec.Command(ip, args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	if err := run("netns", "add", nsS); err != nil {
+		t.Skipf("cannot make a network namespace here: %v", err)
+	}
+	t.Cleanup(func() { _ = run("netns", "del", nsS) })
+	if err := run("netns", "add", nsL); err != nil {
+		t.Skipf("cannot make a second network namespace here: %v", err)
+	}
+	t.Cleanup(func() { _ = run("netns", "del", nsL) }) // deleting a namespace deletes its end of the veth
+	for _, step := range [][]string{
+		{"link", "add", vS, "type", "veth", "peer", "name", vL},
+		{"link", "set", vS, "netns", nsS},
+		{"link", "set", vL, "netns", nsL},
+		{"-n", nsS, "addr", "add", subnet + ".1/24", "dev", vS},
+		{"-n", nsL, "addr", "add", subnet + ".2/24", "dev", vL},
+		{"-n", nsS, "link", "set", vS, "up"},
+		{"-n", nsL, "link", "set", vL, "up"},
+		{"-n", nsS, "link", "set", "lo", "up"},
+		{"-n", nsL, "link", "set", "lo", "up"},
+	} {
+		if err := run(step...); err != nil {
+			t.Skipf("cannot join the namespaces with a veth pair: %v", err)
+		}
+	}
+	srv := startServe(t, []string{ip, "netns", "exec", nsS}, "--backend", "uring",
+		"--listen", subnet+".1:0", "--control", subnet+".1:0")
+	if !strings.HasPrefix(srv.listen, subnet+".1:") {
+		t.Fatalf("serve listens on %s, want %s.1", srv.listen, subnet)
+	}
+	out := filepath.Join(t.TempDir(), "ns.json")
+	r := runCmd(t, "", 60*time.Second, nil, ip, "netns", "exec", nsL, ringbenchBin, "load", "--target", srv.listen,
+		"--control", srv.control, "--conns", "4", "--duration", "300ms", "--verify", "--out", out)
+	if r.Code != 0 {
+		t.Fatalf("load across namespaces: exit %d\n%s", r.Code, r.Stderr)
+	}
+	f, err := result.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := f.Samples[0]; s.Ops == 0 || s.Backend != "uring" || !s.Syscalls.Available {
+		t.Fatalf("sample %+v", s)
+	}
+	if code := srv.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("serve exit %d: %s", code, srv.stderr)
+	}
+	noLeaks(t, before)
+}
+
+func TestServeAndLoadUsageErrors(t *testing.T) {
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "serve"), "backend")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "serve", "--backend", "nope"), "nope")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "serve", "--backend", "epoll", "--listen", "example.com:80"), "--listen")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load"), "--target")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--msg-size", "10"), "--msg-size")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--pipeline", "0"), "--pipeline")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--rate", "-3"), "--rate")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--engine", "kqueue"), "--engine")
+}

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/fingerprint"
+	"github.com/ringbench/ringbench/internal/loadgen"
+	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/units"
+	"github.com/ringbench/ringbench/workloads/echoproxy"
+)
+
+const loadDescription = `Drives a server started with "ringbench serve" (here or on another host) with the echo-proxy
+load, and writes a result file like "ringbench run" does.
+
+Closed loop by default: each connection keeps --pipeline requests in flight and sends the next the
+moment one comes back. With --rate R the load is open loop: R requests/s in all, evenly spread over
+the connections, each timed from its scheduled send time (wrk2's correction for coordinated
+omission). --verify checks every echoed byte. --idle-conns N first opens N connections that complete
+one small echo each and then stay idle, for the server's memory per connection.
+
+With --control ADDR (printed by "ringbench serve"), the server measures its own process over exactly
+the load's window and the result file carries its syscalls, CPU and context switches per request and
+its memory per idle connection; without it, only throughput and latency.
+
+Exit status: 0 measured, 1 the run failed (the server closed connections, stopped answering or was
+killed), 2 bad flag or value, 130 interrupted.`
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:        "load",
+		Usage:       "drive a `ringbench serve` server with echo-proxy load and write a result file",
+		UsageText:   "ringbench load --target ADDR [--control ADDR] [--conns N --msg-size S --pipeline K | --rate R] [--idle-conns N] [--verify]",
+		Description: loadDescription,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "server address, host:port"},
+			&cli.StringFlag{Name: "control", Usage: "the server's control address, for its own figures"},
+			&cli.IntFlag{Name: "conns", Value: 16, Usage: "connections carrying load"},
+			&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "message size, 64 to 1M"},
+			&cli.IntFlag{Name: "pipeline", Value: 1, Usage: "requests in flight per connection"},
+			&cli.Float64Flag{Name: "rate", Usage: "open loop at this many requests/s in all (0: closed loop)"},
+			&cli.IntFlag{Name: "idle-conns", Usage: "hold this many idle connections and report memory per connection"},
+			&cli.BoolFlag{Name: "verify", Usage: "check every echoed byte"},
+			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "fail when a connection gets no echo for this long"},
+			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: 2 * time.Second, Usage: "length of each measured sample"},
+			&cli.DurationFlag{Name: "warmup", Value: 200 * time.Millisecond, Usage: "load before each sample's window"},
+			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 1, Usage: "samples"},
+			&cli.IntFlag{Name: "cpu", Value: -1, Usage: "pin the load generator to this CPU (-1: not pinned)"},
+			&cli.StringFlag{Name: "engine", Value: "auto", Usage: "the load generator's own I/O: uring, epoll, or auto (uring where the kernel allows)"},
+			&cli.StringFlag{Name: "topology", Value: "echo", Usage: "recorded in the result when there is no --control (the server decides)"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "result file (default results/ringbench-<UTC time>.json); never overwritten without --force"},
+			&cli.BoolFlag{Name: "force", Usage: "overwrite --out if it exists"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, gobench, markdown"},
+			&cli.StringFlag{Name: "label", Usage: "name this result set"},
+			&cli.BoolFlag{Name: "internal-child", Hidden: true, Usage: "run as the load-generator child of `ringbench run`"},
+		},
+		Action: loadAction,
+	})
+}
+
+func loadAction(c *cli.Context) error {
+	if c.Bool("internal-child") {
+		if code := loadgen.ChildMain(os.Stdin, os.Stdout); code != 0 {
+			return cli.Exit("", code)
+		}
+		return nil
+	}
+	if c.NArg() > 0 {
+		return usageError("load takes no arguments, got %q", c.Args().First())
+	}
+	if c.String("target") == "" {
+		return usageError("--target: required (the address `ringbench serve` printed)")
+	}
+	ms, err := units.ParseSize(c.String("msg-size"))
+	if err != nil || ms < echoproxy.MinMsgSize || ms > echoproxy.MaxMsgSize {
+		return usageError("--msg-size %q: want a size from 64 to 1M", c.String("msg-size"))
+	}
+	if c.Int("pipeline") < 1 {
+		return usageError("--pipeline %d: must be at least 1", c.Int("pipeline"))
+	}
+	cfg := loadgen.Config{Target: c.String("target"), Conns: c.Int("conns"), MsgSize: int(ms), Pipeline: c.Int("pipeline"),
+		Rate: c.Float64("rate"), Verify: c.Bool("verify"), Timeout: c.Duration("timeout"), Engine: c.String("engine")}
+	if cfg.Conns < 1 {
+		return usageError("--conns %d: must be at least 1", cfg.Conns)
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError("%v", err)
+	}
+	if _, _, err := backend.ResolveSockaddr(cfg.Target, false); err != nil {
+		return usageError("--target: %v", err)
+	}
+	idle := c.Int("idle-conns")
+	count, dur, warm := c.Int("count"), c.Duration("duration"), c.Duration("warmup")
+	switch {
+	case idle < 0 || idle > loadgen.MaxConns:
+		return usageError("--idle-conns %d: want 0 to %d", idle, loadgen.MaxConns)
+	case count < 1 || count > 1000:
+		return usageError("--count %d: want 1 to 1000", count)
+	case dur <= 0 || dur > time.Hour:
+		return usageError("--duration %v: want more than 0, at most 1h", dur)
+	case warm < 0 || warm > time.Hour:
+		return usageError("--warmup %v: want 0 to 1h", warm)
+	}
+	topology := c.String("topology")
+	if topology != backend.TopologyEcho && topology != backend.TopologyProxy {
+		return usageError("--topology %q: want echo or proxy", topology)
+	}
+	format := c.String("format")
+	switch format {
+	case "table", "json", "gobench", "markdown":
+	default:
+		return usageError("--format %q: want table, json, gobench or markdown", format)
+	}
+	var cpus []int
+	if cpu := c.Int("cpu"); cpu >= 0 {
+		cpus = []int{cpu}
+	}
+	out := c.String("out")
+	if out == "" {
+		out = defaultResultPath(time.Now())
+	} else if !c.Bool("force") {
+		if _, err := os.Lstat(out); err == nil {
+			return usageError("--out %s: %v", out, result.ErrExists)
+		}
+	}
+	if err := backend.RaiseNoFile(cfg.Conns + idle + 256); err != nil {
+		return exitError(exitFailure, err)
+	}
+	if runtime.GOMAXPROCS(0) < 2 {
+		// Under `taskset -c N` GOMAXPROCS is 1, and then the runtime takes the only P from the generator's
+		// locked thread whenever it blocks in epoll_pwait2 for more than 20 us (see serve).
+		runtime.GOMAXPROCS(2)
+	}
+
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var cc *echoproxy.ControlClient
+	backendName, multishot := "remote", false
+	if addr := c.String("control"); addr != "" {
+		if cc, err = echoproxy.DialControl(addr); err != nil {
+			return exitError(exitFailure, err)
+		}
+		defer cc.Close()
+		backendName, topology, multishot = cc.Backend, cc.Info.Topology, cc.Info.Multishot
+	}
+	f := &result.File{Schema: result.Schema, Version: result.Version, Started: time.Now().UTC(), Label: c.String("label"),
+		Command: os.Args, Config: result.Config{Backends: []string{backendName}, Workloads: []string{echoproxy.Name},
+			Count: count, Duration: result.Duration(dur), Warmup: result.Duration(warm), Options: loadOptions(c)}}
+	f.Env = fingerprint.Collect(fingerprint.Options{Version: version, Commit: commit})
+	params := echoproxy.Params(topology, cfg.Conns, cfg.MsgSize, cfg.Pipeline, cfg.Rate, idle, multishot)
+
+	var memory *result.ConnMemory
+	if idle > 0 {
+		if cc != nil {
+			if err := cc.MemBase(); err != nil {
+				return exitError(exitFailure, err)
+			}
+		}
+		held, err := loadgen.Dial(loadgen.Config{Target: cfg.Target, IdleConns: idle, MsgSize: min(cfg.MsgSize, 64)}, cpus)
+		if err != nil {
+			return exitError(exitFailure, fmt.Errorf("idle connections: %w", err))
+		}
+		defer held.Close()
+		if cc != nil {
+			if memory, err = cc.Mem(idle); err != nil {
+				return exitError(exitFailure, err)
+			}
+		}
+	}
+
+	var runErr error
+	for i := 0; i < count && runErr == nil && ctx.Err() == nil; i++ {
+		sm := result.Sample{Backend: backendName, Workload: echoproxy.Name, Params: params, Repeat: i, EntersPerOp: -1, Memory: memory}
+		line, err := loadSample(ctx, cfg, cpus, cc, warm, dur, &sm)
+		if err != nil {
+			runErr = err
+			break
+		}
+		if cc == nil {
+			sm.Warnings = append(sm.Warnings, "no --control: the server's syscalls, CPU and memory were not measured")
+		}
+		f.Samples = append(f.Samples, sm)
+		fmt.Fprintf(c.App.ErrWriter, "sample %d: %.0f requests/s; %s\n", i+1, sm.OpsPerSec, line)
+	}
+	f.Finished = time.Now().UTC()
+	if runErr != nil {
+		// The server closed connections, stopped answering or was killed: nothing trustworthy to save.
+		return exitError(exitFailure, runErr)
+	}
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		f.Interrupted = true
+		f.Warnings = append(f.Warnings, "interrupted: fewer samples than asked for")
+	}
+	if len(f.Samples) > 0 {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return exitError(exitFailure, fmt.Errorf("--out %s: %w", out, err))
+		}
+		if err := result.Save(out, f, c.Bool("force")); err != nil {
+			return exitError(exitFailure, err)
+		}
+		if err := printResult(c.App.Writer, format, f); err != nil {
+			return exitError(exitFailure, err)
+		}
+		if memory != nil && format == "table" {
+			slab := "unreadable"
+			if memory.SlabPerConnBytes != nil {
+				slab = fmt.Sprintf("%.0f B (whole kernel, both ends of each connection when on one host)", *memory.SlabPerConnBytes)
+			}
+			fmt.Fprintf(c.App.Writer, "memory per idle connection (%d): server RSS %.0f B, kernel slab %s\n",
+				memory.IdleConns, memory.RSSPerConnBytes, slab)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", out)
+	}
+	if interrupted {
+		return cli.Exit("ringbench: interrupted", exitInterrupted)
+	}
+	return nil
+}
+
+// loadSample runs one sample: connect, warm up, window (bracketed on the server over --control), stop.
+func loadSample(ctx context.Context, cfg loadgen.Config, cpus []int, cc *echoproxy.ControlClient, warm, dur time.Duration,
+	sm *result.Sample) (string, error) {
+	g, err := loadgen.Dial(cfg, cpus)
+	if err != nil {
+		return "", err
+	}
+	defer g.Close()
+	if err := g.Start(warm + dur + time.Minute); err != nil {
+		return "", err
+	}
+	// Waits end early when the generator fails (the server closed connections or died).
+	wait := func(d time.Duration) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		case <-g.Failed():
+		}
+	}
+	wait(warm)
+	if cc != nil {
+		if err := cc.Begin(); err != nil {
+			_, _ = g.Stop()
+			return "", err
+		}
+	}
+	if err := g.Mark(); err != nil {
+		return "", err
+	}
+	wait(dur)
+	res, err := g.Stop()
+	if err != nil {
+		return "", err
+	}
+	if cc != nil {
+		srv, err := cc.End(res.Ops)
+		if err != nil {
+			return "", err
+		}
+		echoproxy.MergeServer(sm, srv)
+	}
+	if err := echoproxy.ClientFigures(sm, res); err != nil {
+		return "", err
+	}
+	if res.Ops == 0 {
+		return "", errors.New("no request completed")
+	}
+	return echoproxy.GeneratorCheck(sm, res), nil
+}
+
+func loadOptions(c *cli.Context) map[string]string {
+	opts := map[string]string{}
+	for _, fl := range c.Command.Flags {
+		name := fl.Names()[0]
+		if name != "internal-child" && c.IsSet(name) {
+			opts[name] = fmt.Sprint(c.Value(name))
+		}
+	}
+	return opts
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package echoproxy
+
+const raceEnabled = false

@@ -1,0 +1,270 @@
+package echoproxy
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"time"
+
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/loadgen"
+	"github.com/ringbench/ringbench/internal/result"
+)
+
+// ServerOptions configure a server under test.
+type ServerOptions struct {
+	Listen    string // host:port; "" is 127.0.0.1:0 (loopback, a free port)
+	Topology  string
+	Upstream  string
+	Multishot bool
+	MaxConns  int
+	Options   backend.Options
+}
+
+// ServerSide is a server under test running in this process, on its backend's own thread.
+type ServerSide struct {
+	Backend backend.Backend
+	Server  backend.Server
+	Addr    string
+	errCh   chan error
+	err     error
+	closed  bool
+}
+
+// StartServer sets up b's server and starts serving. A backend that cannot serve sockets, or cannot run
+// here, gives an error wrapping backend.ErrNotSupported.
+func StartServer(b backend.Backend, o ServerOptions) (*ServerSide, error) {
+	sb, ok := b.(backend.ServerBackend)
+	if !ok {
+		return nil, fmt.Errorf("%s has no network server: %w", b.Name(), backend.ErrNotSupported)
+	}
+	if err := b.Available(); err != nil {
+		return nil, err
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	backlog := max(o.MaxConns, 4096)
+	fd, addr, err := backend.Listen(o.Listen, backlog)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := sb.NewServer(backend.ServerConfig{ListenFD: fd, Topology: o.Topology, Upstream: o.Upstream,
+		Multishot: o.Multishot, MaxConns: o.MaxConns, Options: o.Options})
+	if err != nil {
+		return nil, err // NewServer closed fd
+	}
+	s := &ServerSide{Backend: b, Server: srv, Addr: addr, errCh: make(chan error, 1)}
+	go func() { s.errCh <- srv.Serve() }()
+	return s, nil
+}
+
+// Err reports, without waiting, whether the server has stopped on an error.
+func (s *ServerSide) Err() error {
+	if s.err != nil {
+		return s.err
+	}
+	select {
+	case err := <-s.errCh:
+		if err == nil {
+			err = errors.New("server stopped")
+		}
+		s.err = fmt.Errorf("%s server: %w", s.Backend.Name(), err)
+		s.closed = true
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// WaitOpen waits until the server holds at least n client connections.
+func (s *ServerSide) WaitOpen(n int64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		st := s.Server.Stats()
+		if st.Open >= n {
+			return nil
+		}
+		if err := s.Err(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s server holds %d connections, %d expected, after %v", s.Backend.Name(), st.Open, n, timeout)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// WaitClosed waits until the server has seen every client connection close.
+func (s *ServerSide) WaitClosed(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for s.Server.Stats().Open > 0 {
+		if s.Err() != nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s server still holds %d connections %v after the clients closed them",
+				s.Backend.Name(), s.Server.Stats().Open, timeout)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return nil
+}
+
+// Close stops the server and waits for it; it returns the error Serve stopped with, if any.
+func (s *ServerSide) Close() error {
+	cerr := s.Server.Close()
+	if !s.closed {
+		s.closed = true
+		if err := <-s.errCh; err != nil && s.err == nil {
+			s.err = err
+		}
+	}
+	if s.err != nil {
+		return s.err
+	}
+	return cerr
+}
+
+// Warnings are the server's own (an SQPOLL thread without a core, a ring flag the kernel lacks).
+func (s *ServerSide) Warnings() []string {
+	if w, ok := s.Server.(backend.Warner); ok {
+		return w.Warnings()
+	}
+	return nil
+}
+
+// Window is one measured interval of the server.
+type Window struct {
+	ss     *ServerSide
+	span   span
+	before backend.EngineCounters
+}
+
+// Begin starts measuring the server process (and, apart, its I/O thread).
+func (s *ServerSide) Begin() (*Window, error) {
+	w := &Window{ss: s, before: s.Server.Counters()}
+	sp, err := beginSpan(s.Server.ThreadID())
+	if err != nil {
+		return nil, err
+	}
+	w.span = sp
+	return w, nil
+}
+
+// End fills sm's server figures (syscalls, CPU, context switches, RSS, io_uring_enter calls) over ops
+// requests.
+func (w *Window) End(ops int64, sm *result.Sample) error {
+	defer w.span.Close()
+	err := w.span.End(ops, sm)
+	after := w.ss.Server.Counters()
+	sm.EntersPerOp = -1
+	if after.Enters >= 0 && ops > 0 {
+		sm.EntersPerOp = float64(after.Enters-w.before.Enters) / float64(ops)
+	}
+	sm.Warnings = appendNew(sm.Warnings, w.ss.Warnings()...)
+	return err
+}
+
+// Close releases the counters without reading them.
+func (w *Window) Close() { w.span.Close() }
+
+func appendNew(list []string, add ...string) []string {
+	for _, a := range add {
+		dup := false
+		for _, l := range list {
+			dup = dup || l == a
+		}
+		if !dup {
+			list = append(list, a)
+		}
+	}
+	return list
+}
+
+// Params are the parameters that identify an echo-proxy series.
+func Params(topology string, conns, msgSize, pipeline int, rate float64, idle int, multishot bool) map[string]string {
+	p := map[string]string{
+		"topology": topology,
+		"conns":    strconv.Itoa(conns),
+		"msg-size": strconv.Itoa(msgSize),
+		"pipeline": strconv.Itoa(pipeline),
+	}
+	if rate > 0 {
+		p["rate"] = strconv.FormatFloat(rate, 'f', -1, 64)
+	}
+	if idle > 0 {
+		p["idle-conns"] = strconv.Itoa(idle)
+	}
+	if multishot {
+		p["multishot"] = "true"
+	}
+	return p
+}
+
+// ClientFigures fills sm's throughput and latency from the load generator's result.
+func ClientFigures(sm *result.Sample, r loadgen.Result) error {
+	sm.Ops, sm.Bytes, sm.Seconds = r.Ops, r.Bytes, r.Seconds
+	if r.Seconds > 0 {
+		sm.OpsPerSec = float64(r.Ops) / r.Seconds
+		sm.BytesPerSec = float64(r.Bytes) / r.Seconds
+	}
+	lat, err := r.Latency()
+	if err != nil {
+		return fmt.Errorf("load generator histogram: %w", err)
+	}
+	sm.Latency = lat
+	return nil
+}
+
+// GeneratorCheck compares the load generator's CPU per request with the server's: it returns a line
+// saying both (and how busy the generator's thread was), and adds a warning to sm when the generator used
+// at least as much CPU per request as the server: it may then be what limits throughput.
+func GeneratorCheck(sm *result.Sample, r loadgen.Result) string {
+	if r.Ops <= 0 {
+		return ""
+	}
+	gen := float64(r.ThreadCPUNs) / float64(r.Ops)
+	busy := 0.0
+	if r.Seconds > 0 {
+		busy = float64(r.ThreadCPUNs) / (r.Seconds * 1e9)
+	}
+	line := fmt.Sprintf("load generator %.2f µs CPU per request (process %.2f µs; its thread %.0f%% busy; %s engine)",
+		gen/1e3, float64(r.ProcessCPUNs)/float64(r.Ops)/1e3, 100*busy, r.Engine)
+	if sm.CPU.PerOpNs > 0 {
+		line += fmt.Sprintf(", server %.2f µs", sm.CPU.PerOpNs/1e3)
+		if gen >= sm.CPU.PerOpNs {
+			sm.Warnings = appendNew(sm.Warnings, fmt.Sprintf(
+				"LOAD GENERATOR MAY BE THE BOTTLENECK: it used %.2f µs CPU per request, the server %.2f µs (generator thread %.0f%% busy)",
+				gen/1e3, sm.CPU.PerOpNs/1e3, 100*busy))
+		}
+	}
+	return line
+}
+
+// cpuSplit gives the load generator the last CPU this process may use and the server the others; with a
+// single CPU both share it (nil, nil).
+func cpuSplit() (server, gen []int) {
+	cpus := backend.AllowedCPUs()
+	if len(cpus) < 2 {
+		return nil, nil
+	}
+	return cpus[:len(cpus)-1], cpus[len(cpus)-1:]
+}
+
+// confine keeps this process (the server) off the load generator's CPU for the length of a sample, with
+// GOMAXPROCS matching the CPUs left (the Go net server of the anchor figures ran with GOMAXPROCS=1; a
+// server with a locked thread of its own gets 2, see Sample). The returned function restores both.
+func confine(server []int) func() {
+	if len(server) == 0 {
+		return func() {}
+	}
+	all := backend.AllowedCPUs()
+	prev := runtime.GOMAXPROCS(len(server))
+	_ = backend.PinProcess(server)
+	return func() {
+		_ = backend.PinProcess(all)
+		runtime.GOMAXPROCS(prev)
+	}
+}
