@@ -67,7 +67,7 @@ func CoreWarning(sqCPU int) string {
 		return fmt.Sprintf("SQPOLL SHARES A CORE: the poll thread is pinned to CPU %d, which this process also runs on; "+
 			"pin ringbench elsewhere (taskset) for a fair figure", sqCPU)
 	case sqCPU < 0 && n < 3:
-		return fmt.Sprintf("SQPOLL SHARES A CORE: %d CPUs: the poll thread competes with the submitter and the rest of "+
+		return fmt.Sprintf("SQPOLL SHARES A CORE: %d CPU(s) allowed: the poll thread competes with the submitter and the rest of "+
 			"the process; its CPU time is charged to every op", n)
 	}
 	return ""

@@ -31,6 +31,7 @@ import (
 	_ "github.com/ringbench/ringbench/backends/gostd"
 	_ "github.com/ringbench/ringbench/backends/sqpoll"
 	_ "github.com/ringbench/ringbench/backends/uring"
+	_ "github.com/ringbench/ringbench/workloads/echoproxy"
 	_ "github.com/ringbench/ringbench/workloads/manyfile"
 	_ "github.com/ringbench/ringbench/workloads/smallfile"
 )

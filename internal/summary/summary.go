@@ -28,6 +28,7 @@ type Row struct {
 	CtxPerOp                  float64 // -1 = unavailable
 	PeakRSS                   float64
 	Residency                 float64 // lowest seen, -1 = n/a
+	MemPerConn                float64 // bytes of server RSS per idle connection, -1 = n/a
 	TopSyscalls               string
 	Warnings                  []string
 }
@@ -55,7 +56,7 @@ func Rows(samples []result.Sample) []Row {
 	for _, g := range groups {
 		first := g.ss[0]
 		r := Row{Workload: first.Workload, Backend: first.Backend, Params: result.ParamsString(first.Params), N: len(g.ss),
-			SyscallsPerOp: -1, EntersPerOp: -1, CtxPerOp: -1, Residency: -1}
+			SyscallsPerOp: -1, EntersPerOp: -1, CtxPerOp: -1, Residency: -1, MemPerConn: -1}
 		col := func(f func(*result.Sample) (float64, bool)) (float64, bool) {
 			var vs []float64
 			for _, s := range g.ss {
@@ -103,6 +104,14 @@ func Rows(samples []result.Sample) []Row {
 					r.Residency = low
 				}
 			}
+		}
+		if v, ok := col(func(s *result.Sample) (float64, bool) {
+			if s.Memory == nil {
+				return 0, false
+			}
+			return s.Memory.RSSPerConnBytes, true
+		}); ok {
+			r.MemPerConn = v
 		}
 		r.TopSyscalls = topSyscalls(g.ss)
 		seen := map[string]bool{}
@@ -189,6 +198,11 @@ func WriteTable(w io.Writer, rows []Row) {
 		for _, r := range wl {
 			if r.TopSyscalls != "" {
 				fmt.Fprintf(w, "  %-7s syscalls/op: %s\n", r.Backend, r.TopSyscalls)
+			}
+		}
+		for _, r := range wl {
+			if r.MemPerConn >= 0 {
+				fmt.Fprintf(w, "  %-7s memory per idle connection: %s (server RSS)\n", r.Backend, units.HumanBytes(r.MemPerConn))
 			}
 		}
 		if base := find(wl, "epoll"); base != nil {
