@@ -12,7 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
+
+	"github.com/ringbench/ringbench/internal/rawsys"
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/clock"
@@ -377,7 +378,7 @@ func (s *server) interest(c *conn) uint32 {
 
 // readable reads once from c and writes what it got to c's peer.
 func (s *server) readable(c *conn) {
-	n, errno := sysRead(c.fd, s.buf)
+	n, errno := rawsys.Read(c.fd, s.buf)
 	if errno != 0 {
 		if errno == unix.EAGAIN || errno == unix.EINTR {
 			return
@@ -396,7 +397,7 @@ func (s *server) readable(c *conn) {
 		s.bytesIn.Add(int64(n))
 	}
 	dst := c.peer
-	w, errno := sysSend(dst.fd, s.buf[:n])
+	w, errno := rawsys.Send(dst.fd, s.buf[:n])
 	if errno != 0 {
 		if errno != unix.EAGAIN && errno != unix.EINTR {
 			if errno != unix.ECONNRESET && errno != unix.EPIPE {
@@ -437,7 +438,7 @@ func (s *server) writable(c *conn) bool {
 		s.setInterest(c.peer, s.interest(c.peer))
 		return true
 	}
-	w, errno := sysSend(c.fd, c.out[c.outOff:])
+	w, errno := rawsys.Send(c.fd, c.out[c.outOff:])
 	if errno != 0 {
 		if errno == unix.EAGAIN || errno == unix.EINTR {
 			return true
@@ -493,21 +494,4 @@ func (s *server) closeConn(c *conn) {
 		clear(s.spares[64:])
 		s.spares = s.spares[:64]
 	}
-}
-
-func sysRead(fd int, b []byte) (int, unix.Errno) {
-	n, _, errno := unix.Syscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), 0
-}
-
-// sysSend writes with MSG_NOSIGNAL: a peer that went away is an EPIPE, never a signal.
-func sysSend(fd int, b []byte) (int, unix.Errno) {
-	n, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_NOSIGNAL, 0, 0)
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), 0
 }

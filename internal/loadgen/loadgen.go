@@ -22,6 +22,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ringbench/ringbench/internal/rawsys"
+
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/clock"
@@ -507,7 +509,7 @@ func (l *loop) pingIdle(deadline time.Time) error {
 	size := min(l.cfg.MsgSize, 64)
 	waiting := 0
 	for _, c := range l.conns[l.active:] {
-		n, errno := sysSend(c.fd, l.pool[c.phase:c.phase+size])
+		n, errno := rawsys.Send(c.fd, l.pool[c.phase:c.phase+size])
 		if errno != 0 || n != size {
 			return fmt.Errorf("load generator: first echo on idle connection %d: short write (%d, %v)", c.idx, n, errno)
 		}
@@ -524,7 +526,7 @@ func (l *loop) pingIdle(deadline time.Time) error {
 			if !c.idle || c.pingBytes == 0 {
 				continue
 			}
-			got, errno := sysRead(c.fd, l.rbuf[:c.pingBytes])
+			got, errno := rawsys.Read(c.fd, l.rbuf[:c.pingBytes])
 			if errno == unix.EAGAIN {
 				continue
 			}
@@ -747,7 +749,7 @@ func (l *loop) flush(c *gconn) {
 			break
 		}
 		off := c.phase + int(c.sent%patternPeriod)
-		n, errno := sysSend(c.fd, l.pool[off:off+int(min(owe, chunk))])
+		n, errno := rawsys.Send(c.fd, l.pool[off:off+int(min(owe, chunk))])
 		if errno == unix.EAGAIN {
 			if !c.wantOut {
 				l.watch(c, unix.EPOLLIN|unix.EPOLLOUT)
@@ -776,7 +778,7 @@ func (l *loop) watch(c *gconn, events uint32) {
 // read takes what arrived on c, checks it, and completes the requests it finishes.
 func (l *loop) read(c *gconn, now int64) {
 	if c.idle {
-		n, errno := sysRead(c.fd, l.rbuf)
+		n, errno := rawsys.Read(c.fd, l.rbuf)
 		if errno == unix.EAGAIN {
 			return
 		}
@@ -791,7 +793,7 @@ func (l *loop) read(c *gconn, now int64) {
 	if want <= 0 {
 		want = 1 // to see a close, or unexpected bytes
 	}
-	n, errno := sysRead(c.fd, l.rbuf[:min(want, chunk)])
+	n, errno := rawsys.Read(c.fd, l.rbuf[:min(want, chunk)])
 	if errno != 0 {
 		if errno == unix.EAGAIN || errno == unix.EINTR {
 			return
@@ -959,22 +961,6 @@ func (l *loop) heapDown(i0 int) bool {
 		i = j
 	}
 	return i > i0
-}
-
-func sysRead(fd int, b []byte) (int, unix.Errno) {
-	n, _, errno := unix.Syscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), 0
-}
-
-func sysSend(fd int, b []byte) (int, unix.Errno) {
-	n, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_NOSIGNAL, 0, 0)
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), 0
 }
 
 // epollPwait2 waits with a nanosecond timeout (epoll_pwait2, 5.11+; epoll_wait in milliseconds before).

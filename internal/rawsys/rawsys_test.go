@@ -1,0 +1,30 @@
+package rawsys
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestReadSendOnASocketPair(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	buf := make([]byte, 16)
+	if _, errno := Read(fds[1], buf); errno != unix.EAGAIN {
+		t.Fatalf("read of an empty socket: errno %v, want EAGAIN", errno)
+	}
+	if n, errno := Send(fds[0], []byte("hello")); n != 5 || errno != 0 {
+		t.Fatalf("send: %d %v", n, errno)
+	}
+	if n, errno := Read(fds[1], buf); n != 5 || errno != 0 || string(buf[:n]) != "hello" {
+		t.Fatalf("read: %d %v %q", n, errno, buf[:n])
+	}
+	unix.Close(fds[1])
+	if _, errno := Send(fds[0], []byte("x")); errno != unix.EPIPE {
+		t.Fatalf("send to a closed peer: errno %v, want EPIPE (and no SIGPIPE)", errno)
+	}
+}
