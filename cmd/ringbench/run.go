@@ -196,6 +196,13 @@ func parseRunFlags(c *cli.Context) (*runPlan, error) {
 			p.workloads = append(p.workloads, w)
 		}
 	}
+	for _, w := range p.workloads {
+		if v, ok := w.(validator); ok {
+			if err := v.Validate(cfg); err != nil {
+				return nil, usageError("%s: %v", w.Name(), err)
+			}
+		}
+	}
 
 	// Backends: "all" runs every runnable one and records the others as skipped; a backend named
 	// explicitly that cannot run here is an error of its own (exit 3).
@@ -248,6 +255,12 @@ func parseRunFlags(c *cli.Context) (*runPlan, error) {
 		}
 	}
 	return p, nil
+}
+
+// validator is a workload that can check its flags without touching the disk or starting anything, so that
+// a bad value is refused before anything is measured or created.
+type validator interface {
+	Validate(cfg workloads.Config) error
 }
 
 func splitList(v, flag string) ([]string, error) {
@@ -307,10 +320,15 @@ func runAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	errw := c.App.ErrWriter
 	go func() {
 		// After the first signal, restore the default action: a second Ctrl-C ends ringbench at once.
 		<-ctx.Done()
 		stop()
+		if cause := context.Cause(ctx); cause != nil && cause != context.Canceled { // a signal, not our own stop
+			fmt.Fprintf(errw, "ringbench: %v: stopping, saving what was measured and removing what ringbench created "+
+				"(interrupt again to quit at once)\n", cause)
+		}
 	}()
 
 	prog := newProgress(plan, c.App.ErrWriter)
@@ -338,8 +356,13 @@ func runAction(c *cli.Context) error {
 		f.Interrupted = true
 		f.Warnings = append(f.Warnings, "interrupted: fewer samples than asked for")
 	}
-	if len(f.Samples) == 0 && runErr != nil {
-		return exitError(exitFailure, runErr)
+	if len(f.Samples) == 0 {
+		switch {
+		case interrupted:
+			return cli.Exit("ringbench: interrupted before any sample was measured; no result file written", exitInterrupted)
+		case runErr != nil:
+			return asExitError(exitFailure, runErr)
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(plan.out), 0o755); err != nil {
 		return exitError(exitFailure, fmt.Errorf("--out %s: %w", plan.out, err))
@@ -360,24 +383,43 @@ func runAction(c *cli.Context) error {
 	case interrupted:
 		return cli.Exit("ringbench: interrupted; partial result saved", exitInterrupted)
 	case runErr != nil:
-		return exitError(exitFailure, runErr)
+		return asExitError(exitFailure, runErr)
 	}
 	return nil
 }
 
-// measureAll prepares each workload once, warms each backend once, then takes --count rounds of samples,
-// one per backend per round (ABCABC...), so that drift on a shared machine hits every backend alike.
-func measureAll(ctx context.Context, plan *runPlan, f *result.File, prog *progress) error {
-	var firstErr error
+// asExitError is exitError for an error that may already carry its exit status (a usage error).
+func asExitError(code int, err error) error {
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		return err
+	}
+	return exitError(code, err)
+}
+
+// measureAll prepares every workload first (data sets, servers), so that a data set that cannot be made (a
+// full --dir, say) stops the run before anything is measured; then it warms each backend once and takes
+// --count rounds of samples of each workload, one per backend per round (ABCABC...), so that drift on a
+// shared machine hits every backend alike. What was prepared is closed (data sets removed unless --keep)
+// in every case, interruption included.
+func measureAll(ctx context.Context, plan *runPlan, f *result.File, prog *progress) (err error) {
+	prepared := make([]workloads.Prepared, 0, len(plan.workloads))
+	defer func() {
+		for i, p := range prepared {
+			if cerr := p.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("%s: cleaning up: %w", plan.workloads[i].Name(), cerr)
+			}
+		}
+	}()
 	for _, w := range plan.workloads {
 		if ctx.Err() != nil {
-			break
+			return nil
 		}
 		prog.status(fmt.Sprintf("%s: preparing", w.Name()))
-		prepared, err := w.Prepare(ctx, plan.cfg)
+		p, err := w.Prepare(ctx, plan.cfg)
 		if err != nil {
 			if ctx.Err() != nil {
-				break
+				return nil
 			}
 			var ue interface{ Usage() bool }
 			if errors.As(err, &ue) || isFlagError(err) {
@@ -385,15 +427,18 @@ func measureAll(ctx context.Context, plan *runPlan, f *result.File, prog *progre
 			}
 			return fmt.Errorf("%s: %w", w.Name(), err)
 		}
-		err = sampleWorkload(ctx, plan, w, prepared, f, prog)
-		if cerr := prepared.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("%s: cleaning up: %w", w.Name(), cerr)
+		prepared = append(prepared, p)
+	}
+	var errs []error
+	for i, w := range plan.workloads {
+		if ctx.Err() != nil {
+			break
 		}
-		if err != nil && firstErr == nil {
-			firstErr = err
+		if err := sampleWorkload(ctx, plan, w, prepared[i], f, prog); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return firstErr
+	return errors.Join(errs...)
 }
 
 func sampleWorkload(ctx context.Context, plan *runPlan, w workloads.Workload, prepared workloads.Prepared, f *result.File, prog *progress) error {
@@ -439,6 +484,9 @@ func sampleWorkload(ctx context.Context, plan *runPlan, w workloads.Workload, pr
 				}
 				failed[b.Name()] = err
 				continue
+			}
+			if ctx.Err() != nil && s.Seconds < plan.duration.Seconds() {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("interrupted: cut short after %.3gs of %v", s.Seconds, plan.duration))
 			}
 			f.Samples = append(f.Samples, s)
 		}

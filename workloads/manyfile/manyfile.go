@@ -34,7 +34,8 @@ func (workload) Summary() string {
 	return "open + read whole + close of many small files (default: 10,000 x 4 KiB)"
 }
 
-func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
+// withDefaults fills the settings left at zero with the workload's defaults.
+func withDefaults(cfg workloads.Config) workloads.Config {
 	if cfg.Files == 0 {
 		cfg.Files = DefaultFiles
 	}
@@ -44,17 +45,33 @@ func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Pr
 	if cfg.Pattern == "" {
 		cfg.Pattern = "rand"
 	}
+	return cfg
+}
+
+// Validate checks the flags many-file uses without touching the disk, so that `run` can refuse bad values
+// before it measures anything. Prepare checks them again.
+func (workload) Validate(cfg workloads.Config) error { return validate(withDefaults(cfg)) }
+
+func validate(cfg workloads.Config) error {
 	switch {
 	case cfg.Files < 0:
-		return nil, fmt.Errorf("--files %d: must be at least 1", cfg.Files)
+		return fmt.Errorf("--files %d: must be at least 1", cfg.Files)
 	case cfg.FileSize < 0:
-		return nil, fmt.Errorf("--file-size %d: must be positive", cfg.FileSize)
+		return fmt.Errorf("--file-size %d: must be positive", cfg.FileSize)
 	case cfg.FileSize > MaxFileSize:
-		return nil, fmt.Errorf("--file-size %d: many-file reads each file whole, at most %d bytes", cfg.FileSize, MaxFileSize)
+		return fmt.Errorf("--file-size %d: many-file reads each file whole, at most %d bytes", cfg.FileSize, MaxFileSize)
 	case cfg.Pattern != "rand" && cfg.Pattern != "seq":
-		return nil, fmt.Errorf("--pattern %q: want rand or seq", cfg.Pattern)
+		return fmt.Errorf("--pattern %q: want rand or seq", cfg.Pattern)
 	case cfg.Direct:
-		return nil, errors.New("--direct: many-file reads through the page cache only")
+		return errors.New("--direct: many-file reads through the page cache only")
+	}
+	return nil
+}
+
+func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
+	cfg = withDefaults(cfg)
+	if err := validate(cfg); err != nil {
+		return nil, err
 	}
 	var prog func(done, total int)
 	if cfg.Progress != nil {
@@ -116,7 +133,10 @@ func (p *prepared) Close() error {
 	if p.lock != nil {
 		errs = append(errs, p.lock.Unlock())
 	}
-	if !p.cfg.Keep {
+	if p.cfg.Keep {
+		// Kept for the next run: release the set's descriptor and shared lock, delete nothing.
+		errs = append(errs, p.set.Close())
+	} else {
 		errs = append(errs, p.set.Remove())
 	}
 	return errors.Join(errs...)
@@ -153,7 +173,9 @@ func (s *source) Check(req *backend.Request, c *backend.Completion, buf []byte) 
 		return fmt.Errorf("short read of %s: %d of %d bytes", req.Path[:len(req.Path)-1], c.Res, s.size)
 	}
 	if s.verify {
-		return dataset.Verify(buf[:c.Res], int(req.File), 0, s.seed)
+		if err := dataset.Verify(buf[:c.Res], int(req.File), 0, s.seed); err != nil {
+			return fmt.Errorf("%s: %w", req.Path[:len(req.Path)-1], err)
+		}
 	}
 	return nil
 }

@@ -34,7 +34,8 @@ func (workload) Summary() string {
 	return "random or sequential block reads of files opened once (default: 4 KiB random reads of one 256 MiB file in page cache)"
 }
 
-func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
+// withDefaults fills the settings left at zero with the workload's defaults.
+func withDefaults(cfg workloads.Config) workloads.Config {
 	if cfg.Files == 0 {
 		cfg.Files = DefaultFiles
 	}
@@ -47,6 +48,15 @@ func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Pr
 	if cfg.Pattern == "" {
 		cfg.Pattern = "rand"
 	}
+	return cfg
+}
+
+// Validate checks the flags small-file uses without touching the disk, so that `run` can refuse bad values
+// before it measures anything. Prepare checks them again.
+func (workload) Validate(cfg workloads.Config) error { return validate(withDefaults(cfg)) }
+
+func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
+	cfg = withDefaults(cfg)
 	if err := validate(cfg); err != nil {
 		return nil, err
 	}
@@ -141,7 +151,7 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 		Workload:  "small-file",
 		Spec:      spec,
 		Config:    backend.FileConfig{Options: p.cfg.Options, FDs: p.fds, BufSize: p.cfg.BlockSize},
-		NewSource: func() filedrive.Source { return newSource(p.cfg, len(p.fds), uint64(spec.Repeat)) },
+		NewSource: func() filedrive.Source { return newSource(p.cfg, p.set.Paths, uint64(spec.Repeat)) },
 		Params:    params,
 		Locked:    p.lock != nil,
 	}
@@ -166,7 +176,10 @@ func (p *prepared) Close() error {
 		errs = append(errs, unix.Close(fd))
 	}
 	p.fds = nil
-	if !p.cfg.Keep {
+	if p.cfg.Keep {
+		// Kept for the next run: release the set's descriptor and shared lock, delete nothing.
+		errs = append(errs, p.set.Close())
+	} else {
 		errs = append(errs, p.set.Remove())
 	}
 	return errors.Join(errs...)
@@ -175,6 +188,7 @@ func (p *prepared) Close() error {
 // source generates block reads.
 type source struct {
 	rng           filedrive.Rand
+	paths         []string // file i is paths[i], for errors
 	files         int
 	blocksPerFile uint64
 	bs            int64
@@ -184,10 +198,11 @@ type source struct {
 	seed          uint64
 }
 
-func newSource(cfg workloads.Config, files int, salt uint64) *source {
+func newSource(cfg workloads.Config, paths []string, salt uint64) *source {
 	return &source{
 		rng:           filedrive.NewRand(cfg.Seed ^ (salt+1)*0x9e3779b97f4a7c15),
-		files:         files,
+		paths:         paths,
+		files:         len(paths),
 		blocksPerFile: uint64(cfg.FileSize / int64(cfg.BlockSize)),
 		bs:            int64(cfg.BlockSize),
 		seq:           cfg.Pattern == "seq",
@@ -216,13 +231,15 @@ func (s *source) Fill(reqs []backend.Request) {
 
 func (s *source) Check(req *backend.Request, c *backend.Completion, buf []byte) error {
 	if c.Res < 0 {
-		return filedrive.ResError(fmt.Sprintf("read file %d at %d", req.File, req.Offset), c.Res)
+		return filedrive.ResError(fmt.Sprintf("read %s at offset %d", s.paths[req.File], req.Offset), c.Res)
 	}
 	if c.Res != req.Len {
-		return fmt.Errorf("short read of file %d at %d: %d of %d bytes", req.File, req.Offset, c.Res, req.Len)
+		return fmt.Errorf("short read of %s at offset %d: %d of %d bytes", s.paths[req.File], req.Offset, c.Res, req.Len)
 	}
 	if s.verify {
-		return dataset.Verify(buf[:c.Res], int(req.File), req.Offset, s.seed)
+		if err := dataset.Verify(buf[:c.Res], int(req.File), req.Offset, s.seed); err != nil {
+			return fmt.Errorf("%s: %w", s.paths[req.File], err)
+		}
 	}
 	return nil
 }

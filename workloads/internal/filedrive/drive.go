@@ -51,8 +51,9 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 	deadline := start + int64(d)
 	stopping := false
 	var firstErr error
-	for iter := 0; ; iter++ {
-		if !stopping && (clock.Now() >= deadline || firstErr != nil || (iter&63 == 0 && ctx.Err() != nil)) {
+	done := ctx.Done() // polled every batch: a non-blocking receive takes no lock, so an interrupt stops the next batch
+	for {
+		if !stopping && (clock.Now() >= deadline || firstErr != nil || closed(done)) {
 			stopping = true
 		}
 		k := 0
@@ -111,6 +112,16 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 		return tot, firstErr
 	}
 	return tot, nil
+}
+
+// closed reports whether done (a context's Done channel, nil for one that never ends) is closed.
+func closed(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
 }
 
 // OnLockedThread runs f on a new goroutine locked to its own OS thread and returns its result. The thread
