@@ -21,6 +21,7 @@ import (
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/fingerprint"
 	"github.com/ringbench/ringbench/internal/gobench"
+	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/summary"
 	"github.com/ringbench/ringbench/internal/units"
@@ -429,6 +430,10 @@ func measureAll(ctx context.Context, plan *runPlan, f *result.File, prog *progre
 		}
 		prepared = append(prepared, p)
 	}
+	// Counters stay open from the first sample to the last: opening and closing them per sample costs
+	// the kernel about half a second each time.
+	release := measure.Hold()
+	defer release()
 	var errs []error
 	for i, w := range plan.workloads {
 		if ctx.Err() != nil {
