@@ -1,6 +1,7 @@
 package result
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -77,5 +78,31 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 	}
 	if _, err := DecodeHistogram("HISTFAAAnotreally"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("corrupt histogram: %v", err)
+	}
+}
+
+func TestSampleJSONHasFlatHeadlineFields(t *testing.T) {
+	s := Sample{Backend: "uring", Workload: "small-file", Ops: 10, Syscalls: Syscalls{Available: true, PerOp: 0.03}, CPU: CPU{PerOpNs: 1400}}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["syscalls_per_op"] != 0.03 || m["cpu_ns_per_op"] != 1400.0 || m["backend"] != "uring" {
+		t.Fatalf("flat fields missing: %s", b)
+	}
+	s.Syscalls = Syscalls{Reason: "perf_event_paranoid 2"}
+	b, _ = json.Marshal(s)
+	m = nil
+	_ = json.Unmarshal(b, &m)
+	if v, ok := m["syscalls_per_op"]; !ok || v != nil {
+		t.Fatalf("uncounted syscalls must be null, got %v in %s", v, b)
+	}
+	var back Sample
+	if err := json.Unmarshal(b, &back); err != nil || back.Syscalls.Reason != "perf_event_paranoid 2" {
+		t.Fatalf("round trip: %v %+v", err, back)
 	}
 }
