@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -23,7 +24,10 @@ var suffixes = []struct {
 }
 
 // ParseSize reads a byte count with an optional binary suffix (k, M, G, T, with or without "iB"/"B";
-// fio's convention: 1k = 1024). Fractions are allowed when the result is whole ("1.5k").
+// fio's convention: 1k = 1024). The number is decimal, optionally with a fraction and an exponent ("1.5k",
+// "1e6"); fractions are allowed when the result is a whole number of bytes, which is decided exactly, not
+// in floating point ("1.0000000000000000001" is refused, not rounded to 1). Hexadecimal, underscores,
+// "Inf" and "NaN" are not sizes.
 func ParseSize(s string) (int64, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	if t == "" {
@@ -37,32 +41,97 @@ func ParseSize(s string) (int64, error) {
 		if num == "" {
 			return 0, fmt.Errorf("%q: %w", s, ErrSyntax)
 		}
-		if v, err := strconv.ParseInt(num, 10, 64); err == nil {
-			if v < 0 {
-				return 0, fmt.Errorf("%q: negative size", s)
-			}
-			if v > math.MaxInt64/suf.m {
-				return 0, fmt.Errorf("%q: too large", s)
-			}
-			return v * suf.m, nil
-		}
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		v, err := scale(num, suf.m)
+		switch {
+		case errors.Is(err, ErrSyntax):
 			return 0, fmt.Errorf("%q: %w", s, ErrSyntax)
+		case err != nil:
+			return 0, fmt.Errorf("%q: %v", s, err)
 		}
-		if f < 0 {
-			return 0, fmt.Errorf("%q: negative size", s)
-		}
-		v := f * float64(suf.m)
-		if v >= math.MaxInt64 {
-			return 0, fmt.Errorf("%q: too large", s)
-		}
-		if v != math.Trunc(v) {
-			return 0, fmt.Errorf("%q: not a whole number of bytes", s)
-		}
-		return int64(v), nil
+		return v, nil
 	}
 	return 0, fmt.Errorf("%q: %w", s, ErrSyntax)
+}
+
+var (
+	errNegative = errors.New("negative size")
+	errTooLarge = errors.New("too large")
+	errNotWhole = errors.New("not a whole number of bytes")
+)
+
+// scale returns num x m exactly, where num is a decimal number: [+-] digits [. digits] [e [+-] digits],
+// with at least one digit before or after the point.
+func scale(num string, m int64) (int64, error) {
+	neg := false
+	switch {
+	case strings.HasPrefix(num, "+"):
+		num = num[1:]
+	case strings.HasPrefix(num, "-"):
+		neg, num = true, num[1:]
+	}
+	mant, exp, hasExp := strings.Cut(num, "e")
+	intPart, frac, _ := strings.Cut(mant, ".")
+	if intPart+frac == "" || !allDigits(intPart) || !allDigits(frac) {
+		return 0, ErrSyntax
+	}
+	e := 0
+	if hasExp {
+		d := strings.TrimLeft(exp, "+-")
+		if d == "" || !allDigits(d) || len(exp)-len(d) > 1 {
+			return 0, ErrSyntax
+		}
+		// An exponent beyond any digit string's reach is clamped: the value is then 0 (not whole unless the
+		// mantissa is 0) or too large either way.
+		n, err := strconv.Atoi(d)
+		if err != nil || n > 1<<30 {
+			n = 1 << 30
+		}
+		e = n
+		if exp[0] == '-' {
+			e = -n
+		}
+	}
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if digits == "" {
+		return 0, nil // zero, whatever its sign, exponent or suffix
+	}
+	if neg {
+		return 0, errNegative
+	}
+	// value = digits x 10^k x m
+	k := e - len(frac)
+	mant10, _ := new(big.Int).SetString(digits, 10)
+	v := mant10.Mul(mant10, big.NewInt(m))
+	switch {
+	case k > 0:
+		if k > 19 { // digits >= 1 and 10^19 > MaxInt64
+			return 0, errTooLarge
+		}
+		v.Mul(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(k)), nil))
+	case k < 0:
+		// v < 10^(len(digits)+13): a larger divisor leaves a fraction.
+		if -k > len(digits)+13 {
+			return 0, errNotWhole
+		}
+		var rem big.Int
+		v.QuoRem(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(-k)), nil), &rem)
+		if rem.Sign() != 0 {
+			return 0, errNotWhole
+		}
+	}
+	if !v.IsInt64() {
+		return 0, errTooLarge
+	}
+	return v.Int64(), nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // FormatSize prints bytes with a binary suffix when exact ("256MiB", "4KiB", "1000").
