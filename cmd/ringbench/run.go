@@ -13,9 +13,11 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	backend "github.com/ringbench/ringbench/backends"
@@ -156,6 +158,14 @@ func parseRunFlags(c *cli.Context) (*runPlan, error) {
 	}
 	if cfg.Options.SQCPU < -1 {
 		return nil, usageError("--sq-cpu %d: a CPU number, or -1", cfg.Options.SQCPU)
+	}
+	if cpu := cfg.Options.SQCPU; cpu >= 0 {
+		// The kernel refuses (EINVAL) to pin the poll thread to a CPU this process may not run on; say so
+		// here rather than let it read as "SQPOLL not supported".
+		var set unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &set); err == nil && (cpu >= 8*int(unsafe.Sizeof(set)) || !set.IsSet(cpu)) {
+			return nil, usageError("--sq-cpu %d: not a CPU this process may use (%d allowed; see taskset)", cpu, set.Count())
+		}
 	}
 	if cfg.Options.SQIdle < 0 || cfg.Options.CQSpin < 0 {
 		return nil, usageError("--sq-idle and --cq-spin must not be negative")

@@ -483,6 +483,7 @@ func TestRunBadInputExit2TouchingNothing(t *testing.T) {
 		{"negative files", []string{"--files", "-1"}, nil, `--files -1`},
 		{"zero depth", []string{"--depth", "0"}, nil, `--depth 0`},
 		{"batch over depth", []string{"--depth", "8", "--batch", "16"}, nil, `--batch 16 is larger than --depth 8`},
+		{"sq-cpu not ours", []string{"--backend", "sqpoll", "--sq-cpu", "4095"}, nil, `--sq-cpu 4095: not a CPU this process may use`},
 		{"zero count", []string{"--count", "0"}, nil, `--count 0`},
 		{"zero duration", []string{"--duration", "0"}, nil, `--duration 0s`},
 		{"bogus format", []string{"--format", "bogus"}, nil, `--format "bogus"`},

@@ -1,7 +1,12 @@
 package result
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"io"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -51,9 +56,43 @@ func DecodeHistogram(s string) (h *hdrhistogram.Histogram, err error) {
 			h, err = nil, fmt.Errorf("corrupt histogram: %v: %w", r, ErrInvalid)
 		}
 	}()
+	if err := checkGeometry(s); err != nil {
+		return nil, err
+	}
 	h, err = hdrhistogram.Decode([]byte(s))
 	if err != nil {
 		return nil, fmt.Errorf("corrupt histogram: %v: %w", err, ErrInvalid)
 	}
+	if h.TotalCount() > 0 && h.Min() < HistMin {
+		return nil, fmt.Errorf("histogram holds values below %d ns: %w", int64(HistMin), ErrInvalid)
+	}
 	return h, nil
+}
+
+// checkGeometry reads the header inside an encoded histogram (base64 of: cookie, length, then zlib of
+// cookie, payload length, normalizing offset, significant digits, lowest and highest trackable value) and
+// refuses any geometry but ringbench's, before decoding allocates the counts it declares: a 56-byte string
+// can otherwise ask for millions of counters, and a histogram of another range cannot be merged with ours.
+func checkGeometry(s string) error {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(raw) < 8 {
+		return fmt.Errorf("corrupt histogram: not base64 of an HdrHistogram: %w", ErrInvalid)
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(raw[8:]))
+	if err != nil {
+		return fmt.Errorf("corrupt histogram: %v: %w", err, ErrInvalid)
+	}
+	defer zr.Close()
+	var hdr [32]byte
+	if _, err := io.ReadFull(zr, hdr[:]); err != nil {
+		return fmt.Errorf("corrupt histogram: short header: %w", ErrInvalid)
+	}
+	digits := int64(binary.BigEndian.Uint32(hdr[12:16]))
+	lowest := int64(binary.BigEndian.Uint64(hdr[16:24]))
+	highest := int64(binary.BigEndian.Uint64(hdr[24:32]))
+	if digits != HistDigits || lowest != HistMin || highest != HistMax {
+		return fmt.Errorf("histogram is not ringbench's (range %d..%d ns at %d digits, want %d..%d at %d): %w",
+			lowest, highest, digits, int64(HistMin), int64(HistMax), HistDigits, ErrInvalid)
+	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 func TestSaveLoadRoundTripAndNoOverwrite(t *testing.T) {
@@ -104,5 +106,21 @@ func TestSampleJSONHasFlatHeadlineFields(t *testing.T) {
 	var back Sample
 	if err := json.Unmarshal(b, &back); err != nil || back.Syscalls.Reason != "perf_event_paranoid 2" {
 		t.Fatalf("round trip: %v %+v", err, back)
+	}
+}
+
+func TestDecodeHistogramRefusesForeignGeometryAndZero(t *testing.T) {
+	foreign := hdrhistogram.New(1, 1<<40, 5)
+	_ = foreign.RecordValue(1000)
+	enc, err := foreign.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeHistogram(string(enc)); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "not ringbench's") {
+		t.Errorf("foreign geometry: %v", err)
+	}
+	// One count at 0 ns in ringbench's own geometry (found by fuzzing): log-scale charts cannot draw it.
+	if _, err := DecodeHistogram("HISTFAAAACh4nJJpmSzMwMDAyAABzFCakYGB2c1gxwIG+w8QASZAAAAA//9SqARO"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("zero value: %v", err)
 	}
 }
