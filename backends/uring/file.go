@@ -3,7 +3,6 @@ package uring
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
@@ -121,7 +120,9 @@ func (e *FileEngine) Submit(reqs []backend.Request, minComplete int, out []backe
 		// Wait for the CQEs still missing (a chain posts three), never more than are outstanding: a wait
 		// for CQEs that will not come would never return.
 		want := uint32(min((minComplete-n)*e.cqesPerOp, e.outstanding))
-		if e.sqpoll && e.cqSpin > 0 && e.r.Pending() == 0 && e.spin(want) {
+		// Under SQPOLL, Pending stays non-zero until the poll thread has taken the SQEs, so it must not gate
+		// the spin: Submit above already published them (and woke the thread if it slept).
+		if e.sqpoll && e.cqSpin > 0 && e.spin(want) {
 			n += e.reap(out[n:])
 			continue
 		}
@@ -149,11 +150,10 @@ func (e *FileEngine) spin(want uint32) bool {
 		if uint32(e.r.CQReady()) >= want {
 			return true
 		}
-		if i&15 == 15 {
-			if clock.Now() >= deadline {
-				return false
-			}
-			runtime.Gosched()
+		// No runtime.Gosched: on a goroutine locked to its thread it hands the P around with futex calls,
+		// syscalls this loop exists to avoid. The spin is bounded by --cq-spin.
+		if i&15 == 15 && clock.Now() >= deadline {
+			return false
 		}
 	}
 }
