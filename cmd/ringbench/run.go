@@ -97,6 +97,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, gobench (Go benchmark text for benchstat), markdown", Category: "output"},
 		&cli.StringFlag{Name: "label", Usage: "name this result set (report and compare group by it)", Category: "output"},
 		&cli.StringFlag{Name: "save-baseline", Usage: "also write the result here, as the baseline for `ringbench compare` in CI", Category: "output"},
+		&cli.BoolFlag{Name: "count-syscalls", Value: true, Usage: "count syscalls with kernel tracepoints; they cost every syscall ~0.2-0.5 µs, lowering the throughput of syscall-heavy backends (epoll, gostd) most: use --count-syscalls=false for throughput comparisons", Category: "output"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr", Category: "output"},
 	}
 }
@@ -329,6 +330,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	measure.SetSyscallCounting(c.Bool("count-syscalls"))
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errw := c.App.ErrWriter

@@ -1113,3 +1113,26 @@ func TestRunInterrupted(t *testing.T) {
 		assertEmpty(t, d.cwd, "the working directory")
 	})
 }
+
+// TestRunWithoutSyscallCounting: --count-syscalls=false measures throughput without tracepoints, and the
+// result says syscalls were not counted (unavailable with the reason), never 0.
+func TestRunWithoutSyscallCounting(t *testing.T) {
+	d := newRunDirs(t)
+	out := filepath.Join(d.cwd, "r.json")
+	r := d.run(t, 60*time.Second, args([]string{"run"}, fast, []string{"--backend", "epoll", "--workload", "small-file", "--files", "1",
+		"--file-size", "4M", "--dir", d.data, "--count-syscalls=false", "--out", out})...)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	f := loadResult(t, out)
+	if len(f.Samples) != 1 || f.Samples[0].Ops == 0 {
+		t.Fatalf("samples: %+v", f.Samples)
+	}
+	s := f.Samples[0].Syscalls
+	if s.Available || s.Total != 0 || !strings.Contains(s.Reason, "--count-syscalls=false") {
+		t.Fatalf("syscalls must be unavailable with the reason, got %+v", s)
+	}
+	if f.Samples[0].CPU.PerOpNs <= 0 || !f.Samples[0].ContextSwitches.Available {
+		t.Fatalf("CPU and context switches are still measured: %+v %+v", f.Samples[0].CPU, f.Samples[0].ContextSwitches)
+	}
+}
