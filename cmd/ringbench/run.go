@@ -154,6 +154,18 @@ func parseRunFlags(c *cli.Context) (*runPlan, error) {
 	if err := cfg.Options.Validate(); err != nil {
 		return nil, usageError("%v", err)
 	}
+	// Zero means "the workload's default" inside Config, so a zero the user typed must be refused here.
+	for _, name := range []string{"conns", "pipeline"} {
+		if c.IsSet(name) && c.Int(name) < 1 {
+			return nil, usageError("--%s %d: must be at least 1", name, c.Int(name))
+		}
+	}
+	if cfg.IdleConns < 0 {
+		return nil, usageError("--idle-conns %d: must not be negative", cfg.IdleConns)
+	}
+	if cfg.Rate < 0 {
+		return nil, usageError("--rate %g: must not be negative (0 = closed loop)", cfg.Rate)
+	}
 	if c.IsSet("files") && cfg.Files < 1 {
 		return nil, usageError("--files %d: must be at least 1", cfg.Files)
 	}

@@ -483,6 +483,9 @@ func TestRunBadInputExit2TouchingNothing(t *testing.T) {
 		{"negative files", []string{"--files", "-1"}, nil, `--files -1`},
 		{"zero depth", []string{"--depth", "0"}, nil, `--depth 0`},
 		{"batch over depth", []string{"--depth", "8", "--batch", "16"}, nil, `--batch 16 is larger than --depth 8`},
+		{"zero conns", []string{"--workload", "echo-proxy", "--conns", "0"}, nil, `--conns 0`},
+		{"negative rate", []string{"--workload", "echo-proxy", "--rate", "-5"}, nil, `--rate -5`},
+		{"bad topology", []string{"--workload", "small-file,echo-proxy", "--topology", "ring"}, nil, `--topology "ring"`},
 		{"sq-cpu not ours", []string{"--backend", "sqpoll", "--sq-cpu", "4095"}, nil, `--sq-cpu 4095: not a CPU this process may use`},
 		{"zero count", []string{"--count", "0"}, nil, `--count 0`},
 		{"zero duration", []string{"--duration", "0"}, nil, `--duration 0s`},
@@ -1134,5 +1137,32 @@ func TestRunWithoutSyscallCounting(t *testing.T) {
 	}
 	if f.Samples[0].CPU.PerOpNs <= 0 || !f.Samples[0].ContextSwitches.Available {
 		t.Fatalf("CPU and context switches are still measured: %+v %+v", f.Samples[0].CPU, f.Samples[0].ContextSwitches)
+	}
+}
+
+// TestRunEchoProxyCountsSyscallsInEverySample: the counters are held open across a whole run, and threads
+// the echo-proxy workload starts and ends meanwhile must not cost a sample its syscall counts (a read of a
+// thread that had exited once failed with ECHILD, leaving every sample "unavailable").
+func TestRunEchoProxyCountsSyscallsInEverySample(t *testing.T) {
+	d := newRunDirs(t)
+	out := filepath.Join(d.cwd, "r.json")
+	r := d.run(t, 120*time.Second, "run", "--backend", "epoll,gostd", "--workload", "echo-proxy", "--duration", "200ms",
+		"--count", "2", "--warmup", "100ms", "-q", "--out", out)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	f := loadResult(t, out)
+	if len(f.Samples) != 4 {
+		t.Fatalf("%d samples, want 4", len(f.Samples))
+	}
+	for _, s := range f.Samples {
+		if !s.Syscalls.Available {
+			if strings.Contains(s.Syscalls.Reason, "paranoid") || strings.Contains(s.Syscalls.Reason, "permission") {
+				t.Skipf("syscall counting not permitted for this user: %s", s.Syscalls.Reason)
+			}
+			t.Errorf("%s sample %d: syscalls unavailable: %s", s.Backend, s.Repeat, s.Syscalls.Reason)
+		} else if s.Syscalls.PerOp < 1 {
+			t.Errorf("%s sample %d: %.3f syscalls per request; an echo on %s needs at least a read and a write", s.Backend, s.Repeat, s.Syscalls.PerOp, s.Backend)
+		}
 	}
 }

@@ -47,6 +47,30 @@ type group struct {
 	fds  []int
 	ids  map[uint64]int
 	base groupValues // software Reset baseline
+	// last is the latest successful reading. A thread that has exited reads as ECHILD; from then on its
+	// last reading stands in (what it counted after that reading is lost: read often in long sessions).
+	last   groupValues
+	exited bool
+}
+
+// readGroupOf reads g, falling back to its last reading once its thread has exited.
+func (c *Counter) readGroupOf(g *group, n int) (groupValues, error) {
+	if g.exited {
+		return g.last, nil
+	}
+	v, err := readGroup(g.fds[0], g.ids, n, c.buf)
+	if errors.Is(err, unix.ECHILD) {
+		g.exited = true
+		if g.last.vals == nil {
+			g.last = groupValues{vals: make([]uint64, n)}
+		}
+		return g.last, nil
+	}
+	if err != nil {
+		return v, err
+	}
+	g.last = groupValues{vals: append([]uint64(nil), v.vals...), enabled: v.enabled, running: v.running}
+	return v, nil
 }
 
 func (g *group) close() {
@@ -306,7 +330,7 @@ func (c *Counter) Reset() error {
 
 func (c *Counter) resetLocked() error {
 	for _, g := range c.groups {
-		v, err := readGroup(g.fds[0], g.ids, len(c.p.events), c.buf)
+		v, err := c.readGroupOf(g, len(c.p.events))
 		if err != nil {
 			return fmt.Errorf("perf: read thread %d: %w", g.tid, err)
 		}
@@ -416,7 +440,7 @@ func (c *Counter) read(perThread bool) ([]ThreadReading, error) {
 	sum := groupValues{vals: make([]uint64, n)}
 	var out []ThreadReading
 	for _, g := range c.groups {
-		v, err := readGroup(g.fds[0], g.ids, n, c.buf)
+		v, err := c.readGroupOf(g, n)
 		if err != nil {
 			return nil, fmt.Errorf("perf: read thread %d: %w", g.tid, err)
 		}

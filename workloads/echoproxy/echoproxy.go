@@ -66,6 +66,13 @@ type Settings struct {
 	Options   backend.Options
 }
 
+// Validate checks the echo-proxy flags without starting anything, so that `run` refuses bad values before
+// any workload creates its data or servers.
+func (Workload) Validate(cfg workloads.Config) error {
+	_, err := Check(cfg)
+	return err
+}
+
 // Check fills defaults and validates, naming the flag in any error.
 func Check(cfg workloads.Config) (Settings, error) {
 	s := Settings{Topology: cfg.Topology, Conns: cfg.Conns, MsgSize: cfg.MsgSize, Pipeline: cfg.Pipeline, Rate: cfg.Rate,
