@@ -116,15 +116,9 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 			return &source{rng: filedrive.NewRand(p.cfg.Seed ^ uint64(spec.Repeat+1)*0x9e3779b97f4a7c15),
 				paths: p.set.PathsZ, size: int32(p.cfg.FileSize), seq: p.cfg.Pattern == "seq", verify: p.cfg.Verify, seed: p.cfg.Seed}
 		},
-		Params: params,
-		Locked: p.lock != nil,
-		Residency: func() (float64, error) {
-			r, t, err := dataset.Residency(p.set.Paths)
-			if err != nil || t == 0 {
-				return 0, err
-			}
-			return float64(r) / float64(t), nil
-		},
+		Params:    params,
+		Locked:    p.lock != nil,
+		Residency: filedrive.ResidencyOf(p.set.Paths),
 	})
 }
 

@@ -156,13 +156,7 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 		Locked:    p.lock != nil,
 	}
 	if !p.cfg.Direct {
-		in.Residency = func() (float64, error) {
-			r, t, err := dataset.Residency(p.set.Paths)
-			if err != nil || t == 0 {
-				return 0, err
-			}
-			return float64(r) / float64(t), nil
-		}
+		in.Residency = filedrive.ResidencyOf(p.set.Paths)
 	}
 	return filedrive.RunSample(ctx, in)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/workloads"
+	"github.com/ringbench/ringbench/workloads/dataset"
 )
 
 // ResidencyFloor is the page-cache residency below which a buffered run is reported as having read from
@@ -135,4 +136,16 @@ func (r *Rand) Next() uint64 {
 	r.s ^= r.s << 25
 	r.s ^= r.s >> 27
 	return r.s * 2685821657736338717
+}
+
+// ResidencyOf returns a SampleInput.Residency for the files at paths: the fraction of their pages in the
+// page cache (0 for an empty set).
+func ResidencyOf(paths []string) func() (float64, error) {
+	return func() (float64, error) {
+		r, t, err := dataset.Residency(paths)
+		if err != nil || t == 0 {
+			return 0, err
+		}
+		return float64(r) / float64(t), nil
+	}
 }
