@@ -245,7 +245,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 
 func TestTenThousandConnections(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short")
+		t.Skip("-short: 10,000 connections on every backend take tens of seconds")
 	}
 	for _, v := range variants(t) {
 		if v.name == "sqpoll" {
