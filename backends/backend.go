@@ -196,7 +196,8 @@ func Lookup(name string) (Backend, error) {
 	return nil, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
-// Names lists registered backend names in display order.
+// Names lists registered backend names in display order: the order result files record for report and
+// compare.
 func Names() []string {
 	var names []string
 	for _, b := range All() {
@@ -208,5 +209,18 @@ func Names() []string {
 // Warner is implemented by engines that know of conditions that make their figures suspect (for example
 // an SQPOLL thread without a core of its own); the workload copies the warnings into the sample.
 type Warner interface {
-	Warnings() []string
+	Warnings() []Warning
 }
+
+// Warning is a condition that makes a backend's figures suspect. Kind is one of the result file's warning
+// kinds, so that readers act on it without matching Text.
+type Warning struct{ Kind, Text string }
+
+// String is the text.
+func (w Warning) String() string { return w.Text }
+
+// The warning kinds backends give (the same strings as the result file's).
+const (
+	WarnSQPollSharedCPU = "sqpoll-shared-cpu"
+	WarnRingFallback    = "ring-fallback"
+)

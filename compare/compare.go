@@ -3,7 +3,7 @@
 //
 // Result files are grouped into sets (files sharing a label are pooled; an unlabelled file is a set of its
 // own). The first set is the baseline; every other set is compared with it, series by series
-// (workload, backend, params) and metric by metric.
+// (workload, backend, params, grouped by internal/series) and metric by metric.
 //
 // Two rules give verdicts:
 //
@@ -33,6 +33,7 @@ import (
 
 	"github.com/ringbench/ringbench/internal/fingerprint"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/series"
 )
 
 // Defaults and limits of the rules.
@@ -296,18 +297,20 @@ func Compare(sets []*Set, opt Options) (*Report, error) {
 
 	// Series in the order the baseline has them; series only in other columns are reported, not compared.
 	base := sets[0]
-	baseSeries, baseBy := groupSeries(base.Samples)
-	others := make([]map[string][]*result.Sample, len(sets))
+	baseSeries := series.Samples(base.Samples)
+	baseBy := series.ByName(baseSeries)
+	others := make([]map[string]*series.Series, len(sets))
 	for j := 1; j < len(sets); j++ {
-		keys, by := groupSeries(sets[j].Samples)
+		ss := series.Samples(sets[j].Samples)
+		by := series.ByName(ss)
 		others[j] = by
-		for _, k := range keys {
-			if _, ok := baseBy[k]; !ok {
+		for _, s := range ss {
+			if k := s.Key().Name(); baseBy[k] == nil {
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("series %s is in %s but not in the baseline %s: not compared", k, sets[j].Name, base.Name))
 			}
 		}
-		for _, k := range baseSeries {
-			if _, ok := by[k]; !ok {
+		for _, s := range baseSeries {
+			if k := s.Key().Name(); by[k] == nil {
 				rep.Warnings = append(rep.Warnings, fmt.Sprintf("series %s is in the baseline %s but not in %s: no verdict", k, base.Name, sets[j].Name))
 			}
 		}
@@ -316,12 +319,12 @@ func Compare(sets []*Set, opt Options) (*Report, error) {
 	thresholds := thresholdFor(opt)
 	summaryWarnings := map[string]bool{}
 	for _, m := range metrics {
-		for _, key := range baseSeries {
-			bs := baseBy[key]
-			bv := values(m, bs)
+		for _, bs := range baseSeries {
+			key := bs.Key().Name()
+			bv := bs.Values(m.Value)
 			anyOther := false
 			for j := 1; j < len(sets); j++ {
-				if len(values(m, others[j][key])) > 0 {
+				if len(others[j][key].Values(m.Value)) > 0 {
 					anyOther = true
 				}
 			}
@@ -331,21 +334,20 @@ func Compare(sets []*Set, opt Options) (*Report, error) {
 				}
 				continue
 			}
-			first := bs[0]
 			row := Row{
 				Metric: m.Name, Unit: m.Unit, HigherIsBetter: m.HigherIsBetter, Deterministic: m.Deterministic,
-				Threshold: thresholds(m.Name), Series: key, Workload: first.Workload, Backend: first.Backend,
-				Params: first.Params, Base: summarize(bv, summaryWarnings),
+				Threshold: thresholds(m.Name), Series: key, Workload: bs.Workload, Backend: bs.Backend,
+				Params: bs.Params, Base: summarize(bv, summaryWarnings),
 			}
 			for j := 1; j < len(sets); j++ {
-				nv := values(m, others[j][key])
+				nv := others[j][key].Values(m.Value)
 				cell := Cell{Column: j}
 				if len(nv) == 0 {
 					cell.Missing = true
 					cell.Verdict = NoVerdict
 					cell.Rule = ruleOf(m)
 					cell.Reason = "missing in " + sets[j].Name
-					if _, ok := others[j][key]; ok {
+					if others[j][key] != nil {
 						rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s of %s is in the baseline %s but not in %s: no verdict", m.Name, key, base.Name, sets[j].Name))
 					}
 					row.Cells = append(row.Cells, cell)
@@ -409,7 +411,7 @@ func ruleOf(m result.Metric) string {
 // judge fills in the verdict of one cell; U-test verdicts are provisional until applyHolm.
 func judge(m result.Metric, threshold float64, bv, nv []float64, cell Cell, opt Options) Cell {
 	cell.Rule = ruleOf(m)
-	if ch, ok := change(median(bv), median(nv)); ok {
+	if ch, ok := change(series.Median(bv), series.Median(nv)); ok {
 		cell.Change = &ch
 	}
 	if len(bv) >= 2 && len(nv) >= 2 {
@@ -653,19 +655,6 @@ func summarize(v []float64, warn map[string]bool) Summary {
 	return Summary{N: len(v), Median: sum.Center, Lo: sum.Lo, Hi: sum.Hi, Values: s.Values, CI: sum.PctRangeString()}
 }
 
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	n := len(s)
-	if n == 0 {
-		return math.NaN()
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 // change is new/base - 1; ok is false when it is undefined (base 0, new not).
 func change(base, new float64) (float64, bool) {
 	if base == new {
@@ -684,31 +673,6 @@ func minMax(v []float64) (lo, hi float64) {
 		hi = math.Max(hi, x)
 	}
 	return lo, hi
-}
-
-// groupSeries groups samples by SeriesKey, keys in order of first appearance.
-func groupSeries(samples []result.Sample) ([]string, map[string][]*result.Sample) {
-	var keys []string
-	by := map[string][]*result.Sample{}
-	for i := range samples {
-		s := &samples[i]
-		k := s.SeriesKey()
-		if _, ok := by[k]; !ok {
-			keys = append(keys, k)
-		}
-		by[k] = append(by[k], s)
-	}
-	return keys, by
-}
-
-func values(m result.Metric, samples []*result.Sample) []float64 {
-	var out []float64
-	for _, s := range samples {
-		if v, ok := m.Value(s); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 func thresholdFor(opt Options) func(string) float64 {

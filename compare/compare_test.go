@@ -29,8 +29,8 @@ func noisy(seed uint64, n int, center, spread float64) []float64 {
 	return out
 }
 
-// series makes samples of one series with the given ops/s and (optionally) syscalls/op values.
-func series(workload, backend string, ops []float64, syscalls []float64) []result.Sample {
+// samplesOf makes samples of one series with the given ops/s and (optionally) syscalls/op values.
+func samplesOf(workload, backend string, ops []float64, syscalls []float64) []result.Sample {
 	n := max(len(ops), len(syscalls))
 	out := make([]result.Sample, n)
 	for i := range out {
@@ -94,8 +94,8 @@ func cell(t *testing.T, r *Report, metric, seriesPrefix string) Cell {
 }
 
 func TestTenPercentShiftWithTenSamplesIsARegression(t *testing.T) {
-	base := set("base", series("small-file", "uring", noisy(1, 10, 100_000, 0.02), nil))
-	neu := set("new", series("small-file", "uring", noisy(2, 10, 90_000, 0.02), nil))
+	base := set("base", samplesOf("small-file", "uring", noisy(1, 10, 100_000, 0.02), nil))
+	neu := set("new", samplesOf("small-file", "uring", noisy(2, 10, 90_000, 0.02), nil))
 	r := mustCompare(t, []*Set{base, neu}, DefaultOptions())
 	c := cell(t, r, "ops/s", "small-file/uring")
 	if c.Verdict != Regression {
@@ -116,8 +116,8 @@ func TestIdenticalDistributionsAreNotFlagged(t *testing.T) {
 	for seed := uint64(0); seed < 50; seed++ {
 		var b, n [][]result.Sample
 		for _, backend := range []string{"epoll", "uring", "sqpoll"} {
-			b = append(b, series("small-file", backend, noisy(seed*7+1, 10, 100_000, 0.03), noisy(seed*7+2, 10, 3, 0.001)))
-			n = append(n, series("small-file", backend, noisy(seed*7+3, 10, 100_000, 0.03), noisy(seed*7+4, 10, 3, 0.001)))
+			b = append(b, samplesOf("small-file", backend, noisy(seed*7+1, 10, 100_000, 0.03), noisy(seed*7+2, 10, 3, 0.001)))
+			n = append(n, samplesOf("small-file", backend, noisy(seed*7+3, 10, 100_000, 0.03), noisy(seed*7+4, 10, 3, 0.001)))
 		}
 		r := mustCompare(t, []*Set{set("base", b...), set("new", n...)}, DefaultOptions())
 		if r.Regressions+r.Improvements != 0 || r.NoVerdicts != 0 {
@@ -129,15 +129,15 @@ func TestIdenticalDistributionsAreNotFlagged(t *testing.T) {
 	}
 	// The very same values on both sides.
 	v := noisy(9, 10, 100_000, 0.05)
-	r := mustCompare(t, []*Set{set("a", series("w", "uring", v, v)), set("b", series("w", "uring", v, v))}, DefaultOptions())
+	r := mustCompare(t, []*Set{set("a", samplesOf("w", "uring", v, v)), set("b", samplesOf("w", "uring", v, v))}, DefaultOptions())
 	if r.Regressions+r.Improvements != 0 {
 		t.Fatal(r.VerdictLine())
 	}
 }
 
 func TestFewerThanFourSamplesWarnsAndGivesNoVerdict(t *testing.T) {
-	base := set("base", series("small-file", "uring", []float64{100, 101, 99}, nil))
-	neu := set("new", series("small-file", "uring", []float64{50, 51, 49}, nil))
+	base := set("base", samplesOf("small-file", "uring", []float64{100, 101, 99}, nil))
+	neu := set("new", samplesOf("small-file", "uring", []float64{50, 51, 49}, nil))
 	r := mustCompare(t, []*Set{base, neu}, DefaultOptions())
 	c := cell(t, r, "ops/s", "small-file/uring")
 	if c.Verdict != NoVerdict || !strings.Contains(c.Reason, "need 4") || c.PAdjusted != nil {
@@ -163,8 +163,8 @@ func TestFewerThanFourSamplesWarnsAndGivesNoVerdict(t *testing.T) {
 
 func TestHolmCorrectionChangesABorderlineVerdict(t *testing.T) {
 	// Five values per side, fully separated: raw p = 2/C(10,5) = 0.0079.
-	b := series("small-file", "uring", []float64{100, 101, 102, 103, 104}, nil)
-	n := series("small-file", "uring", []float64{88, 89, 90, 91, 92}, nil)
+	b := samplesOf("small-file", "uring", []float64{100, 101, 102, 103, 104}, nil)
+	n := samplesOf("small-file", "uring", []float64{88, 89, 90, 91, 92}, nil)
 	alone := mustCompare(t, []*Set{set("base", b), set("new", n)}, only("ops/s"))
 	if c := cell(t, alone, "ops/s", "small-file/uring"); c.Verdict != Regression || math.Abs(*c.P-2.0/252) > 1e-9 {
 		t.Fatalf("alone: %+v p=%v", c, *c.P)
@@ -173,8 +173,8 @@ func TestHolmCorrectionChangesABorderlineVerdict(t *testing.T) {
 	bs, ns := [][]result.Sample{b}, [][]result.Sample{n}
 	for i := range 10 {
 		w := "other-" + string(rune('a'+i))
-		bs = append(bs, series(w, "epoll", noisy(uint64(i), 5, 1000, 0.05), nil))
-		ns = append(ns, series(w, "epoll", noisy(uint64(i+100), 5, 1000, 0.05), nil))
+		bs = append(bs, samplesOf(w, "epoll", noisy(uint64(i), 5, 1000, 0.05), nil))
+		ns = append(ns, samplesOf(w, "epoll", noisy(uint64(i+100), 5, 1000, 0.05), nil))
 	}
 	fam := mustCompare(t, []*Set{set("base", bs...), set("new", ns...)}, only("ops/s"))
 	c := cell(t, fam, "ops/s", "small-file/uring")
@@ -210,7 +210,7 @@ func TestHolmAdjustedValues(t *testing.T) {
 
 func TestDirectionComesFromTheMetric(t *testing.T) {
 	lat := func(ns []float64) []result.Sample {
-		s := series("echo", "uring", ns, nil)
+		s := samplesOf("echo", "uring", ns, nil)
 		for i := range s {
 			s[i].Latency = result.Latency{Count: 100, P50: int64(ns[i]), P99: int64(ns[i] * 3), P999: int64(ns[i] * 4)}
 			s[i].CPU.PerOpNs = ns[i]
@@ -236,8 +236,8 @@ func TestDirectionComesFromTheMetric(t *testing.T) {
 }
 
 func TestSignificantButSmallChangeIsNotARegression(t *testing.T) {
-	b := series("w", "uring", noisy(5, 10, 100_000, 0.002), nil)
-	n := series("w", "uring", noisy(6, 10, 97_000, 0.002), nil) // -3%, highly significant
+	b := samplesOf("w", "uring", noisy(5, 10, 100_000, 0.002), nil)
+	n := samplesOf("w", "uring", noisy(6, 10, 97_000, 0.002), nil) // -3%, highly significant
 	r := mustCompare(t, []*Set{set("base", b), set("new", n)}, only("ops/s"))
 	c := cell(t, r, "ops/s", "w/uring")
 	if c.Verdict != NoChange || *c.PAdjusted > 0.05 || !strings.Contains(c.Reason, "within the 5% threshold") {
@@ -254,7 +254,7 @@ func TestOrderingRuleForDeterministicMetrics(t *testing.T) {
 	cmp := func(b, n []float64, o Options) Cell {
 		t.Helper()
 		o.Metrics = []string{"syscalls/op"}
-		r := mustCompare(t, []*Set{set("base", series("small-file", "uring", nil, b)), set("new", series("small-file", "uring", nil, n))}, o)
+		r := mustCompare(t, []*Set{set("base", samplesOf("small-file", "uring", nil, b)), set("new", samplesOf("small-file", "uring", nil, n))}, o)
 		return cell(t, r, "syscalls/op", "small-file/uring")
 	}
 	d := DefaultOptions()
@@ -284,8 +284,8 @@ func TestOrderingRuleForDeterministicMetrics(t *testing.T) {
 }
 
 func TestDeterministicMetricsStayOutOfTheHolmFamily(t *testing.T) {
-	b := series("small-file", "uring", noisy(1, 6, 1000, 0.02), noisy(2, 6, 3, 0.0001))
-	n := series("small-file", "uring", noisy(3, 6, 1000, 0.02), noisy(4, 6, 4, 0.0001))
+	b := samplesOf("small-file", "uring", noisy(1, 6, 1000, 0.02), noisy(2, 6, 3, 0.0001))
+	n := samplesOf("small-file", "uring", noisy(3, 6, 1000, 0.02), noisy(4, 6, 4, 0.0001))
 	r := mustCompare(t, []*Set{set("base", b), set("new", n)}, only("ops/s", "syscalls/op"))
 	if r.Comparisons != 1 || r.OrderingTests != 1 || r.Regressions != 1 {
 		t.Fatalf("comparisons %d ordering %d regressions %d", r.Comparisons, r.OrderingTests, r.Regressions)
@@ -293,9 +293,9 @@ func TestDeterministicMetricsStayOutOfTheHolmFamily(t *testing.T) {
 }
 
 func TestMissingMetricOrSeriesGivesNoVerdict(t *testing.T) {
-	b := append(series("small-file", "uring", noisy(1, 5, 1000, 0.02), noisy(2, 5, 3, 0.001)),
-		series("small-file", "sqpoll", noisy(1, 5, 1000, 0.02), nil)...)
-	n := series("small-file", "uring", noisy(3, 5, 1000, 0.02), nil) // syscalls not counted; sqpoll skipped
+	b := append(samplesOf("small-file", "uring", noisy(1, 5, 1000, 0.02), noisy(2, 5, 3, 0.001)),
+		samplesOf("small-file", "sqpoll", noisy(1, 5, 1000, 0.02), nil)...)
+	n := samplesOf("small-file", "uring", noisy(3, 5, 1000, 0.02), nil) // syscalls not counted; sqpoll skipped
 	r := mustCompare(t, []*Set{set("base", b), set("new", n)}, only("ops/s", "syscalls/op"))
 	if c := cell(t, r, "syscalls/op", "small-file/uring"); c.Verdict != NoVerdict || !c.Missing {
 		t.Fatalf("%+v", c)
@@ -314,7 +314,7 @@ func TestMissingMetricOrSeriesGivesNoVerdict(t *testing.T) {
 
 func TestNewSetsPoolsFilesSharingALabel(t *testing.T) {
 	mk := func(label, kernel string, ops ...float64) *result.File {
-		return &result.File{Label: label, Env: env(kernel), Samples: series("w", "uring", ops, nil)}
+		return &result.File{Label: label, Env: env(kernel), Samples: samplesOf("w", "uring", ops, nil)}
 	}
 	files := []*result.File{mk("before", "6.1", 1, 2), mk("after", "6.1", 3), mk("before", "6.1", 4), mk("", "6.1", 5)}
 	paths := []string{"a/1.json", "a/2.json", "b/3.json", "b/4.json"}
@@ -371,7 +371,7 @@ func TestFingerprintChecks(t *testing.T) {
 
 func TestKernelsBecomeColumns(t *testing.T) {
 	mk := func(name, kernel string, center float64) *Set {
-		s := set(name, series("small-file", "uring", noisy(uint64(center), 6, center, 0.01), nil))
+		s := set(name, samplesOf("small-file", "uring", noisy(uint64(center), 6, center, 0.01), nil))
 		s.Kernel, s.Env = kernel, env(kernel)
 		s.Envs = []fingerprint.Fingerprint{s.Env}
 		return s
@@ -402,8 +402,8 @@ func TestKernelsBecomeColumns(t *testing.T) {
 }
 
 func TestRenderings(t *testing.T) {
-	b := series("small-file", "uring", noisy(1, 10, 100_000, 0.02), noisy(2, 10, 3, 0.0001))
-	n := series("small-file", "uring", noisy(3, 10, 90_000, 0.02), noisy(4, 10, 3, 0.0001))
+	b := samplesOf("small-file", "uring", noisy(1, 10, 100_000, 0.02), noisy(2, 10, 3, 0.0001))
+	n := samplesOf("small-file", "uring", noisy(3, 10, 90_000, 0.02), noisy(4, 10, 3, 0.0001))
 	sets := []*Set{set("base", b), set("new", n)}
 	r := mustCompare(t, sets, only("ops/s", "syscalls/op"))
 	var tb, md, js, bs bytes.Buffer
@@ -500,7 +500,7 @@ func TestRealBenchstatRedoesTheComparison(t *testing.T) {
 			t.Skip("benchstat is not installed")
 		}
 	}
-	b, n := set("base", series("small-file", "uring", noisy(1, 10, 100_000, 0.01), nil)), set("new", series("small-file", "uring", noisy(2, 10, 90_000, 0.01), nil))
+	b, n := set("base", samplesOf("small-file", "uring", noisy(1, 10, 100_000, 0.01), nil)), set("new", samplesOf("small-file", "uring", noisy(2, 10, 90_000, 0.01), nil))
 	n.Kernel, n.Env = "6.12.0", env("6.12.0")
 	var buf bytes.Buffer
 	if err := WriteBenchstat(&buf, []*Set{b, n}); err != nil {
@@ -519,8 +519,8 @@ func TestRealBenchstatRedoesTheComparison(t *testing.T) {
 
 func TestStrictRefusesAGateWithNothingToGate(t *testing.T) {
 	// Syscalls were not counted on either side (no perf access): the syscalls/op gate has nothing to judge.
-	b := series("small-file", "uring", noisy(1, 6, 1000, 0.01), nil)
-	n := series("small-file", "uring", noisy(2, 6, 1000, 0.01), nil)
+	b := samplesOf("small-file", "uring", noisy(1, 6, 1000, 0.01), nil)
+	n := samplesOf("small-file", "uring", noisy(2, 6, 1000, 0.01), nil)
 	r := mustCompare(t, []*Set{set("base", b), set("new", n)}, only("syscalls/op", "ops/s"))
 	if len(r.AbsentMetrics) != 1 || r.AbsentMetrics[0] != "syscalls/op" || r.ExitCode(false) != ExitOK || r.ExitCode(true) != ExitNotComparable {
 		t.Fatalf("absent %q exit %d strict %d", r.AbsentMetrics, r.ExitCode(false), r.ExitCode(true))
@@ -538,8 +538,8 @@ func TestAGateThatCannotFireIsSaid(t *testing.T) {
 	// n=4 per side: the smallest p is 2/70 = 0.029, above 0.05/2 with two comparisons.
 	var bs, ns [][]result.Sample
 	for _, w := range []string{"a", "b"} {
-		bs = append(bs, series(w, "uring", []float64{100, 101, 102, 103}, nil))
-		ns = append(ns, series(w, "uring", []float64{50, 51, 52, 53}, nil))
+		bs = append(bs, samplesOf(w, "uring", []float64{100, 101, 102, 103}, nil))
+		ns = append(ns, samplesOf(w, "uring", []float64{50, 51, 52, 53}, nil))
 	}
 	r := mustCompare(t, []*Set{set("base", bs...), set("new", ns...)}, only("ops/s"))
 	if !r.DeadGate || r.Regressed() || r.ExitCode(true) != ExitNotComparable || !strings.Contains(strings.Join(r.Warnings, "\n"), "no U-test can be significant") {

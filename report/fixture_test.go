@@ -55,7 +55,7 @@ type fixtureOpts struct {
 	workloads   map[string]bool
 	backends    map[string]bool
 	label       string
-	warnings    []string
+	warnings    []result.Warning
 	skipped     []result.Skip
 	residency   []float64 // small-file residency before each sample (nil = locked, all 1.0)
 }
@@ -210,7 +210,7 @@ func makeFixture(o fixtureOpts) *result.File {
 	rng := rand.New(rand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15))
 	specs := fixtureSpecs(o)
 	f := &result.File{Schema: result.Schema, Version: result.Version, Started: o.started, Label: o.label,
-		Env: fixtureEnv(o), Warnings: o.warnings, Skipped: o.skipped}
+		Env: fixtureEnv(o), Warnings: o.warnings, Skipped: o.skipped, Display: fixtureDisplay}
 	backends, workloads := []string{}, []string{}
 	seenB, seenW := map[string]bool{}, map[string]bool{}
 	for _, s := range specs {
@@ -362,6 +362,16 @@ func fixtureFile(t testing.TB, name string) *result.File {
 	return &f
 }
 
+// fixtureDisplay is the display `run` records (workloads.Display with every backend and workload built in).
+var fixtureDisplay = result.Display{
+	Backends: []string{"epoll", "uring", "sqpoll", "gostd"},
+	Workloads: []result.WorkloadDisplay{
+		{Name: "small-file", Op: "read", Rate: "IOPS"},
+		{Name: "many-file", Op: "file", Rate: "files/s"},
+		{Name: "echo-proxy", Op: "request", Rate: "req/s"},
+	},
+}
+
 // fixtures are the committed result files in report/testdata, by file name.
 func fixtures() map[string]*result.File {
 	flags61 := []string{"SQPOLL", "SINGLE_ISSUER", "DEFER_TASKRUN", "COOP_TASKRUN", "TASKRUN_FLAG"}
@@ -389,7 +399,7 @@ func fixtures() map[string]*result.File {
 			noSyscalls: "perf_event_open: ENOENT (no syscall tracepoints in this kernel's initramfs build)",
 			workloads:  map[string]bool{"small-file": true, "echo-proxy": true},
 			backends:   map[string]bool{"epoll": true, "uring": true},
-			warnings:   []string{"running under qemu TCG: use these results for features, not performance"},
+			warnings:   []result.Warning{{Kind: result.WarnEmulated, Text: "running under qemu TCG: use these results for features, not performance"}},
 			skipped:    []result.Skip{{Backend: "sqpoll", Reason: "not run under emulation (--backend epoll,uring)"}},
 		}),
 	}

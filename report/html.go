@@ -369,7 +369,7 @@ func sampleTable(r *Report, w *Workload) rawTable {
 			} else {
 				row = append(row, "—")
 			}
-			row = append(row, strings.Join(smp.Warnings, "; "))
+			row = append(row, strings.Join(warningTexts(smp.Warnings), "; "))
 			t.Rows = append(t.Rows, row)
 		}
 	}

@@ -5,12 +5,12 @@ import (
 	"math"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/series"
 )
 
 // Report is everything the renderers draw: aggregates per series, grouped by workload, and warnings.
@@ -58,23 +58,15 @@ func (w *Workload) SeriesFor(variant, set string) *Series {
 }
 
 // Spread summarises one figure across the samples of a series.
-type Spread struct {
-	N                int
-	Median, Min, Max float64
-	Q1, Q3           float64
-}
+type Spread = series.Spread
 
 // Series is one workload on one backend (with one set of varying params) in one set.
 type Series struct {
-	Workload string
-	Backend  string
-	Params   map[string]string
+	// Series holds the workload, backend, params, set, samples and files.
+	series.Series
 	// VaryingParams are the params that distinguish this series from others of the same backend.
 	VaryingParams map[string]string
 	Variant       string // backend plus varying params, e.g. "uring conns=16"
-	Set           string
-	Samples       []*result.Sample
-	Files         []string // result files the samples came from
 
 	OpsPerSec Spread
 	// Metrics holds the median (and range) of every catalogue metric the samples have, by metric name.
@@ -123,92 +115,40 @@ type MemAgg struct {
 	Slab      *Spread
 }
 
-// backendOrder is the display order of known backends; others sort after, by name.
-var backendOrder = []string{"epoll", "uring", "sqpoll", "gostd"}
-
-func backendRank(b string) int {
-	for i, n := range backendOrder {
-		if n == b {
-			return i
-		}
-	}
-	return len(backendOrder)
-}
-
-var workloadOrder = []string{"small-file", "many-file", "echo-proxy"}
-
-func workloadRank(w string) int {
-	for i, n := range workloadOrder {
-		if n == w {
-			return i
-		}
-	}
-	return len(workloadOrder)
-}
-
-// workloadUnit names one op of a known workload.
-func workloadUnit(w string) string {
-	switch w {
-	case "small-file":
-		return "read"
-	case "many-file":
-		return "file"
-	case "echo-proxy":
-		return "request"
-	}
-	return "op"
-}
-
 // Build groups the samples of every input into series and computes their aggregates and the warnings.
 // It fails (with ErrInput) only on data it cannot use, naming the file.
 func Build(inputs []*Input) (*Report, error) {
 	r := &Report{Inputs: inputs}
 	assignSets(r)
 
-	type key struct{ workload, backend, params, set string }
-	type group struct {
-		samples []*result.Sample
-		files   []string
-		params  map[string]string
-	}
-	groups := map[key]*group{}
-	var keys []key
+	var sources []series.Source
+	var displays []result.Display
 	for _, in := range inputs {
-		for i := range in.File.Samples {
-			s := &in.File.Samples[i]
-			k := key{s.Workload, s.Backend, result.ParamsString(s.Params), in.Set}
-			g := groups[k]
-			if g == nil {
-				g = &group{params: s.Params}
-				groups[k] = g
-				keys = append(keys, k)
-			}
-			g.samples = append(g.samples, s)
-			if len(g.files) == 0 || g.files[len(g.files)-1] != in.Path {
-				g.files = append(g.files, in.Path)
-			}
-		}
+		sources = append(sources, series.Source{Set: in.Set, File: in.Path, Samples: in.File.Samples})
+		displays = append(displays, in.File.Display)
 	}
+	groups := series.Group(sources...)
+	order := series.NewOrder(displays...)
 
 	// Params that vary among the samples of one workload and backend name the variants.
 	varying := map[[2]string]map[string]bool{} // (workload, backend) -> param keys that vary
 	{
 		vals := map[[2]string]map[string]map[string]bool{}
-		for _, k := range keys {
-			wb := [2]string{k.workload, k.backend}
+		for _, g := range groups {
+			wb := [2]string{g.Workload, g.Backend}
 			if vals[wb] == nil {
 				vals[wb] = map[string]map[string]bool{}
 			}
-			for pk := range groups[k].params {
+			for pk := range g.Params {
 				if vals[wb][pk] == nil {
 					vals[wb][pk] = map[string]bool{}
 				}
 			}
 		}
-		for _, k := range keys {
-			wb := [2]string{k.workload, k.backend}
+		for _, g := range groups {
+			wb := [2]string{g.Workload, g.Backend}
 			for pk := range vals[wb] {
-				vals[wb][pk][groups[k].params[pk]] = true
+				vals[wb][pk][g.Params[pk]] = true
 			}
 		}
 		for wb, m := range vals {
@@ -230,33 +170,25 @@ func Build(inputs []*Input) (*Report, error) {
 		}
 	}
 	byWorkload := map[string]*Workload{}
-	for _, k := range keys {
-		g := groups[k]
+	for _, g := range groups {
 		vp := map[string]string{}
-		for pk := range varying[[2]string{k.workload, k.backend}] {
-			vp[pk] = g.params[pk]
+		for pk := range varying[[2]string{g.Workload, g.Backend}] {
+			vp[pk] = g.Params[pk]
 		}
-		s := &Series{
-			Workload: k.workload, Backend: k.backend, Params: g.params, VaryingParams: vp,
-			Variant: variantName(k.backend, vp), Set: k.set, Samples: g.samples, Files: g.files,
-		}
+		s := &Series{Series: *g, VaryingParams: vp, Variant: variantName(g.Backend, vp)}
 		if err := aggregate(s, hists); err != nil {
 			return nil, err
 		}
-		w := byWorkload[k.workload]
+		w := byWorkload[g.Workload]
 		if w == nil {
-			w = &Workload{Name: k.workload, Unit: workloadUnit(k.workload)}
-			byWorkload[k.workload] = w
+			w = &Workload{Name: g.Workload, Unit: order.Op(g.Workload)}
+			byWorkload[g.Workload] = w
 			r.Workloads = append(r.Workloads, w)
 		}
 		w.Series = append(w.Series, s)
 	}
 	sort.SliceStable(r.Workloads, func(i, j int) bool {
-		a, b := r.Workloads[i], r.Workloads[j]
-		if ra, rb := workloadRank(a.Name), workloadRank(b.Name); ra != rb {
-			return ra < rb
-		}
-		return a.Name < b.Name
+		return order.LessWorkload(r.Workloads[i].Name, r.Workloads[j].Name)
 	})
 	setRank := map[string]int{}
 	for i, s := range r.Sets {
@@ -265,14 +197,11 @@ func Build(inputs []*Input) (*Report, error) {
 	for _, w := range r.Workloads {
 		sort.SliceStable(w.Series, func(i, j int) bool {
 			a, b := w.Series[i], w.Series[j]
-			if c := compareParams(a.VaryingParams, b.VaryingParams); c != 0 {
+			if c := series.CompareParams(a.VaryingParams, b.VaryingParams); c != 0 {
 				return c < 0
 			}
-			if ra, rb := backendRank(a.Backend), backendRank(b.Backend); ra != rb {
-				return ra < rb
-			}
 			if a.Backend != b.Backend {
-				return a.Backend < b.Backend
+				return order.Less(a.Backend, b.Backend)
 			}
 			return setRank[a.Set] < setRank[b.Set]
 		})
@@ -385,82 +314,13 @@ func variantName(backend string, vp map[string]string) string {
 	return backend + " " + strings.ReplaceAll(result.ParamsString(vp), "/", " ")
 }
 
-// compareParams orders param maps by key, then value, numbers numerically.
-func compareParams(a, b map[string]string) int {
-	keys := map[string]bool{}
-	for k := range a {
-		keys[k] = true
-	}
-	for k := range b {
-		keys[k] = true
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	for _, k := range sorted {
-		va, vb := a[k], b[k]
-		if va == vb {
-			continue
-		}
-		fa, ea := strconv.ParseFloat(va, 64)
-		fb, eb := strconv.ParseFloat(vb, 64)
-		if ea == nil && eb == nil {
-			if fa < fb {
-				return -1
-			}
-			return 1
-		}
-		if va < vb {
-			return -1
-		}
-		return 1
-	}
-	return 0
-}
-
-func newSpread(values []float64) Spread {
-	s := Spread{N: len(values)}
-	if len(values) == 0 {
-		return s
-	}
-	v := append([]float64(nil), values...)
-	sort.Float64s(v)
-	s.Min, s.Max = v[0], v[len(v)-1]
-	s.Median = quantile(v, 0.5)
-	s.Q1 = quantile(v, 0.25)
-	s.Q3 = quantile(v, 0.75)
-	return s
-}
-
-// quantile interpolates linearly between the order statistics of sorted v.
-func quantile(v []float64, q float64) float64 {
-	if len(v) == 1 {
-		return v[0]
-	}
-	pos := q * float64(len(v)-1)
-	lo := int(math.Floor(pos))
-	if lo >= len(v)-1 {
-		return v[len(v)-1]
-	}
-	frac := pos - float64(lo)
-	return v[lo] + frac*(v[lo+1]-v[lo])
-}
-
 // aggregate computes a series' aggregates from its samples.
 // hists holds histograms already decoded by LoadFiles; others are decoded here.
 func aggregate(s *Series, hists map[*result.Sample]*hdrhistogram.Histogram) error {
 	s.Metrics = map[string]Spread{}
 	for _, m := range result.Metrics {
-		var vals []float64
-		for _, smp := range s.Samples {
-			if v, ok := m.Value(smp); ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
-				vals = append(vals, v)
-			}
-		}
-		if len(vals) > 0 {
-			s.Metrics[m.Name] = newSpread(vals)
+		if vals := s.Values(m.Value); len(vals) > 0 {
+			s.Metrics[m.Name] = series.NewSpread(vals)
 		}
 	}
 	s.OpsPerSec = s.Metrics["ops/s"]
@@ -519,7 +379,7 @@ func aggregate(s *Series, hists map[*result.Sample]*hdrhistogram.Histogram) erro
 		}
 	}
 	if sc.Samples > 0 && ops > 0 {
-		sc.PerOp = newSpread(perOp).Median
+		sc.PerOp = series.NewSpread(perOp).Median
 		sc.Pooled = total / ops
 		sc.ByNamePerOp = map[string]float64{}
 		for n, c := range byName {
@@ -562,7 +422,7 @@ func aggregate(s *Series, hists map[*result.Sample]*hdrhistogram.Histogram) erro
 	if cpuOps > 0 {
 		cpu.User, cpu.Sys, cpu.Poll, cpu.Worker = user/cpuOps, sys/cpuOps, poll/cpuOps, worker/cpuOps
 		cpu.Total = cpu.User + cpu.Sys + cpu.Poll + cpu.Worker
-		cpu.Median = newSpread(cpuPer).Median
+		cpu.Median = series.NewSpread(cpuPer).Median
 		s.CPU = &cpu
 	}
 
@@ -580,9 +440,9 @@ func aggregate(s *Series, hists map[*result.Sample]*hdrhistogram.Histogram) erro
 		conns = max(conns, smp.Memory.IdleConns)
 	}
 	if len(rss) > 0 {
-		s.Memory = &MemAgg{IdleConns: conns, RSS: newSpread(rss)}
+		s.Memory = &MemAgg{IdleConns: conns, RSS: series.NewSpread(rss)}
 		if len(slab) > 0 {
-			sp := newSpread(slab)
+			sp := series.NewSpread(slab)
 			s.Memory.Slab = &sp
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -231,8 +232,10 @@ func TestWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in[0].File.Warnings = append(in[0].File.Warnings, "sqpoll: 2 CPUs: the SQPOLL thread has no core of its own", "disk is slow")
-	in[0].File.Samples[2].Warnings = []string{"SQPOLL SHARES A CORE: 2 CPUs"}
+	in[0].File.Warnings = append(in[0].File.Warnings,
+		result.Warning{Kind: result.WarnSQPollSharedCPU, Text: "sqpoll: 2 CPUs: the SQPOLL thread has no core of its own"},
+		result.Warning{Kind: result.WarnOther, Text: "disk is slow"})
+	in[0].File.Samples[2].Warnings = []result.Warning{{Kind: result.WarnSQPollSharedCPU, Text: "SQPOLL SHARES A CORE: 2 CPUs"}}
 	r2, err := Build(in)
 	if err != nil {
 		t.Fatal(err)
@@ -517,7 +520,7 @@ func TestDegenerateDataDoesNotPanic(t *testing.T) {
 		return result.Sample{Backend: backend, Workload: "odd", Seconds: 1, Ops: int64(len(values)),
 			OpsPerSec: float64(len(values)), Latency: result.LatencyFrom(h), EntersPerOp: -1}
 	}
-	f := &result.File{Schema: result.Schema, Version: result.Version, Samples: []result.Sample{
+	f := &result.File{Schema: result.Schema, Version: result.Version, Display: fixtureDisplay, Samples: []result.Sample{
 		mk("epoll", 5000, 5000, 5000, 5000),
 		mk("uring", 1),
 		mk("sqpoll"),
@@ -599,5 +602,29 @@ func TestCommittedFixturesLoad(t *testing.T) {
 	}
 	if _, err := LoadFiles(paths); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A result file written before warnings had kinds and files recorded their display order (schema version
+// 1) makes the same report as the same figures written now.
+func TestVersion1FileReportsAsNow(t *testing.T) {
+	old := buildFrom(t, filepath.Join("testdata", "v1", "kernel-6.1-tcg.json"))
+	now := buildFrom(t, filepath.Join("testdata", "kernel-6.1-tcg.json"))
+	if !reflect.DeepEqual(old.Warnings, now.Warnings) {
+		t.Errorf("warnings differ:\nv1  %q\nnow %q", old.Warnings, now.Warnings)
+	}
+	if len(old.Workloads) != len(now.Workloads) {
+		t.Fatalf("%d workloads from v1, %d now", len(old.Workloads), len(now.Workloads))
+	}
+	for i, w := range now.Workloads {
+		o := old.Workloads[i]
+		if o.Name != w.Name || o.Unit != w.Unit || !reflect.DeepEqual(o.Variants, w.Variants) || len(o.Series) != len(w.Series) {
+			t.Fatalf("workload %d: v1 %s (%s) %q, now %s (%s) %q", i, o.Name, o.Unit, o.Variants, w.Name, w.Unit, w.Variants)
+		}
+		for j, s := range w.Series {
+			if os := o.Series[j]; os.Variant != s.Variant || os.OpsPerSec != s.OpsPerSec {
+				t.Errorf("%s series %d: v1 %s %+v, now %s %+v", w.Name, j, os.Variant, os.OpsPerSec, s.Variant, s.OpsPerSec)
+			}
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ringbench/ringbench/internal/result"
 )
 
 // Warning is a caveat the reader must see next to the figures.
@@ -169,51 +171,45 @@ func warnings(r *Report) []Warning {
 			}
 			add("skipped", nonEmpty(sk.Workload), "%s: %s was not run: %s.", in.Name, what, strings.TrimSuffix(sk.Reason, "."))
 		}
-		for _, msg := range f.Warnings {
-			add("run", nil, "%s: %s", in.Name, msg)
+		// The run's own messages, except those that say what a derived warning already says (run warns
+		// when SQPOLL shares a core, in the file and in every sample): the reader sees each fact once.
+		repeats := func(w result.Warning) bool { return len(sqShared) > 0 && w.Kind == result.WarnSQPollSharedCPU }
+		for _, w := range f.Warnings {
+			if !repeats(w) {
+				add("run", nil, "%s: %s", in.Name, w.Text)
+			}
 		}
-		counts := map[string]int{}
-		var order []string
-		wl := map[string]string{}
+		type sampleWarning struct{ workload, text string }
+		counts := map[sampleWarning]int{}
+		var order []sampleWarning
 		for i := range f.Samples {
-			for _, msg := range f.Samples[i].Warnings {
-				key := f.Samples[i].Workload + "\x00" + msg
+			for _, w := range f.Samples[i].Warnings {
+				key := sampleWarning{f.Samples[i].Workload, w.Text}
+				if repeats(w) {
+					continue
+				}
 				if counts[key] == 0 {
 					order = append(order, key)
-					wl[key] = f.Samples[i].Workload
 				}
 				counts[key]++
 			}
 		}
 		for _, key := range order {
-			_, msg, _ := strings.Cut(key, "\x00")
 			times := ""
 			if counts[key] > 1 {
 				times = fmt.Sprintf(" (%d samples)", counts[key])
 			}
-			add("run", nonEmpty(wl[key]), "%s: %s: %s%s", in.Name, wl[key], msg, times)
+			add("run", nonEmpty(key.workload), "%s: %s: %s%s", in.Name, key.workload, key.text, times)
 		}
 	}
-	return dropRepeats(ws)
+	return ws
 }
 
-// dropRepeats removes the run's own messages that say what a derived warning already says (run warns
-// when SQPOLL shares a core, in the file and in every sample): the reader sees each fact once.
-func dropRepeats(ws []Warning) []Warning {
-	haveSQ := false
-	for _, w := range ws {
-		haveSQ = haveSQ || w.Kind == "sqpoll-core"
-	}
-	if !haveSQ {
-		return ws
-	}
-	out := ws[:0]
-	for _, w := range ws {
-		t := strings.ToLower(w.Text)
-		if w.Kind == "run" && strings.Contains(t, "sqpoll") && strings.Contains(t, "core") {
-			continue
-		}
-		out = append(out, w)
+// warningTexts are the texts of ws.
+func warningTexts(ws []result.Warning) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.Text
 	}
 	return out
 }

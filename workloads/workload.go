@@ -75,7 +75,28 @@ var (
 	mu       sync.Mutex
 	registry = map[string]Workload{}
 	order    = []string{"small-file", "many-file", "echo-proxy"}
+	// opUnits say what one op of each workload is, and the unit of its throughput.
+	opUnits = map[string]result.WorkloadDisplay{
+		"small-file": {Op: "read", Rate: "IOPS"},
+		"many-file":  {Op: "file", Rate: "files/s"},
+		"echo-proxy": {Op: "request", Rate: "req/s"},
+	}
 )
+
+// Display is the presentation result files record, from the registries: backends and workloads in display
+// order, and what one op of each workload is ("op" and "ops/s" for a workload that does not say).
+func Display() result.Display {
+	d := result.Display{Backends: backend.Names()}
+	for _, w := range All() {
+		u, ok := opUnits[w.Name()]
+		if !ok {
+			u = result.WorkloadDisplay{Op: "op", Rate: "ops/s"}
+		}
+		u.Name = w.Name()
+		d.Workloads = append(d.Workloads, u)
+	}
+	return d
+}
 
 // Register adds a workload; workloads call it from init.
 func Register(w Workload) {

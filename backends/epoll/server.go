@@ -24,7 +24,7 @@ import (
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
 
 // Warnings is empty for the epoll server; present so every server backend answers the same questions.
-func (s *server) Warnings() []string { return nil }
+func (s *server) Warnings() []backend.Warning { return nil }
 
 // NewServer starts an epoll server's thread on cfg.ListenFD; Serve runs it.
 func NewServer(cfg backend.ServerConfig) (backend.Server, error) {

@@ -195,4 +195,4 @@ func (s *server) Stats() backend.ServerStats {
 }
 
 // Warnings implements backend.Warner.
-func (s *server) Warnings() []string { return nil }
+func (s *server) Warnings() []backend.Warning { return nil }

@@ -49,7 +49,7 @@ func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error)
 		return nil, err
 	}
 	if w := CoreWarning(cfg.SQCPU); w != "" {
-		e.AddWarning(w)
+		e.AddWarning(backend.Warning{Kind: backend.WarnSQPollSharedCPU, Text: w})
 	}
 	return e, nil
 }

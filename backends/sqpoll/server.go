@@ -21,6 +21,6 @@ func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.AddWarning(CoreWarning(cfg.SQCPU))
+	s.AddWarning(backend.Warning{Kind: backend.WarnSQPollSharedCPU, Text: CoreWarning(cfg.SQCPU)})
 	return s, nil
 }

@@ -37,7 +37,7 @@ type FileEngine struct {
 	// outstanding counts the CQEs that requests in flight will still post.
 	outstanding int
 	cqesPerOp   int
-	warns       []string
+	warns       []backend.Warning
 	pollTID     int
 }
 
@@ -286,10 +286,10 @@ func (e *FileEngine) Counters() backend.EngineCounters {
 }
 
 // AddWarning records a condition that makes this engine's figures suspect.
-func (e *FileEngine) AddWarning(w string) { e.warns = append(e.warns, w) }
+func (e *FileEngine) AddWarning(w backend.Warning) { e.warns = append(e.warns, w) }
 
 // Warnings implements backend.Warner.
-func (e *FileEngine) Warnings() []string { return e.warns }
+func (e *FileEngine) Warnings() []backend.Warning { return e.warns }
 
 // Close implements backend.FileEngine. Requests still in flight (after an error) are waited for first:
 // the kernel may still write into the arena, which must outlive them.

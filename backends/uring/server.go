@@ -92,7 +92,7 @@ type Server struct {
 	upstream []byte // raw sockaddr of the upstream (proxy), copied off-heap at setup
 	upFamily int
 	tid      int
-	warns    []string
+	warns    []backend.Warning
 
 	r        *ring.Ring
 	br       *ring.BufRing
@@ -186,14 +186,14 @@ func NewServer(cfg backend.ServerConfig, p ring.Params, name string) (*Server, e
 }
 
 // AddWarning records a condition that makes this server's figures suspect.
-func (s *Server) AddWarning(w string) {
-	if w != "" {
+func (s *Server) AddWarning(w backend.Warning) {
+	if w.Text != "" {
 		s.warns = append(s.warns, w)
 	}
 }
 
 // Warnings implements backend.Warner.
-func (s *Server) Warnings() []string { return s.warns }
+func (s *Server) Warnings() []backend.Warning { return s.warns }
 
 func (s *Server) thread(ready chan<- error) {
 	runtime.LockOSThread() // never unlocked: the ring is bound to this thread, which dies with the goroutine
@@ -232,9 +232,9 @@ func (s *Server) setup() error {
 	want := p.SingleIssuer || p.DeferTaskrun
 	got := s.r.SetupFlags()
 	if p.DeferTaskrun && got&ring.SetupDeferTaskrun == 0 {
-		s.AddWarning(fmt.Sprintf("%s: DEFER_TASKRUN not available here; ring set up with %s", s.name, strings.Join(ring.SetupFlagNames(got), "|")))
+		s.AddWarning(backend.Warning{Kind: backend.WarnRingFallback, Text: fmt.Sprintf("%s: DEFER_TASKRUN not available here; ring set up with %s", s.name, strings.Join(ring.SetupFlagNames(got), "|"))})
 	} else if want && got&ring.SetupSingleIssuer == 0 {
-		s.AddWarning(fmt.Sprintf("%s: SINGLE_ISSUER not available here; ring set up with %s", s.name, strings.Join(ring.SetupFlagNames(got), "|")))
+		s.AddWarning(backend.Warning{Kind: backend.WarnRingFallback, Text: fmt.Sprintf("%s: SINGLE_ISSUER not available here; ring set up with %s", s.name, strings.Join(ring.SetupFlagNames(got), "|"))})
 	}
 	if s.evfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC); err != nil {
 		return fmt.Errorf("%s server: eventfd: %w", s.name, err)
@@ -256,7 +256,7 @@ func (s *Server) setup() error {
 		s.fixed = true
 		s.tableCap = int(n)
 	} else {
-		s.AddWarning(fmt.Sprintf("%s: no sparse registered-file table here (5.19+); sockets used as plain descriptors", s.name))
+		s.AddWarning(backend.Warning{Kind: backend.WarnRingFallback, Text: fmt.Sprintf("%s: no sparse registered-file table here (5.19+); sockets used as plain descriptors", s.name)})
 	}
 	if s.cfg.Multishot {
 		if s.br, err = s.r.NewBufRing(0, bufRingEntries, s.cfg.BufSize); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/units"
+	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/echoproxy"
 )
 
@@ -157,7 +158,8 @@ func loadAction(c *cli.Context) error {
 	}
 	f := &result.File{Schema: result.Schema, Version: result.Version, Started: time.Now().UTC(), Label: c.String("label"),
 		Command: os.Args, Config: result.Config{Backends: []string{backendName}, Workloads: []string{echoproxy.Name},
-			Count: count, Duration: result.Duration(dur), Warmup: result.Duration(warm), Options: loadOptions(c)}}
+			Count: count, Duration: result.Duration(dur), Warmup: result.Duration(warm), Options: loadOptions(c)},
+		Display: workloads.Display()}
 	f.Env = fingerprint.Collect(fingerprint.Options{Version: version, Commit: commit})
 	params := echoproxy.Params(topology, cfg.Conns, cfg.MsgSize, cfg.Pipeline, cfg.Rate, idle, multishot)
 
@@ -189,7 +191,8 @@ func loadAction(c *cli.Context) error {
 			break
 		}
 		if cc == nil {
-			sm.Warnings = append(sm.Warnings, "no --control: the server's syscalls, CPU and memory were not measured")
+			sm.Warnings = append(sm.Warnings, result.Warning{Kind: result.WarnCountingUnavailable,
+				Text: "no --control: the server's syscalls, CPU and memory were not measured"})
 		}
 		f.Samples = append(f.Samples, sm)
 		fmt.Fprintf(c.App.ErrWriter, "sample %d: %.0f requests/s; %s\n", i+1, sm.OpsPerSec, line)
@@ -202,7 +205,7 @@ func loadAction(c *cli.Context) error {
 	interrupted := ctx.Err() != nil
 	if interrupted {
 		f.Interrupted = true
-		f.Warnings = append(f.Warnings, "interrupted: fewer samples than asked for")
+		f.Warnings = append(f.Warnings, result.Warning{Kind: result.WarnInterrupted, Text: "interrupted: fewer samples than asked for"})
 	}
 	if len(f.Samples) > 0 {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {

@@ -360,7 +360,7 @@ func runAction(c *cli.Context) error {
 	plan.cfg.Progress = prog.status
 	f := &result.File{
 		Schema: result.Schema, Version: result.Version, Started: time.Now().UTC(), Label: plan.label,
-		Command: os.Args, Skipped: plan.skipped,
+		Command: os.Args, Skipped: plan.skipped, Display: workloads.Display(),
 		Config: result.Config{Count: plan.count, Duration: result.Duration(plan.duration), Warmup: result.Duration(plan.warmup),
 			Options: flagOptions(c)},
 	}
@@ -379,7 +379,7 @@ func runAction(c *cli.Context) error {
 	interrupted := ctx.Err() != nil
 	if interrupted {
 		f.Interrupted = true
-		f.Warnings = append(f.Warnings, "interrupted: fewer samples than asked for")
+		f.Warnings = append(f.Warnings, result.Warning{Kind: result.WarnInterrupted, Text: "interrupted: fewer samples than asked for"})
 	}
 	if len(f.Samples) == 0 {
 		switch {
@@ -515,7 +515,7 @@ func sampleWorkload(ctx context.Context, plan *runPlan, w workloads.Workload, pr
 				continue
 			}
 			if ctx.Err() != nil && s.Seconds < plan.duration.Seconds() {
-				s.Warnings = append(s.Warnings, fmt.Sprintf("interrupted: cut short after %.3gs of %v", s.Seconds, plan.duration))
+				s.Warnings = append(s.Warnings, result.Warn(result.WarnInterrupted, "interrupted: cut short after %.3gs of %v", s.Seconds, plan.duration))
 			}
 			f.Samples = append(f.Samples, s)
 		}
@@ -538,7 +538,7 @@ func isFlagError(err error) bool {
 // backend (SQPOLL without a core of its own) are the engine's to report, per sample.
 func warnEnvironment(f *result.File, plan *runPlan) {
 	if f.Env.Virt.Emulated {
-		f.Warnings = append(f.Warnings, "emulated CPU: performance figures are not comparable with native runs")
+		f.Warnings = append(f.Warnings, result.Warning{Kind: result.WarnEmulated, Text: "emulated CPU: performance figures are not comparable with native runs"})
 	}
 }
 

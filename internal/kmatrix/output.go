@@ -266,9 +266,10 @@ func StampResult(f *result.File, accel, label string) (conflict string) {
 	if !f.Env.Virt.Emulated {
 		return conflict
 	}
-	f.Warnings = addOnce(f.Warnings, EmulatedWarning)
+	emulated := result.Warning{Kind: result.WarnEmulated, Text: EmulatedWarning}
+	f.Warnings = result.AddWarnings(f.Warnings, emulated)
 	for i := range f.Samples {
-		f.Samples[i].Warnings = addOnce(f.Samples[i].Warnings, EmulatedWarning)
+		f.Samples[i].Warnings = result.AddWarnings(f.Samples[i].Warnings, emulated)
 	}
 	return conflict
 }

@@ -3,6 +3,7 @@ package kmatrix
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -288,9 +289,10 @@ func TestSeriesOf(t *testing.T) {
 	}
 }
 
-func contains(list []string, s string) bool {
+// contains reports whether list holds s: a string, or a result.Warning with that text.
+func contains[T any](list []T, s string) bool {
 	for _, x := range list {
-		if x == s {
+		if fmt.Sprint(x) == s {
 			return true
 		}
 	}

@@ -48,7 +48,8 @@ func seedFile(tb testing.TB) []byte {
 			Bytes: 40960, OpsPerSec: 5, BytesPerSec: 20480, Latency: LatencyFrom(h), EntersPerOp: 0.25,
 			Syscalls:  Syscalls{Available: true, Total: 7, PerOp: 0.7, ByName: map[string]uint64{"io_uring_enter": 3}},
 			Residency: &Residency{Before: 1, After: 1}, Memory: &ConnMemory{IdleConns: 1, SlabPerConnBytes: &res}}},
-		Skipped: []Skip{{Backend: "sqpoll", Reason: "no"}}, Warnings: []string{"w"}}
+		Skipped: []Skip{{Backend: "sqpoll", Reason: "no"}}, Warnings: []Warning{{Kind: WarnOther, Text: "w"}},
+		Display: Display{Backends: []string{"uring"}, Workloads: []WorkloadDisplay{{Name: "small-file", Op: "read", Rate: "IOPS"}}}}
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		tb.Fatal(err)

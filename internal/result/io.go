@@ -107,7 +107,8 @@ func Load(path string) (*File, error) {
 	return f, nil
 }
 
-// Decode parses and validates a result file's bytes.
+// Decode parses and validates a result file's bytes; a file of an older version comes back upgraded to
+// the current one.
 func Decode(data []byte) (*File, error) {
 	var head struct {
 		Schema  string `json:"schema"`
@@ -136,6 +137,7 @@ func Decode(data []byte) (*File, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("corrupt result (%v): %w", shortJSONError(err), ErrInvalid)
 	}
+	upgrade(&f)
 	for i := range f.Samples {
 		s := &f.Samples[i]
 		if s.Backend == "" || s.Workload == "" {

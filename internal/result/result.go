@@ -9,10 +9,11 @@ import (
 	"github.com/ringbench/ringbench/internal/fingerprint"
 )
 
-// Schema names the file format; Version is bumped on any incompatible change. Readers refuse newer versions.
+// Schema names the file format; Version is bumped on any incompatible change. Readers refuse newer versions
+// and read older ones through legacy.go: version 1 had warnings as bare strings and no Display.
 const (
 	Schema  = "ringbench/result"
-	Version = 1
+	Version = 2
 )
 
 // File is one result file: everything one `ringbench run` (or `load`) measured.
@@ -28,9 +29,27 @@ type File struct {
 	Env     fingerprint.Fingerprint `json:"env"`
 	Samples []Sample                `json:"samples"`
 	// Skipped lists backend/workload pairs that were asked for but could not run here, with the reason.
-	Skipped     []Skip   `json:"skipped,omitempty"`
-	Interrupted bool     `json:"interrupted,omitempty"`
-	Warnings    []string `json:"warnings,omitempty"`
+	Skipped     []Skip    `json:"skipped,omitempty"`
+	Interrupted bool      `json:"interrupted,omitempty"`
+	Warnings    []Warning `json:"warnings,omitempty"`
+	// Display is how the samples are presented: orders and op units from the registries of the ringbench
+	// that wrote the file, so that report and compare of the file need no registry.
+	Display Display `json:"display"`
+}
+
+// Display is the presentation the writer's registries give a file's series.
+type Display struct {
+	// Backends are backend names in display order; backends not listed sort after, by name.
+	Backends []string `json:"backends,omitempty"`
+	// Workloads are the workloads in display order, with what one op of each is.
+	Workloads []WorkloadDisplay `json:"workloads,omitempty"`
+}
+
+// WorkloadDisplay names a workload's op and the unit of its throughput.
+type WorkloadDisplay struct {
+	Name string `json:"name"`
+	Op   string `json:"op"`   // what one op is: "read", "file", "request"
+	Rate string `json:"rate"` // the unit of ops per second: "IOPS", "files/s", "req/s"
 }
 
 // Config is the run configuration, as the user gave it after defaults were applied.
@@ -82,7 +101,7 @@ type Sample struct {
 	// Memory is memory per idle connection (echo-proxy --idle-conns).
 	Memory *ConnMemory `json:"memory,omitempty"`
 
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // Latency is the latency distribution of a sample, in nanoseconds.

@@ -1,5 +1,5 @@
 // Package summary turns the samples of one run into the table `ringbench run` prints: the median of each
-// figure per (workload, backend), the spread, and each backend's ratio to epoll. Statistics for
+// figure per series (internal/series), the spread, and each backend's ratio to epoll. Statistics for
 // regression gates live in package compare; this is the at-a-glance view.
 package summary
 
@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/series"
 	"github.com/ringbench/ringbench/internal/units"
 )
 
@@ -35,69 +36,42 @@ type Row struct {
 
 // Rows summarises samples, in the order series first appear.
 func Rows(samples []result.Sample) []Row {
-	type group struct {
-		key string
-		ss  []*result.Sample
-	}
-	var groups []*group
-	byKey := map[string]*group{}
-	for i := range samples {
-		s := &samples[i]
-		k := s.SeriesKey()
-		g := byKey[k]
-		if g == nil {
-			g = &group{key: k}
-			byKey[k] = g
-			groups = append(groups, g)
-		}
-		g.ss = append(g.ss, s)
-	}
+	groups := series.Samples(samples)
 	rows := make([]Row, 0, len(groups))
 	for _, g := range groups {
-		first := g.ss[0]
-		r := Row{Workload: first.Workload, Backend: first.Backend, Params: result.ParamsString(first.Params), N: len(g.ss),
+		first := g.Samples[0]
+		r := Row{Workload: g.Workload, Backend: g.Backend, Params: result.ParamsString(g.Params), N: len(g.Samples),
 			SyscallsPerOp: -1, EntersPerOp: -1, CtxPerOp: -1, Residency: -1, MemPerConn: -1}
-		col := func(f func(*result.Sample) (float64, bool)) (float64, bool) {
-			var vs []float64
-			for _, s := range g.ss {
-				if v, ok := f(s); ok {
-					vs = append(vs, v)
-				}
+		// orNone is the median, or none when no sample has the figure.
+		orNone := func(none float64, f func(*result.Sample) (float64, bool)) float64 {
+			if v, ok := g.MedianOf(f); ok {
+				return v
 			}
-			if len(vs) == 0 {
-				return 0, false
-			}
-			return median(vs), true
+			return none
 		}
-		r.OpsPerSec, _ = col(func(s *result.Sample) (float64, bool) { return s.OpsPerSec, true })
+		r.OpsPerSec = orNone(0, func(s *result.Sample) (float64, bool) { return s.OpsPerSec, true })
 		r.MinOps, r.MaxOps = first.OpsPerSec, first.OpsPerSec
-		for _, s := range g.ss {
+		for _, s := range g.Samples {
 			r.MinOps = min(r.MinOps, s.OpsPerSec)
 			r.MaxOps = max(r.MaxOps, s.OpsPerSec)
 		}
-		r.MBPerSec, _ = col(func(s *result.Sample) (float64, bool) { return s.BytesPerSec / 1e6, true })
-		r.P50, _ = col(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P50), s.Latency.Count > 0 })
-		r.P99, _ = col(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P99), s.Latency.Count > 0 })
-		r.P999, _ = col(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P999), s.Latency.Count > 0 })
-		r.Max, _ = col(func(s *result.Sample) (float64, bool) { return float64(s.Latency.Max), s.Latency.Count > 0 })
-		if v, ok := col(func(s *result.Sample) (float64, bool) { return s.Syscalls.PerOp, s.Syscalls.Available }); ok {
-			r.SyscallsPerOp = v
-		}
-		if v, ok := col(func(s *result.Sample) (float64, bool) { return s.EntersPerOp, s.EntersPerOp >= 0 }); ok {
-			r.EntersPerOp = v
-		}
-		r.CPUPerOp, _ = col(func(s *result.Sample) (float64, bool) { return s.CPU.PerOpNs, s.Ops > 0 })
-		r.PollShare, _ = col(func(s *result.Sample) (float64, bool) {
+		r.MBPerSec = orNone(0, func(s *result.Sample) (float64, bool) { return s.BytesPerSec / 1e6, true })
+		r.P50 = orNone(0, func(s *result.Sample) (float64, bool) { return float64(s.Latency.P50), s.Latency.Count > 0 })
+		r.P99 = orNone(0, func(s *result.Sample) (float64, bool) { return float64(s.Latency.P99), s.Latency.Count > 0 })
+		r.P999 = orNone(0, func(s *result.Sample) (float64, bool) { return float64(s.Latency.P999), s.Latency.Count > 0 })
+		r.Max = orNone(0, func(s *result.Sample) (float64, bool) { return float64(s.Latency.Max), s.Latency.Count > 0 })
+		r.SyscallsPerOp = orNone(-1, func(s *result.Sample) (float64, bool) { return s.Syscalls.PerOp, s.Syscalls.Available })
+		r.EntersPerOp = orNone(-1, func(s *result.Sample) (float64, bool) { return s.EntersPerOp, s.EntersPerOp >= 0 })
+		r.CPUPerOp = orNone(0, func(s *result.Sample) (float64, bool) { return s.CPU.PerOpNs, s.Ops > 0 })
+		r.PollShare = orNone(0, func(s *result.Sample) (float64, bool) {
 			all := s.CPU.UserNs + s.CPU.SysNs
 			return float64(s.CPU.PollThreadNs) / float64(max(all, 1)), all > 0
 		})
-		if v, ok := col(func(s *result.Sample) (float64, bool) {
+		r.CtxPerOp = orNone(-1, func(s *result.Sample) (float64, bool) {
 			return s.ContextSwitches.PerOp, s.ContextSwitches.Available
-		}); ok {
-			r.CtxPerOp = v
-		}
-		r.PeakRSS, _ = col(func(s *result.Sample) (float64, bool) { return float64(s.PeakRSSBytes), s.PeakRSSBytes > 0 })
-		for _, s := range g.ss {
+		})
+		r.PeakRSS = orNone(0, func(s *result.Sample) (float64, bool) { return float64(s.PeakRSSBytes), s.PeakRSSBytes > 0 })
+		for _, s := range g.Samples {
 			if s.Residency != nil {
 				low := min(s.Residency.Before, s.Residency.After)
 				if r.Residency < 0 || low < r.Residency {
@@ -105,21 +79,19 @@ func Rows(samples []result.Sample) []Row {
 				}
 			}
 		}
-		if v, ok := col(func(s *result.Sample) (float64, bool) {
+		r.MemPerConn = orNone(-1, func(s *result.Sample) (float64, bool) {
 			if s.Memory == nil {
 				return 0, false
 			}
 			return s.Memory.RSSPerConnBytes, true
-		}); ok {
-			r.MemPerConn = v
-		}
-		r.TopSyscalls = topSyscalls(g.ss)
+		})
+		r.TopSyscalls = topSyscalls(g.Samples)
 		seen := map[string]bool{}
-		for _, s := range g.ss {
+		for _, s := range g.Samples {
 			for _, w := range s.Warnings {
-				if !seen[w] {
-					seen[w] = true
-					r.Warnings = append(r.Warnings, w)
+				if !seen[w.Text] {
+					seen[w.Text] = true
+					r.Warnings = append(r.Warnings, w.Text)
 				}
 			}
 			if !s.Syscalls.Available && s.Syscalls.Reason != "" && !seen["sys:"+s.Syscalls.Reason] {
@@ -166,16 +138,6 @@ func topSyscalls(ss []*result.Sample) string {
 		parts = append(parts, fmt.Sprintf("%s %.2f", e.k, per))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func median(vs []float64) float64 {
-	s := append([]float64(nil), vs...)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // WriteTable prints the rows as an aligned table for a terminal, one block per workload, then the

@@ -229,5 +229,5 @@ func MergeServer(sm *result.Sample, srv *result.Sample) {
 	if sm.CPU.Scope == "process" {
 		sm.CPU.Scope = "server"
 	}
-	sm.Warnings = appendNew(sm.Warnings, srv.Warnings...)
+	sm.Warnings = result.AddWarnings(sm.Warnings, srv.Warnings...)
 }

@@ -193,7 +193,7 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 		return sm, err
 	}
 	if len(p.genCPUs) == 0 {
-		sm.Warnings = append(sm.Warnings, "ONE CPU: the load generator shares the server's core")
+		sm.Warnings = append(sm.Warnings, result.Warning{Kind: result.WarnGeneratorSharedCPU, Text: "ONE CPU: the load generator shares the server's core"})
 	}
 	if ss.Server.ThreadID() > 0 && runtime.GOMAXPROCS(0) < 2 {
 		// With one P, the runtime takes it from the server's locked thread whenever that blocks in

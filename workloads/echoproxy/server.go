@@ -128,11 +128,16 @@ func (s *ServerSide) Close() error {
 }
 
 // Warnings are the server's own (an SQPOLL thread without a core, a ring flag the kernel lacks).
-func (s *ServerSide) Warnings() []string {
-	if w, ok := s.Server.(backend.Warner); ok {
-		return w.Warnings()
+func (s *ServerSide) Warnings() []result.Warning {
+	w, ok := s.Server.(backend.Warner)
+	if !ok {
+		return nil
 	}
-	return nil
+	var out []result.Warning
+	for _, bw := range w.Warnings() {
+		out = append(out, result.Warning(bw))
+	}
+	return out
 }
 
 // Window is one measured interval of the server.
@@ -163,25 +168,12 @@ func (w *Window) End(ops int64, sm *result.Sample) error {
 	if after.Enters >= 0 && ops > 0 {
 		sm.EntersPerOp = float64(after.Enters-w.before.Enters) / float64(ops)
 	}
-	sm.Warnings = appendNew(sm.Warnings, w.ss.Warnings()...)
+	sm.Warnings = result.AddWarnings(sm.Warnings, w.ss.Warnings()...)
 	return err
 }
 
 // Close releases the counters without reading them.
 func (w *Window) Close() { w.span.Close() }
-
-func appendNew(list []string, add ...string) []string {
-	for _, a := range add {
-		dup := false
-		for _, l := range list {
-			dup = dup || l == a
-		}
-		if !dup {
-			list = append(list, a)
-		}
-	}
-	return list
-}
 
 // Params are the parameters that identify an echo-proxy series.
 func Params(topology string, conns, msgSize, pipeline int, rate float64, idle int, multishot bool) map[string]string {
@@ -235,7 +227,7 @@ func GeneratorCheck(sm *result.Sample, r loadgen.Result) string {
 	if sm.CPU.PerOpNs > 0 {
 		line += fmt.Sprintf(", server %.2f µs", sm.CPU.PerOpNs/1e3)
 		if gen >= sm.CPU.PerOpNs {
-			sm.Warnings = appendNew(sm.Warnings, fmt.Sprintf(
+			sm.Warnings = result.AddWarnings(sm.Warnings, result.Warn(result.WarnGeneratorBottleneck,
 				"LOAD GENERATOR MAY BE THE BOTTLENECK: it used %.2f µs CPU per request, the server %.2f µs (generator thread %.0f%% busy)",
 				gen/1e3, sm.CPU.PerOpNs/1e3, 100*busy))
 		}

@@ -44,7 +44,7 @@ func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 	}
 	var tot Totals
 	var counters backend.EngineCounters
-	var warnings []string
+	var warnings []backend.Warning
 	err := OnLockedThread(func(tid int) error {
 		eng, err := b.NewFileEngine(in.Config)
 		if err != nil {
@@ -91,7 +91,9 @@ func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 	if counters.Enters >= 0 && tot.Ops > 0 {
 		s.EntersPerOp = float64(counters.Enters) / float64(tot.Ops)
 	}
-	s.Warnings = append(s.Warnings, warnings...)
+	for _, w := range warnings {
+		s.Warnings = append(s.Warnings, result.Warning(w))
+	}
 	if res != nil {
 		after, err := in.Residency()
 		if err != nil {
@@ -100,7 +102,7 @@ func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 		res.After = after
 		s.Residency = res
 		if low := min(res.Before, res.After); low < ResidencyFloor {
-			s.Warnings = append(s.Warnings, fmt.Sprintf(
+			s.Warnings = append(s.Warnings, result.Warn(result.WarnLowResidency,
 				"PAGE CACHE NOT RESIDENT: only %.1f%% of the data set was cached (before %.1f%%, after %.1f%%): reads went to disk; use --mlock",
 				100*low, 100*res.Before, 100*res.After))
 		}
