@@ -60,8 +60,3 @@ func MetricByName(name string) (Metric, bool) {
 	}
 	return Metric{}, false
 }
-
-// SeriesKey identifies the series a sample belongs to: workload, backend and params, in a stable order.
-func (s *Sample) SeriesKey() string {
-	return s.Workload + "/" + s.Backend + paramsSuffix(s.Params)
-}

@@ -36,8 +36,8 @@ func TestSaveLoadRoundTripAndNoOverwrite(t *testing.T) {
 	if err != nil || back.TotalCount() != 1000 || back.ValueAtQuantile(99) != h.ValueAtQuantile(99) {
 		t.Fatalf("histogram round trip: %v %v", err, back)
 	}
-	if k := got.Samples[0].SeriesKey(); k != "small-file/uring/batch=8/depth=32" {
-		t.Fatalf("series key %q", k)
+	if k := ParamsString(got.Samples[0].Params); k != "batch=8/depth=32" {
+		t.Fatalf("params %q", k)
 	}
 	if err := Save(path, f, false); !errors.Is(err, ErrExists) {
 		t.Fatalf("second save without force: %v, want ErrExists", err)
