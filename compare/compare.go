@@ -19,6 +19,10 @@
 //     null hypothesis of identical distributions, all new values land beyond all baseline values by chance with
 //     probability 1/C(n1+n2, n1) (1/20 at 3+3, 1/924 at 6+6) even before the margin is asked for, and the margin
 //     makes noise alone practically unable to fire it; these comparisons are not part of the Holm family.
+//
+// The package is internal on purpose, as report is: its API is made of internal/result and
+// internal/fingerprint types. Programs that want ringbench's figures read the result file (a versioned JSON
+// schema) or `ringbench compare --format json`, not Go types that change with the schema.
 package compare
 
 import (

@@ -4,6 +4,11 @@
 // It works in two steps, kept apart as benchstat keeps them: Build reads the data model (internal/result)
 // and computes per-series aggregates (medians and ranges across samples, pooled per-op breakdowns, merged
 // latency histograms) and warnings; the renderers (charts.go, html.go) only draw those aggregates.
+//
+// It is internal on purpose, as compare is: its API hands out internal/result and internal/fingerprint
+// types, which change with the result schema. What ringbench offers other programs is the result file
+// itself (a versioned JSON schema that old readers refuse when too new and new readers upgrade when old),
+// not Go types; a Go API would freeze the data model while the schema is still moving.
 package report
 
 import (
