@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/ringbench/ringbench/compare"
+	"github.com/ringbench/ringbench/internal/compare"
 	"github.com/ringbench/ringbench/internal/result"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/ringbench/ringbench/report"
+	"github.com/ringbench/ringbench/internal/report"
 )
 
 // Chart sizes outside these bounds are refused: too small to read, or too large to be a chart.

@@ -20,8 +20,8 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// The realistic fixtures (made by report/fixture_test.go) live in report/testdata.
-var reportFixtures = filepath.Join("..", "..", "report", "testdata")
+// The realistic fixtures (made by internal/report/fixture_test.go) live in internal/report/testdata.
+var reportFixtures = filepath.Join("..", "..", "internal", "report", "testdata")
 
 func fixturePath(t *testing.T, name string) string {
 	t.Helper()

@@ -14,7 +14,7 @@ import (
 )
 
 // This file generates realistic result files, as `ringbench run` writes them, for the tests and for
-// report/testdata (go test ./report -run TestFixturesUpToDate -update rewrites those). The figures follow
+// internal/report/testdata (go test ./internal/report -run TestFixturesUpToDate -update rewrites those). The figures follow
 // what was measured on the project's machine (shared notes 01 and 02): page-cache reads at ~400k/s,
 // io_uring batching 32 reads per io_uring_enter, epoll one pread64 per read, echo servers at 2.13 / 0.43 /
 // 0.14 syscalls per request at 16 connections, SQPOLL burning a core for its poll thread.
@@ -372,7 +372,7 @@ var fixtureDisplay = result.Display{
 	},
 }
 
-// fixtures are the committed result files in report/testdata, by file name.
+// fixtures are the committed result files in internal/report/testdata, by file name.
 func fixtures() map[string]*result.File {
 	flags61 := []string{"SQPOLL", "SINGLE_ISSUER", "DEFER_TASKRUN", "COOP_TASKRUN", "TASKRUN_FLAG"}
 	flags612 := append(append([]string{}, flags61...), "NO_SQARRAY")

@@ -19,7 +19,7 @@ import (
 	"github.com/ringbench/ringbench/internal/result"
 )
 
-var update = flag.Bool("update", false, "rewrite report/testdata from the fixture generator")
+var update = flag.Bool("update", false, "rewrite internal/report/testdata from the fixture generator")
 
 func fixtureJSON(t *testing.T, f *result.File) []byte {
 	t.Helper()
@@ -30,7 +30,7 @@ func fixtureJSON(t *testing.T, f *result.File) []byte {
 	return append(data, '\n')
 }
 
-// TestFixturesUpToDate keeps report/testdata equal to what the generator makes (-update rewrites it).
+// TestFixturesUpToDate keeps internal/report/testdata equal to what the generator makes (-update rewrites it).
 func TestFixturesUpToDate(t *testing.T) {
 	for _, name := range []string{"kernel-6.1-kvm.json", "kernel-6.12-kvm.json", "kernel-6.1-tcg.json"} {
 		want := fixtureJSONFor(t, name)
@@ -43,10 +43,10 @@ func TestFixturesUpToDate(t *testing.T) {
 		}
 		got, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatalf("%v (run go test ./report -run TestFixturesUpToDate -update)", err)
+			t.Fatalf("%v (run go test ./internal/report -run TestFixturesUpToDate -update)", err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the generator's output (run go test ./report -run TestFixturesUpToDate -update)", path)
+			t.Errorf("%s differs from the generator's output (run go test ./internal/report -run TestFixturesUpToDate -update)", path)
 		}
 		if _, err := result.Decode(got); err != nil {
 			t.Errorf("%s: %v", path, err)
