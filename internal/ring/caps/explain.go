@@ -164,3 +164,12 @@ func inGroup(gid string) bool {
 	}
 	return false
 }
+
+// SetupError turns an error from ring.New into an error wrapping ErrNotSupported (and the errno) that
+// says why in the words of Explain; nil stays nil.
+func SetupError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return setupError("io_uring", NoFlag, err)
+}
