@@ -177,6 +177,18 @@ func TestError(t *testing.T) {
 	if e.Reason != "io_uring setup failed: NO_SQARRAY without FEAT_SINGLE_MMAP" || e.Errno != 0 {
 		t.Errorf("%+v", e)
 	}
+	// SetupError (any ring parameters) keeps the ring's message where the errno alone is vague.
+	err = SetupError(fmt.Errorf("io_uring_setup(entries=16384, flags=0x3000): %w", unix.EINVAL))
+	if !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "(EINVAL)") || !strings.Contains(err.Error(), "entries=16384") {
+		t.Errorf("SetupError EINVAL: %q", err)
+	}
+	err = SetupError(fmt.Errorf("io_uring_setup(entries=8): %w", unix.EPERM))
+	if !errors.Is(err, unix.EPERM) || strings.Contains(err.Error(), "entries=8") {
+		t.Errorf("SetupError EPERM: %q", err)
+	}
+	if SetupError(nil) != nil {
+		t.Error("SetupError(nil) is not nil")
+	}
 	if Reason(errors.New("plain")) != "plain" {
 		t.Error("Reason of a plain error")
 	}

@@ -165,11 +165,18 @@ func inGroup(gid string) bool {
 	return false
 }
 
-// SetupError turns an error from ring.New into an error wrapping ErrNotSupported (and the errno) that
-// says why in the words of Explain; nil stays nil.
+// SetupError turns an error from ring.New with any parameters into an error wrapping ErrNotSupported (and
+// the errno) that says why in the words of Explain; nil stays nil. Where the errno alone does not say
+// why (EINVAL, say), the ring's own message follows, since it names the entries and flags asked for.
 func SetupError(err error) error {
 	if err == nil {
 		return nil
 	}
-	return setupError("io_uring", NoFlag, err)
+	e := setupError("io_uring", NoFlag, err)
+	switch e.Errno {
+	case 0, unix.EPERM, unix.ENOSYS, unix.ENOMEM, unix.EMFILE, unix.ENFILE:
+	default:
+		e.Reason += " [" + err.Error() + "]"
+	}
+	return e
 }
