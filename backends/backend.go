@@ -10,17 +10,18 @@
 package backend
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ringbench/ringbench/internal/ring/caps"
 )
 
 // ErrNotSupported marks a backend or feature that this kernel or this user cannot run. Errors wrapping it
-// say why in plain words.
-var ErrNotSupported = errors.New("not supported here")
+// say why in plain words. It is caps.ErrNotSupported, so the capability probes' errors match it too.
+var ErrNotSupported = caps.ErrNotSupported
 
 // Backend is one way of doing I/O.
 type Backend interface {

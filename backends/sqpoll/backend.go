@@ -6,11 +6,11 @@ package sqpoll
 
 import (
 	"fmt"
-	"sync"
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/backends/uring"
 	"github.com/ringbench/ringbench/internal/ring"
+	"github.com/ringbench/ringbench/internal/ring/caps"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,19 +27,9 @@ func (Backend) Summary() string {
 	return "io_uring with SQPOLL: a kernel thread polls the SQ (near-zero submit syscalls, burns a core; --sq-cpu, --sq-idle, --cq-spin)"
 }
 
-var (
-	availOnce sync.Once
-	availErr  error
-)
-
 // Available implements backend.Backend: SQPOLL needs 5.11+ for unprivileged users, and may be refused by
-// policy where plain io_uring is allowed.
-func (Backend) Available() error {
-	availOnce.Do(func() {
-		availErr = uring.CheckSetup(ring.Params{Entries: 4, SQPoll: true, SQThreadCPU: -1, NoFallback: true})
-	})
-	return availErr
-}
+// policy where plain io_uring is allowed (probed once, see caps.SetupFlag).
+func (Backend) Available() error { return caps.SetupFlag(caps.FlagSQPoll) }
 
 // NewFileEngine implements backend.Backend.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {

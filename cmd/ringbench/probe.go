@@ -3,7 +3,6 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
-	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/probe"
 )
 
@@ -49,7 +48,6 @@ func init() {
 				return usageError("probe takes no arguments, got %q", c.Args().First())
 			}
 			rep := probe.Run(probe.Options{Version: version, Commit: commit})
-			reconcileVerdicts(rep, backend.All())
 			var err error
 			if c.Bool("json") {
 				err = rep.WriteJSON(c.App.Writer)
@@ -62,32 +60,4 @@ func init() {
 			return nil
 		},
 	})
-}
-
-// reconcileVerdicts makes the probe agree with what `ringbench run` will do: a registered backend whose own
-// Available check fails is not runnable whatever the probe concluded, and registered backends the probe does
-// not know get a verdict from their Available check.
-func reconcileVerdicts(rep *probe.Report, registered []backend.Backend) {
-	for _, b := range registered {
-		err := b.Available()
-		found := false
-		for i := range rep.Backends {
-			v := &rep.Backends[i]
-			if v.Backend != b.Name() {
-				continue
-			}
-			found = true
-			if err != nil && v.Runnable {
-				v.Runnable = false
-				v.Reason = err.Error()
-			}
-		}
-		if !found {
-			v := probe.Verdict{Backend: b.Name(), Runnable: err == nil, Reason: b.Summary()}
-			if err != nil {
-				v.Reason = err.Error()
-			}
-			rep.Backends = append(rep.Backends, v)
-		}
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/probe"
 )
 
@@ -38,7 +39,7 @@ func TestProbeJSONOnThisMachine(t *testing.T) {
 	if r.Tool.Version != "test" || r.Tool.Commit != "testcommit" || r.SchemaVersion != probe.SchemaVersion {
 		t.Errorf("header: %+v schema %d", r.Tool, r.SchemaVersion)
 	}
-	for _, n := range probe.BackendNames {
+	for _, n := range backend.Names() {
 		verdictOf(t, r, n)
 	}
 	iu := r.IOUring
@@ -55,7 +56,7 @@ func TestProbeJSONOnThisMachine(t *testing.T) {
 			t.Errorf("SQPOLL refused: %s", f.Reason)
 		}
 	}
-	for _, n := range probe.BackendNames {
+	for _, n := range backend.Names() {
 		if v := verdictOf(t, r, n); !v.Runnable {
 			t.Errorf("%s not runnable: %s", n, v.Reason)
 		}

@@ -361,35 +361,3 @@ bad line
 		t.Errorf("merge %q", got)
 	}
 }
-
-func TestExplainSetupError(t *testing.T) {
-	cases := []struct {
-		errno    unix.Errno
-		disabled string
-		seccomp  int
-		want     string
-	}{
-		{unix.EPERM, "2", 0, "kernel.io_uring_disabled=2"},
-		{unix.EPERM, "0", 2, "seccomp"},
-		{unix.EPERM, "absent", 0, "security policy"},
-		{unix.ENOSYS, "absent", 0, "older than 5.1"},
-		{unix.ENOSYS, "absent", 2, "seccomp filter"},
-		{unix.EINVAL, "0", 0, "too old"},
-		{unix.ENOMEM, "0", 0, "RLIMIT_MEMLOCK"},
-		{unix.EMFILE, "0", 0, "file descriptor"},
-	}
-	for _, c := range cases {
-		if got := ExplainSetupError(c.errno, c.disabled, "-1", c.seccomp); !strings.Contains(got, c.want) {
-			t.Errorf("%v disabled=%s seccomp=%d: %q lacks %q", c.errno, c.disabled, c.seccomp, got, c.want)
-		}
-	}
-	// io_uring_disabled=1 only bites a process without CAP_SYS_ADMIN outside the group.
-	got := ExplainSetupError(unix.EPERM, "1", "-1", 0)
-	if hasCapSysAdmin() {
-		if strings.Contains(got, "io_uring_disabled=1") {
-			t.Errorf("blames io_uring_disabled=1 although this process has CAP_SYS_ADMIN: %q", got)
-		}
-	} else if !strings.Contains(got, "io_uring_disabled=1") {
-		t.Errorf("%q", got)
-	}
-}

@@ -15,9 +15,10 @@ type Cap struct {
 	Detail string `json:"detail"`
 }
 
-// Caps are the io_uring capabilities that `ringbench probe` does not report and the feature matrix shows:
-// a provided buffer ring (IORING_REGISTER_PBUF_RING, 5.19+) and multishot recv (IORING_RECV_MULTISHOT,
-// 6.0+), each exercised on a real ring rather than inferred from the kernel version.
+// Caps are the io_uring capabilities the feature matrix shows beside the probe's report: a provided buffer
+// ring (IORING_REGISTER_PBUF_RING, 5.19+) and multishot recv (IORING_RECV_MULTISHOT, 6.0+), each
+// exercised on a real ring rather than inferred from the kernel version. They fill in the row when the
+// probe's output is missing.
 type Caps struct {
 	Schema        string `json:"schema"`
 	BufRing       Cap    `json:"buf_ring"`

@@ -3,26 +3,11 @@
 package kmatrix
 
 import (
-	"strings"
+	"errors"
 	"testing"
-)
 
-// The structures must have the kernel's sizes (include/uapi/linux/io_uring.h).
-func TestIOUringLayouts(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		got, want uintptr
-	}{
-		{"io_uring_params", sizeofParams, 120},
-		{"io_uring_sqe", sizeofSQE, 64},
-		{"io_uring_cqe", sizeofCQE, 16},
-		{"io_uring_buf_reg", sizeofBufReg, 40},
-	} {
-		if tc.got != tc.want {
-			t.Errorf("sizeof(%s) = %d, want %d", tc.name, tc.got, tc.want)
-		}
-	}
-}
+	"github.com/ringbench/ringbench/internal/ring/caps"
+)
 
 // ProbeCaps on the test machine's own kernel: both work from 6.0 on. Where io_uring is refused (seccomp,
 // io_uring_disabled) the answer must be a "no" that says why, never a hang or a crash.
@@ -31,14 +16,19 @@ func TestProbeCapsHere(t *testing.T) {
 	if c.Schema != CapsSchema {
 		t.Fatalf("schema %q", c.Schema)
 	}
-	if strings.HasPrefix(c.BufRing.Detail, "io_uring_setup") {
-		t.Skipf("io_uring not available here: %s", c.BufRing.Detail)
+	if err := caps.Setup(); err != nil {
+		if c.BufRing.Supported || c.MultishotRecv.Supported || c.BufRing.Detail != err.Error() {
+			t.Errorf("io_uring unavailable (%v) but caps say %+v", err, c)
+		}
+		t.Skipf("io_uring not available here: %v", err)
 	}
-	if !c.BufRing.Supported {
+	if err := caps.BufRing(); err != nil {
+		if !errors.Is(err, caps.ErrNotSupported) || c.BufRing.Supported {
+			t.Fatalf("buf ring: %v; caps %+v", err, c.BufRing)
+		}
 		t.Skipf("no provided buffer rings here (kernel before 5.19?): %s", c.BufRing.Detail)
 	}
-	if !c.MultishotRecv.Supported && !strings.Contains(c.MultishotRecv.Detail, "EINVAL") {
-		t.Fatalf("multishot recv failed for a reason other than an old kernel: %s", c.MultishotRecv.Detail)
+	if !c.BufRing.Supported || !c.MultishotRecv.Supported {
+		t.Fatalf("buf ring %+v, multishot recv %+v", c.BufRing, c.MultishotRecv)
 	}
-	t.Logf("buf ring: %s; multishot recv: %v %s", c.BufRing.Detail, c.MultishotRecv.Supported, c.MultishotRecv.Detail)
 }

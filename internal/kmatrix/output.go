@@ -171,7 +171,7 @@ func Process(c *Console, opts Options) (*Boot, error) {
 		}
 	}
 
-	// Capabilities the probe does not report, tried for real by `kmatrix caps` in the guest.
+	// Capabilities tried for real by `kmatrix caps` in the guest: they fill in what the probe's output lacks.
 	if cb := c.Block(BlockCaps); cb != nil {
 		caps, err := decodeCaps(cb.Data)
 		if err != nil {

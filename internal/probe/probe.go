@@ -1,7 +1,8 @@
 // Package probe answers, for this machine, kernel and user, what ringbench can measure: whether io_uring
 // works (and in plain words why not), which features, opcodes and setup flags the kernel accepts, whether
 // multishot networking and provided-buffer rings work, whether the kernel's syscall counters work, what a null
-// syscall costs, and one verdict per backend.
+// syscall costs, and one verdict per registered backend. What io_uring allows comes from the capability
+// probes in internal/ring/caps, through the fingerprint.
 //
 // Run never fails and never blocks on I/O: everything it cannot find out is reported as such. io_uring being
 // unavailable is a finding, not an error.
@@ -15,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/fingerprint"
 	"github.com/ringbench/ringbench/internal/perfcount"
 	"github.com/ringbench/ringbench/internal/ring"
@@ -30,6 +32,9 @@ type Options struct {
 	SkipTiming bool
 	// SkipPerf leaves out the syscall-counting check (about 0.5 s).
 	SkipPerf bool
+	// Backends are the backends a verdict is given for, in display order; nil means every registered one
+	// (backend.All()).
+	Backends []backend.Backend
 }
 
 // Report is everything `ringbench probe` found out. Field names in JSON are stable.
@@ -134,9 +139,6 @@ type Verdict struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// BackendNames are the backends a verdict is given for, in display order.
-var BackendNames = []string{"epoll", "uring", "sqpoll", "gostd"}
-
 // Run probes this machine. It never returns nil.
 func Run(opts Options) *Report {
 	fp, iou := fingerprint.CollectWithIOUring(fingerprint.Options{Version: opts.Version, Commit: opts.Commit})
@@ -174,7 +176,11 @@ func Run(opts Options) *Report {
 		rep.NullSyscallNs = nullSyscallNs()
 		rep.NullSyscallHow = "getppid via unix.Syscall, median of 7 loops of 20000"
 	}
-	rep.Backends = verdicts(rep, iou)
+	registered := opts.Backends
+	if registered == nil {
+		registered = backend.All()
+	}
+	rep.Backends = verdicts(rep, iou, registered)
 	return rep
 }
 
@@ -227,7 +233,29 @@ var requiredOpcodes = []struct {
 	{ring.OpSend, "SEND", "the network server (5.6+)"},
 }
 
-func verdicts(rep *Report, iou fingerprint.IOUringProbe) []Verdict {
+// verdicts gives one verdict per registered backend, in its order. The backends this package knows get a
+// reason from the report; any other gets its Summary. Either way a backend whose own Available check fails
+// is not runnable, so that the probe agrees with what `ringbench run` will do.
+func verdicts(rep *Report, iou fingerprint.IOUringProbe, registered []backend.Backend) []Verdict {
+	known := knownVerdicts(rep, iou)
+	var out []Verdict
+	for _, b := range registered {
+		err := b.Available()
+		v, ok := known[b.Name()]
+		if !ok {
+			v = Verdict{Backend: b.Name(), Runnable: true, Reason: b.Summary()}
+		}
+		if err != nil && v.Runnable {
+			v.Runnable = false
+			v.Reason = err.Error()
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// knownVerdicts are the verdicts for epoll, uring, sqpoll and gostd, decided from the report.
+func knownVerdicts(rep *Report, iou fingerprint.IOUringProbe) map[string]Verdict {
 	var out []Verdict
 
 	// epoll: the readiness baseline.
@@ -293,7 +321,11 @@ func verdicts(rep *Report, iou fingerprint.IOUringProbe) []Verdict {
 	if !ep.Runnable {
 		out[len(out)-1] = Verdict{Backend: "gostd", Reason: "the Go netpoller needs epoll: " + ep.Reason}
 	}
-	return out
+	m := make(map[string]Verdict, len(out))
+	for _, v := range out {
+		m[v.Backend] = v
+	}
+	return m
 }
 
 func flagResult(iou fingerprint.IOUringProbe, name string) fingerprint.FlagResult {

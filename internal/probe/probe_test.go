@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -11,6 +12,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	backend "github.com/ringbench/ringbench/backends"
+	_ "github.com/ringbench/ringbench/backends/epoll"
+	_ "github.com/ringbench/ringbench/backends/gostd"
+	_ "github.com/ringbench/ringbench/backends/sqpoll"
+	_ "github.com/ringbench/ringbench/backends/uring"
 	"github.com/ringbench/ringbench/internal/fingerprint"
 	"github.com/ringbench/ringbench/internal/seccomp"
 )
@@ -69,7 +75,7 @@ func TestRunOnThisMachine(t *testing.T) {
 	if os.Geteuid() == 0 && !r.Counting.Available {
 		t.Errorf("syscall counting unavailable as root: %s", r.Counting.Error)
 	}
-	for _, n := range BackendNames {
+	for _, n := range backend.Names() {
 		verdict(t, r, n)
 	}
 	if v := verdict(t, r, "epoll"); !v.Runnable {
@@ -111,7 +117,7 @@ func TestRunOnThisMachine(t *testing.T) {
 	if !slices.Equal(names, fingerprint.SetupFlagOrder) {
 		t.Errorf("flags probed %v, want %v", names, fingerprint.SetupFlagOrder)
 	}
-	for _, n := range BackendNames {
+	for _, n := range backend.Names() {
 		if v := verdict(t, r, n); !v.Runnable {
 			t.Errorf("%s not runnable: %s", n, v.Reason)
 		}
@@ -199,7 +205,7 @@ func fakeProbe(setupOK bool, affinity int) (*Report, fingerprint.IOUringProbe) {
 
 func TestVerdictLogic(t *testing.T) {
 	r, iou := fakeProbe(false, 4)
-	vs := verdicts(r, iou)
+	vs := verdicts(r, iou, backend.All())
 	r.Backends = vs
 	for _, n := range []string{"uring", "sqpoll"} {
 		if v := verdict(t, r, n); v.Runnable || !strings.Contains(v.Reason, "io_uring_disabled=2") {
@@ -208,13 +214,13 @@ func TestVerdictLogic(t *testing.T) {
 	}
 
 	r, iou = fakeProbe(true, 1)
-	r.Backends = verdicts(r, iou)
+	r.Backends = verdicts(r, iou, backend.All())
 	sq := verdict(t, r, "sqpoll")
 	if !sq.Runnable || len(sq.Warnings) != 1 || !strings.Contains(sq.Warnings[0], "no core of its own") {
 		t.Errorf("sqpoll with 1 CPU: %+v", sq)
 	}
 	r, iou = fakeProbe(true, 8)
-	r.Backends = verdicts(r, iou)
+	r.Backends = verdicts(r, iou, backend.All())
 	if sq := verdict(t, r, "sqpoll"); !sq.Runnable || len(sq.Warnings) != 0 {
 		t.Errorf("sqpoll with 8 CPUs: %+v", sq)
 	}
@@ -222,7 +228,7 @@ func TestVerdictLogic(t *testing.T) {
 	// SQPOLL refused: uring runs, sqpoll does not, and says why.
 	r, iou = fakeProbe(true, 8)
 	iou.Flags[0] = fingerprint.FlagResult{Name: "SQPOLL", Errno: "EPERM", Reason: "refused for this user (EPERM)"}
-	r.Backends = verdicts(r, iou)
+	r.Backends = verdicts(r, iou, backend.All())
 	if v := verdict(t, r, "sqpoll"); v.Runnable || !strings.Contains(v.Reason, "refused for this user") {
 		t.Errorf("sqpoll refused: %+v", v)
 	}
@@ -233,13 +239,13 @@ func TestVerdictLogic(t *testing.T) {
 	// A kernel without the network opcodes: uring runs file workloads and warns.
 	r, iou = fakeProbe(true, 8)
 	iou.Supported = iou.Supported[:14] // up to ACCEPT (13): no READ (22), RECV, SEND
-	r.Backends = verdicts(r, iou)
+	r.Backends = verdicts(r, iou, backend.All())
 	if v := verdict(t, r, "uring"); v.Runnable || !strings.Contains(v.Reason, "READ") {
 		t.Errorf("uring without READ: %+v", v)
 	}
 	r, iou = fakeProbe(true, 8)
 	iou.Supported[27] = false // RECV
-	r.Backends = verdicts(r, iou)
+	r.Backends = verdicts(r, iou, backend.All())
 	if v := verdict(t, r, "uring"); !v.Runnable || len(v.Warnings) != 1 || !strings.Contains(v.Warnings[0], "RECV") {
 		t.Errorf("uring without RECV: %+v", v)
 	}
@@ -304,5 +310,54 @@ func TestTextHelpers(t *testing.T) {
 		if !strings.HasPrefix(DisabledMeaning(v), v+" (") {
 			t.Errorf("%s: %q", v, DisabledMeaning(v))
 		}
+	}
+}
+
+// extraBackend is a backend the probe has no rule for, or (refused) one whose own check fails.
+type extraBackend struct {
+	name    string
+	refused error
+}
+
+func (b extraBackend) Name() string     { return b.name }
+func (b extraBackend) Summary() string  { return "an extra backend" }
+func (b extraBackend) Available() error { return b.refused }
+func (extraBackend) NewFileEngine(backend.FileConfig) (backend.FileEngine, error) {
+	return nil, backend.ErrNotSupported
+}
+
+// Verdicts follow the registry: one per registered backend, in its order; a backend the probe has no rule
+// for is judged by its Available check, and a backend whose Available check fails is never runnable.
+func TestVerdictsFollowRegistry(t *testing.T) {
+	r, iou := fakeProbe(true, 8)
+	refused := fmt.Errorf("uring: %w: because", backend.ErrNotSupported)
+	reg := []backend.Backend{extraBackend{name: "uring", refused: refused}, extraBackend{name: "zz"},
+		extraBackend{name: "yy", refused: refused}}
+	vs := verdicts(r, iou, reg)
+	var names []string
+	for _, v := range vs {
+		names = append(names, v.Backend)
+	}
+	if !slices.Equal(names, []string{"uring", "zz", "yy"}) {
+		t.Fatalf("verdicts for %v", names)
+	}
+	if vs[0].Runnable || vs[0].Reason != refused.Error() {
+		t.Errorf("uring refused by its own check: %+v", vs[0])
+	}
+	if !vs[1].Runnable || vs[1].Reason != "an extra backend" {
+		t.Errorf("unknown runnable backend: %+v", vs[1])
+	}
+	if vs[2].Runnable || vs[2].Reason != refused.Error() {
+		t.Errorf("unknown refused backend: %+v", vs[2])
+	}
+
+	// Run without Options.Backends gives one verdict per registered backend.
+	rep := Run(Options{SkipPerf: true, SkipTiming: true})
+	names = names[:0]
+	for _, v := range rep.Backends {
+		names = append(names, v.Backend)
+	}
+	if !slices.Equal(names, backend.Names()) {
+		t.Errorf("verdicts for %v, registered %v", names, backend.Names())
 	}
 }
