@@ -26,7 +26,6 @@ import (
 	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/summary"
-	"github.com/ringbench/ringbench/internal/units"
 	"github.com/ringbench/ringbench/workloads"
 
 	// Backends and workloads register themselves.
@@ -86,7 +85,7 @@ func runFlags() []cli.Flag {
 
 		&cli.StringFlag{Name: "topology", Value: "echo", Usage: "echo-proxy: echo (client → server under test) or proxy (client → proxy under test → echo)", Category: "network"},
 		&cli.IntFlag{Name: "conns", Value: 16, Usage: "echo-proxy: connections", Category: "network"},
-		&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "echo-proxy: message size, 64 to 1M", Category: "network"},
+		&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "echo-proxy: message size, " + msgSizeRange, Category: "network"},
 		&cli.IntFlag{Name: "pipeline", Value: 1, Usage: "echo-proxy: messages in flight per connection (closed loop)", Category: "network"},
 		&cli.Float64Flag{Name: "rate", Usage: "echo-proxy: open loop at this many requests/s, latency from scheduled send time (0: closed loop)", Category: "network"},
 		&cli.IntFlag{Name: "idle-conns", Usage: "echo-proxy: hold this many idle connections and report memory per connection", Category: "network"},
@@ -117,6 +116,8 @@ type runPlan struct {
 	format    string
 	label     string
 	quiet     bool
+	// countSyscalls: --count-syscalls.
+	countSyscalls bool
 }
 
 func parseRunFlags(c *cli.Context) (*runPlan, error) {
@@ -124,7 +125,8 @@ func parseRunFlags(c *cli.Context) (*runPlan, error) {
 		return nil, usageError("run takes no arguments, got %q (flags go before the values, e.g. --backend uring)", c.Args().First())
 	}
 	p := &runPlan{count: c.Int("count"), duration: c.Duration("duration"), warmup: c.Duration("warmup"),
-		force: c.Bool("force"), format: c.String("format"), label: c.String("label"), quiet: c.Bool("quiet")}
+		force: c.Bool("force"), format: c.String("format"), label: c.String("label"), quiet: c.Bool("quiet"),
+		countSyscalls: c.Bool("count-syscalls")}
 	switch {
 	case p.count < 1:
 		return nil, usageError("--count %d: must be at least 1", p.count)
@@ -160,12 +162,6 @@ func parseRunFlags(c *cli.Context) (*runPlan, error) {
 			return nil, usageError("--%s %d: must be at least 1", name, c.Int(name))
 		}
 	}
-	if cfg.IdleConns < 0 {
-		return nil, usageError("--idle-conns %d: must not be negative", cfg.IdleConns)
-	}
-	if cfg.Rate < 0 {
-		return nil, usageError("--rate %g: must not be negative (0 = closed loop)", cfg.Rate)
-	}
 	if c.IsSet("files") && cfg.Files < 1 {
 		return nil, usageError("--files %d: must be at least 1", cfg.Files)
 	}
@@ -185,18 +181,18 @@ func parseRunFlags(c *cli.Context) (*runPlan, error) {
 	}
 	var err error
 	if c.IsSet("file-size") {
-		if cfg.FileSize, err = units.ParseSize(c.String("file-size")); err != nil || cfg.FileSize < 1 {
-			return nil, usageError("--file-size %q: want a positive size such as 4k or 256M", c.String("file-size"))
+		if cfg.FileSize, err = sizeFlag(c, "file-size", "4k or 256M"); err != nil {
+			return nil, err
 		}
 	}
-	bs, err := units.ParseSize(c.String("block-size"))
-	if err != nil || bs < 1 || bs > 1<<30 {
-		return nil, usageError("--block-size %q: want a positive size such as 4k", c.String("block-size"))
+	bs, err := sizeFlag(c, "block-size", "4k")
+	if err != nil {
+		return nil, err
 	}
 	cfg.BlockSize = int(bs)
-	ms, err := units.ParseSize(c.String("msg-size"))
-	if err != nil || ms < 1 || ms > 1<<20 {
-		return nil, usageError("--msg-size %q: want a size from 1 to 1M", c.String("msg-size"))
+	ms, err := sizeFlag(c, "msg-size", "64 or 4k")
+	if err != nil {
+		return nil, err
 	}
 	cfg.MsgSize = int(ms)
 	if err := checkDir(cfg.Dir); err != nil {
@@ -221,10 +217,8 @@ func parseRunFlags(c *cli.Context) (*runPlan, error) {
 		}
 	}
 	for _, w := range p.workloads {
-		if v, ok := w.(validator); ok {
-			if err := v.Validate(cfg); err != nil {
-				return nil, usageError("%s: %v", w.Name(), err)
-			}
+		if err := w.Validate(cfg); err != nil {
+			return nil, usageError("%s: %v", w.Name(), err)
 		}
 	}
 
@@ -281,51 +275,6 @@ func parseRunFlags(c *cli.Context) (*runPlan, error) {
 	return p, nil
 }
 
-// validator is a workload that can check its flags without touching the disk or starting anything, so that
-// a bad value is refused before anything is measured or created.
-type validator interface {
-	Validate(cfg workloads.Config) error
-}
-
-func splitList(v, flag string) ([]string, error) {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	if len(out) == 0 {
-		return nil, usageError("%s: empty list", flag)
-	}
-	for _, s := range out {
-		if s == "all" && len(out) > 1 {
-			return nil, usageError("%s: \"all\" cannot be combined with names", flag)
-		}
-	}
-	return out, nil
-}
-
-// checkDir says, in one line, why dir cannot hold a data set.
-func checkDir(dir string) error {
-	st, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%s: no such directory", dir)
-	case err != nil:
-		return fmt.Errorf("%s: %v", dir, errors.Unwrap(err))
-	case !st.IsDir():
-		return fmt.Errorf("%s: not a directory", dir)
-	}
-	f, err := os.CreateTemp(dir, ".ringbench-probe-*")
-	if err != nil {
-		return fmt.Errorf("%s: not writable: %v", dir, errors.Unwrap(err))
-	}
-	name := f.Name()
-	f.Close()
-	os.Remove(name)
-	return nil
-}
-
 func defaultResultPath(t time.Time) string {
 	base := filepath.Join("results", "ringbench-"+t.UTC().Format("20060102-150405"))
 	p := base + ".json"
@@ -342,7 +291,6 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	measure.SetSyscallCounting(c.Bool("count-syscalls"))
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errw := c.App.ErrWriter
@@ -456,21 +404,21 @@ func measureAll(ctx context.Context, plan *runPlan, f *result.File, prog *progre
 	}
 	// Counters stay open from the first sample to the last: opening and closing them per sample costs
 	// the kernel about half a second each time.
-	release := measure.Hold()
-	defer release()
+	meter := measure.New(measure.Options{CountSyscalls: plan.countSyscalls, Hold: true})
+	defer meter.Close()
 	var errs []error
 	for i, w := range plan.workloads {
 		if ctx.Err() != nil {
 			break
 		}
-		if err := sampleWorkload(ctx, plan, w, prepared[i], f, prog); err != nil {
+		if err := sampleWorkload(ctx, plan, meter, w, prepared[i], f, prog); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func sampleWorkload(ctx context.Context, plan *runPlan, w workloads.Workload, prepared workloads.Prepared, f *result.File, prog *progress) error {
+func sampleWorkload(ctx context.Context, plan *runPlan, meter *measure.Meter, w workloads.Workload, prepared workloads.Prepared, f *result.File, prog *progress) error {
 	failed := map[string]error{}
 	if plan.warmup > 0 {
 		for _, b := range plan.backends {
@@ -500,7 +448,7 @@ func sampleWorkload(ctx context.Context, plan *runPlan, w workloads.Workload, pr
 				continue
 			}
 			prog.status(fmt.Sprintf("%s on %s: sample %d/%d", w.Name(), b.Name(), r+1, plan.count))
-			s, err := prepared.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: plan.duration, Repeat: r})
+			s, err := prepared.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: plan.duration, Repeat: r, Meter: meter})
 			prog.step()
 			if err != nil {
 				if ctx.Err() != nil {
