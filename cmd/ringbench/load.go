@@ -17,6 +17,7 @@ import (
 	"github.com/ringbench/ringbench/internal/fingerprint"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/runner"
 	"github.com/ringbench/ringbench/workloads/echoproxy"
 )
 
@@ -101,15 +102,11 @@ func loadAction(c *cli.Context) error {
 	}
 	idle := c.Int("idle-conns")
 	count, dur, warm := c.Int("count"), c.Duration("duration"), c.Duration("warmup")
-	switch {
-	case idle < 0 || idle > loadgen.MaxConns:
+	if idle < 0 || idle > loadgen.MaxConns {
 		return usageError("--idle-conns %d: want 0 to %d", idle, loadgen.MaxConns)
-	case count < 1 || count > 1000:
-		return usageError("--count %d: want 1 to 1000", count)
-	case dur <= 0 || dur > time.Hour:
-		return usageError("--duration %v: want more than 0, at most 1h", dur)
-	case warm < 0 || warm > time.Hour:
-		return usageError("--warmup %v: want 0 to 1h", warm)
+	}
+	if err := runner.CheckSamples(count, dur, warm); err != nil {
+		return usageError("%v", err)
 	}
 	topology := c.String("topology")
 	if topology != backend.TopologyEcho && topology != backend.TopologyProxy {
