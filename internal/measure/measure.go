@@ -2,6 +2,10 @@
 // one counter per thread), CPU time of the whole process including io_uring's kernel threads (iou-sqp,
 // iou-wrk), context switches and peak RSS. Where the kernel will not count for this user, the sample says
 // "unavailable" and why; it never reports a false zero.
+//
+// A Meter carries the measuring options (whether syscalls are counted, whether counters stay open across a
+// run) and begins each sample's Span; the command that runs samples makes one and hands it to the
+// workloads.
 package measure
 
 import (
