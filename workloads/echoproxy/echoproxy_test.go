@@ -334,6 +334,12 @@ func TestCheckNamesTheFlag(t *testing.T) {
 	if err != nil || s.Conns != DefaultConns || s.MsgSize != DefaultMsgSize || s.Pipeline != 1 || s.Topology != "echo" {
 		t.Fatalf("defaults: %+v %v", s, err)
 	}
+	// --msg-size's limits are the load generator's, both ends included.
+	for _, size := range []int{loadgen.MinMsgSize, loadgen.MaxMsgSize} {
+		if _, err := Check(workloads.Config{MsgSize: size}); err != nil {
+			t.Errorf("--msg-size %d: %v", size, err)
+		}
+	}
 }
 
 func TestBackendWithoutServerIsSkipped(t *testing.T) {
