@@ -21,6 +21,7 @@ import (
 	_ "github.com/ringbench/ringbench/backends/uring"
 	"github.com/ringbench/ringbench/internal/leakcheck"
 	"github.com/ringbench/ringbench/internal/loadgen"
+	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/dataset"
 	_ "github.com/ringbench/ringbench/workloads/echoproxy"
@@ -67,6 +68,9 @@ func runnable(t *testing.T) []backend.Backend {
 	return out
 }
 
+// meter measures the tests' samples as `run` does by default, opening counters per sample.
+var meter = measure.New(measure.Options{CountSyscalls: true})
+
 func lookup(t *testing.T, name string) workloads.Workload {
 	t.Helper()
 	w, err := workloads.Lookup(name)
@@ -94,11 +98,11 @@ func snapshot(t *testing.T, dirs ...string) *leakcheck.State {
 // sampleAll takes a warm-up and a measured sample on b and wants the measured one to have done something.
 func sampleAll(ctx context.Context, t *testing.T, p workloads.Prepared, b backend.Backend) {
 	t.Helper()
-	if _, err := p.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: warmupDuration, Warmup: true}); err != nil {
+	if _, err := p.Sample(ctx, workloads.SampleSpec{Meter: meter, Backend: b, Duration: warmupDuration, Warmup: true}); err != nil {
 		t.Errorf("%s warm-up: %v", b.Name(), err)
 		return
 	}
-	s, err := p.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: sampleDuration, Repeat: 1})
+	s, err := p.Sample(ctx, workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration, Repeat: 1})
 	if err != nil {
 		t.Errorf("%s sample: %v", b.Name(), err)
 		return
@@ -149,7 +153,7 @@ func TestSharedPrepareLeaksNothing(t *testing.T) {
 			}
 			for r := 0; r < 2; r++ { // a warm-up round, then a measured one
 				for _, b := range bs {
-					spec := workloads.SampleSpec{Backend: b, Duration: 50 * time.Millisecond, Repeat: r, Warmup: r == 0}
+					spec := workloads.SampleSpec{Meter: meter, Backend: b, Duration: 50 * time.Millisecond, Repeat: r, Warmup: r == 0}
 					if _, err := p.Sample(context.Background(), spec); err != nil {
 						t.Errorf("%s sample %d: %v", b.Name(), r, err)
 					}
@@ -299,7 +303,7 @@ func TestDirectLeaksNothing(t *testing.T) {
 	if err != nil {
 		t.Logf("--direct refused here: %v", err)
 	} else {
-		if _, err := p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: sampleDuration}); err != nil {
+		if _, err := p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration}); err != nil {
 			t.Logf("--direct sample failed: %v", err)
 		}
 		if err := p.Close(); err != nil {
@@ -348,7 +352,7 @@ func TestSampleFailuresLeakNothing(t *testing.T) {
 				t.Fatalf("prepare: %v", err)
 			}
 			for _, b := range bs {
-				if _, err := p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: sampleDuration}); err == nil {
+				if _, err := p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration}); err == nil {
 					t.Errorf("%s: a sample with --batch > --depth succeeded", b.Name())
 				}
 			}
@@ -369,7 +373,7 @@ func TestSampleFailuresLeakNothing(t *testing.T) {
 				if err != nil {
 					t.Fatalf("prepare: %v", err)
 				}
-				if _, err := p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: sampleDuration}); err == nil {
+				if _, err := p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration}); err == nil {
 					t.Errorf("sqpoll pinned to CPU 4095 succeeded")
 				} else {
 					t.Logf("sqpoll on CPU 4095: %v", err)
@@ -409,7 +413,7 @@ func TestSampleFailuresLeakNothing(t *testing.T) {
 					if err != nil {
 						t.Fatalf("prepare (reuse): %v", err)
 					}
-					_, err = p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: sampleDuration})
+					_, err = p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration})
 					if err == nil || !strings.Contains(err.Error(), "verify") {
 						t.Errorf("sample over a corrupted data set: %v, want a verify error", err)
 					}
@@ -433,7 +437,7 @@ func TestSampleFailuresLeakNothing(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				timer := time.AfterFunc(50*time.Millisecond, cancel)
 				start := time.Now()
-				_, err := p.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: 20 * time.Second})
+				_, err := p.Sample(ctx, workloads.SampleSpec{Meter: meter, Backend: b, Duration: 20 * time.Second})
 				timer.Stop()
 				cancel()
 				if took := time.Since(start); took > 5*time.Second {
@@ -547,7 +551,7 @@ func TestEchoProxyFailuresLeakNothing(t *testing.T) {
 			if err != nil {
 				t.Fatalf("prepare: %v", err)
 			}
-			if _, err := p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: sampleDuration}); err == nil {
+			if _, err := p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration}); err == nil {
 				t.Error("a server pinned to CPU 4095 started")
 			} else {
 				t.Logf("sqpoll on CPU 4095: %v", err)
@@ -568,7 +572,7 @@ func TestEchoProxyFailuresLeakNothing(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			timer := time.AfterFunc(300*time.Millisecond, cancel)
 			start := time.Now()
-			_, err := p.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: 20 * time.Second})
+			_, err := p.Sample(ctx, workloads.SampleSpec{Meter: meter, Backend: b, Duration: 20 * time.Second})
 			timer.Stop()
 			cancel()
 			if took := time.Since(start); took > 10*time.Second {
@@ -581,4 +585,32 @@ func TestEchoProxyFailuresLeakNothing(t *testing.T) {
 		}
 		leakcheck.Check(t, before)
 	})
+}
+
+// TestMeasuredSampleWithoutMeterFails: a measured sample needs a Meter (warm-ups do not), and refusing one
+// leaves nothing behind.
+func TestMeasuredSampleWithoutMeterFails(t *testing.T) {
+	b, err := backend.Lookup("epoll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wname := range fileWorkloads {
+		t.Run(wname, func(t *testing.T) {
+			before := snapshot(t)
+			p, err := lookup(t, wname).Prepare(context.Background(), fileConfig())
+			if err != nil {
+				t.Fatalf("prepare: %v", err)
+			}
+			if _, err := p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: warmupDuration, Warmup: true}); err != nil {
+				t.Errorf("warm-up without a meter: %v", err)
+			}
+			if _, err := p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: sampleDuration}); !errors.Is(err, workloads.ErrNoMeter) {
+				t.Errorf("measured sample without a meter: got %v, want ErrNoMeter", err)
+			}
+			if err := p.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+			leakcheck.Check(t, before)
+		})
+	}
 }

@@ -5,6 +5,7 @@ package workloads
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,11 +13,13 @@ import (
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
 )
 
 // Config holds every workload flag of `run`, after parsing; a workload reads what it needs and validates
-// it in Prepare, naming the flag in any error. Zero values mean "the workload's default".
+// it (Validate, and again in Prepare), naming the flag in any error. Zero values mean "the workload's
+// default", so a zero the user typed must be refused before it reaches a Config.
 type Config struct {
 	Dir     string // --dir: where file data sets live
 	Keep    bool   // --keep: leave a data set ringbench created
@@ -53,12 +56,22 @@ type SampleSpec struct {
 	Repeat   int
 	// Warmup samples run the same way but are not recorded.
 	Warmup bool
+	// Meter brackets a measured sample with the kernel's counters; warm-ups do not use it. A measured
+	// sample without one fails.
+	Meter *measure.Meter
 }
+
+// ErrNoMeter is returned by a measured sample whose spec has no Meter.
+var ErrNoMeter = errors.New("workloads: a measured sample needs a Meter")
 
 // Workload is one kind of load.
 type Workload interface {
 	Name() string
 	Summary() string
+	// Validate checks the flags the workload uses, filling its defaults first, without touching the disk
+	// or starting anything, so that a bad value is refused before anything is measured or created. Every
+	// limit on a flag of the workload lives here; errors name the flag ("--block-size 1000: ...").
+	Validate(cfg Config) error
 	// Prepare validates the config and makes the data set (or servers) shared by every backend's samples.
 	Prepare(ctx context.Context, cfg Config) (Prepared, error)
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/ringbench/ringbench/internal/fingerprint"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/result"
-	"github.com/ringbench/ringbench/internal/units"
+	"github.com/ringbench/ringbench/internal/runner"
 	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/echoproxy"
 )
@@ -48,7 +48,7 @@ func init() {
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "server address, host:port"},
 			&cli.StringFlag{Name: "control", Usage: "the server's control address, for its own figures"},
 			&cli.IntFlag{Name: "conns", Value: 16, Usage: "connections carrying load"},
-			&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "message size, 64 to 1M"},
+			&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "message size, " + msgSizeRange},
 			&cli.IntFlag{Name: "pipeline", Value: 1, Usage: "requests in flight per connection"},
 			&cli.Float64Flag{Name: "rate", Usage: "open loop at this many requests/s in all (0: closed loop)"},
 			&cli.IntFlag{Name: "idle-conns", Usage: "hold this many idle connections and report memory per connection"},
@@ -83,9 +83,9 @@ func loadAction(c *cli.Context) error {
 	if c.String("target") == "" {
 		return usageError("--target: required (the address `ringbench serve` printed)")
 	}
-	ms, err := units.ParseSize(c.String("msg-size"))
-	if err != nil || ms < echoproxy.MinMsgSize || ms > echoproxy.MaxMsgSize {
-		return usageError("--msg-size %q: want a size from 64 to 1M", c.String("msg-size"))
+	ms, err := sizeFlag(c, "msg-size", "64 or 4k")
+	if err != nil {
+		return err
 	}
 	if c.Int("pipeline") < 1 {
 		return usageError("--pipeline %d: must be at least 1", c.Int("pipeline"))
@@ -103,15 +103,11 @@ func loadAction(c *cli.Context) error {
 	}
 	idle := c.Int("idle-conns")
 	count, dur, warm := c.Int("count"), c.Duration("duration"), c.Duration("warmup")
-	switch {
-	case idle < 0 || idle > loadgen.MaxConns:
+	if idle < 0 || idle > loadgen.MaxConns {
 		return usageError("--idle-conns %d: want 0 to %d", idle, loadgen.MaxConns)
-	case count < 1 || count > 1000:
-		return usageError("--count %d: want 1 to 1000", count)
-	case dur <= 0 || dur > time.Hour:
-		return usageError("--duration %v: want more than 0, at most 1h", dur)
-	case warm < 0 || warm > time.Hour:
-		return usageError("--warmup %v: want 0 to 1h", warm)
+	}
+	if err := runner.CheckSamples(count, dur, warm); err != nil {
+		return usageError("%v", err)
 	}
 	topology := c.String("topology")
 	if topology != backend.TopologyEcho && topology != backend.TopologyProxy {

@@ -2,31 +2,22 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 	"unsafe"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
-	"golang.org/x/term"
 
 	backend "github.com/ringbench/ringbench/backends"
-	"github.com/ringbench/ringbench/internal/fingerprint"
-	"github.com/ringbench/ringbench/internal/gobench"
-	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
-	"github.com/ringbench/ringbench/internal/summary"
-	"github.com/ringbench/ringbench/internal/units"
+	"github.com/ringbench/ringbench/internal/runner"
 	"github.com/ringbench/ringbench/workloads"
 
 	// Backends and workloads register themselves.
@@ -86,7 +77,7 @@ func runFlags() []cli.Flag {
 
 		&cli.StringFlag{Name: "topology", Value: "echo", Usage: "echo-proxy: echo (client → server under test) or proxy (client → proxy under test → echo)", Category: "network"},
 		&cli.IntFlag{Name: "conns", Value: 16, Usage: "echo-proxy: connections", Category: "network"},
-		&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "echo-proxy: message size, 64 to 1M", Category: "network"},
+		&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "echo-proxy: message size, " + msgSizeRange, Category: "network"},
 		&cli.IntFlag{Name: "pipeline", Value: 1, Usage: "echo-proxy: messages in flight per connection (closed loop)", Category: "network"},
 		&cli.Float64Flag{Name: "rate", Usage: "echo-proxy: open loop at this many requests/s, latency from scheduled send time (0: closed loop)", Category: "network"},
 		&cli.IntFlag{Name: "idle-conns", Usage: "echo-proxy: hold this many idle connections and report memory per connection", Category: "network"},
@@ -102,47 +93,76 @@ func runFlags() []cli.Flag {
 	}
 }
 
-// runPlan is a validated `run` invocation.
-type runPlan struct {
-	backends  []backend.Backend
-	skipped   []result.Skip
-	workloads []workloads.Workload
-	cfg       workloads.Config
-	count     int
-	duration  time.Duration
-	warmup    time.Duration
-	out       string
-	baseline  string
-	force     bool
-	format    string
-	label     string
-	quiet     bool
+// runInvocation is a validated `run` command line: the plan, and what to do with its result.
+type runInvocation struct {
+	plan     *runner.Plan
+	out      string
+	baseline string
+	force    bool
+	format   string
+	label    string
+	quiet    bool
 }
 
-func parseRunFlags(c *cli.Context) (*runPlan, error) {
+func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	if c.NArg() > 0 {
 		return nil, usageError("run takes no arguments, got %q (flags go before the values, e.g. --backend uring)", c.Args().First())
 	}
-	p := &runPlan{count: c.Int("count"), duration: c.Duration("duration"), warmup: c.Duration("warmup"),
-		force: c.Bool("force"), format: c.String("format"), label: c.String("label"), quiet: c.Bool("quiet")}
-	switch {
-	case p.count < 1:
-		return nil, usageError("--count %d: must be at least 1", p.count)
-	case p.count > 1000:
-		return nil, usageError("--count %d: at most 1000", p.count)
-	case p.duration <= 0:
-		return nil, usageError("--duration %v: must be positive", p.duration)
-	case p.duration > time.Hour:
-		return nil, usageError("--duration %v: at most 1h", p.duration)
-	case p.warmup < 0 || p.warmup > time.Hour:
-		return nil, usageError("--warmup %v: must be between 0 and 1h", p.warmup)
-	}
-	switch p.format {
+	inv := &runInvocation{force: c.Bool("force"), format: c.String("format"), label: c.String("label"), quiet: c.Bool("quiet")}
+	switch inv.format {
 	case "table", "json", "gobench", "markdown":
 	default:
-		return nil, usageError("--format %q: want table, json, gobench or markdown", p.format)
+		return nil, usageError("--format %q: want table, json, gobench or markdown", inv.format)
+	}
+	cfg, err := runConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	wnames, err := splitList(c.String("workload"), "--workload")
+	if err != nil {
+		return nil, err
+	}
+	bnames, err := splitList(c.String("backend"), "--backend")
+	if err != nil {
+		return nil, err
+	}
+	inv.plan, err = runner.NewPlan(runner.Request{Backends: bnames, Workloads: wnames, Config: cfg,
+		Count: c.Int("count"), Duration: c.Duration("duration"), Warmup: c.Duration("warmup"), CountSyscalls: c.Bool("count-syscalls")})
+	switch {
+	case errors.Is(err, runner.ErrUnavailable):
+		return nil, exitError(exitUnsupported, err)
+	case err != nil:
+		return nil, usageError("%v", err)
 	}
 
+	// Output files: refuse to clobber before spending minutes measuring.
+	inv.out = c.String("out")
+	if inv.out == "" {
+		inv.out = defaultResultPath(time.Now())
+	} else if !inv.force {
+		if _, err := os.Lstat(inv.out); err == nil {
+			return nil, usageError("--out %s: file exists (use --force to overwrite)", inv.out)
+		}
+	}
+	if d := filepath.Dir(inv.out); d != "" {
+		if st, err := os.Stat(d); err == nil && !st.IsDir() {
+			return nil, usageError("--out %s: %s is not a directory", inv.out, d)
+		} else if err != nil && c.IsSet("out") {
+			return nil, usageError("--out %s: directory %s: %v", inv.out, d, errors.Unwrap(err))
+		}
+	}
+	inv.baseline = c.String("save-baseline")
+	if inv.baseline != "" && !inv.force {
+		if _, err := os.Lstat(inv.baseline); err == nil {
+			return nil, usageError("--save-baseline %s: file exists (use --force to overwrite)", inv.baseline)
+		}
+	}
+	return inv, nil
+}
+
+// runConfig parses the workload and backend flags. It checks what only the command line knows (a zero the
+// user typed, a CPU this process may not use, --dir); each workload checks its own limits (runner.NewPlan).
+func runConfig(c *cli.Context) (workloads.Config, error) {
 	cfg := workloads.Config{
 		Dir: c.String("dir"), Keep: c.Bool("keep"), Verify: c.Bool("verify"), Seed: c.Uint64("seed"),
 		Options: backend.Options{Depth: c.Int("depth"), Batch: c.Int("batch"), FixedFiles: c.Bool("fixed-files"),
@@ -152,197 +172,55 @@ func parseRunFlags(c *cli.Context) (*runPlan, error) {
 		IdleConns: c.Int("idle-conns"), Multishot: c.Bool("multishot"),
 	}
 	if err := cfg.Options.Validate(); err != nil {
-		return nil, usageError("%v", err)
+		return cfg, usageError("%v", err)
 	}
 	// Zero means "the workload's default" inside Config, so a zero the user typed must be refused here.
-	for _, name := range []string{"conns", "pipeline"} {
+	for _, name := range []string{"conns", "pipeline", "files"} {
 		if c.IsSet(name) && c.Int(name) < 1 {
-			return nil, usageError("--%s %d: must be at least 1", name, c.Int(name))
+			return cfg, usageError("--%s %d: must be at least 1", name, c.Int(name))
 		}
 	}
-	if cfg.IdleConns < 0 {
-		return nil, usageError("--idle-conns %d: must not be negative", cfg.IdleConns)
-	}
-	if cfg.Rate < 0 {
-		return nil, usageError("--rate %g: must not be negative (0 = closed loop)", cfg.Rate)
-	}
-	if c.IsSet("files") && cfg.Files < 1 {
-		return nil, usageError("--files %d: must be at least 1", cfg.Files)
-	}
 	if cfg.Options.SQCPU < -1 {
-		return nil, usageError("--sq-cpu %d: a CPU number, or -1", cfg.Options.SQCPU)
+		return cfg, usageError("--sq-cpu %d: a CPU number, or -1", cfg.Options.SQCPU)
 	}
 	if cpu := cfg.Options.SQCPU; cpu >= 0 {
 		// The kernel refuses (EINVAL) to pin the poll thread to a CPU this process may not run on; say so
 		// here rather than let it read as "SQPOLL not supported".
 		var set unix.CPUSet
 		if err := unix.SchedGetaffinity(0, &set); err == nil && (cpu >= 8*int(unsafe.Sizeof(set)) || !set.IsSet(cpu)) {
-			return nil, usageError("--sq-cpu %d: not a CPU this process may use (%d allowed; see taskset)", cpu, set.Count())
+			return cfg, usageError("--sq-cpu %d: not a CPU this process may use (%d allowed; see taskset)", cpu, set.Count())
 		}
 	}
 	if cfg.Options.SQIdle < 0 || cfg.Options.CQSpin < 0 {
-		return nil, usageError("--sq-idle and --cq-spin must not be negative")
+		return cfg, usageError("--sq-idle and --cq-spin must not be negative")
 	}
 	var err error
 	if c.IsSet("file-size") {
-		if cfg.FileSize, err = units.ParseSize(c.String("file-size")); err != nil || cfg.FileSize < 1 {
-			return nil, usageError("--file-size %q: want a positive size such as 4k or 256M", c.String("file-size"))
+		if cfg.FileSize, err = sizeFlag(c, "file-size", "4k or 256M"); err != nil {
+			return cfg, err
 		}
 	}
-	bs, err := units.ParseSize(c.String("block-size"))
-	if err != nil || bs < 1 || bs > 1<<30 {
-		return nil, usageError("--block-size %q: want a positive size such as 4k", c.String("block-size"))
+	bs, err := sizeFlag(c, "block-size", "4k")
+	if err != nil {
+		return cfg, err
 	}
 	cfg.BlockSize = int(bs)
-	ms, err := units.ParseSize(c.String("msg-size"))
-	if err != nil || ms < 1 || ms > 1<<20 {
-		return nil, usageError("--msg-size %q: want a size from 1 to 1M", c.String("msg-size"))
+	ms, err := sizeFlag(c, "msg-size", "64 or 4k")
+	if err != nil {
+		return cfg, err
 	}
 	cfg.MsgSize = int(ms)
 	if err := checkDir(cfg.Dir); err != nil {
-		return nil, usageError("--dir %s", err)
+		return cfg, usageError("--dir %s", err)
 	}
-	p.cfg = cfg
-
-	// Workloads.
-	wnames, err := splitList(c.String("workload"), "--workload")
-	if err != nil {
-		return nil, err
-	}
-	if len(wnames) == 1 && wnames[0] == "all" {
-		p.workloads = append(p.workloads, workloads.All()...)
-	} else {
-		for _, n := range wnames {
-			w, err := workloads.Lookup(n)
-			if err != nil {
-				return nil, usageError("--workload: %v", err)
-			}
-			p.workloads = append(p.workloads, w)
-		}
-	}
-	for _, w := range p.workloads {
-		if v, ok := w.(validator); ok {
-			if err := v.Validate(cfg); err != nil {
-				return nil, usageError("%s: %v", w.Name(), err)
-			}
-		}
-	}
-
-	// Backends: "all" runs every runnable one and records the others as skipped; a backend named
-	// explicitly that cannot run here is an error of its own (exit 3).
-	bnames, err := splitList(c.String("backend"), "--backend")
-	if err != nil {
-		return nil, err
-	}
-	all := len(bnames) == 1 && bnames[0] == "all"
-	if all {
-		bnames = backend.Names()
-	}
-	for _, n := range bnames {
-		b, err := backend.Lookup(n)
-		if err != nil {
-			return nil, usageError("--backend: %v", err)
-		}
-		if aerr := b.Available(); aerr != nil {
-			if !all {
-				return nil, cli.Exit(fmt.Sprintf("ringbench: --backend %s cannot run here: %v (see `ringbench probe`)", n, aerr), exitUnsupported)
-			}
-			p.skipped = append(p.skipped, result.Skip{Backend: n, Reason: aerr.Error()})
-			continue
-		}
-		p.backends = append(p.backends, b)
-	}
-	if len(p.backends) == 0 {
-		return nil, cli.Exit("ringbench: no backend can run here (see `ringbench probe`)", exitUnsupported)
-	}
-
-	// Output files: refuse to clobber before spending minutes measuring.
-	p.out = c.String("out")
-	if p.out == "" {
-		p.out = defaultResultPath(time.Now())
-	} else if !p.force {
-		if _, err := os.Lstat(p.out); err == nil {
-			return nil, usageError("--out %s: file exists (use --force to overwrite)", p.out)
-		}
-	}
-	if d := filepath.Dir(p.out); d != "" {
-		if st, err := os.Stat(d); err == nil && !st.IsDir() {
-			return nil, usageError("--out %s: %s is not a directory", p.out, d)
-		} else if err != nil && c.IsSet("out") {
-			return nil, usageError("--out %s: directory %s: %v", p.out, d, errors.Unwrap(err))
-		}
-	}
-	p.baseline = c.String("save-baseline")
-	if p.baseline != "" && !p.force {
-		if _, err := os.Lstat(p.baseline); err == nil {
-			return nil, usageError("--save-baseline %s: file exists (use --force to overwrite)", p.baseline)
-		}
-	}
-	return p, nil
-}
-
-// validator is a workload that can check its flags without touching the disk or starting anything, so that
-// a bad value is refused before anything is measured or created.
-type validator interface {
-	Validate(cfg workloads.Config) error
-}
-
-func splitList(v, flag string) ([]string, error) {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	if len(out) == 0 {
-		return nil, usageError("%s: empty list", flag)
-	}
-	for _, s := range out {
-		if s == "all" && len(out) > 1 {
-			return nil, usageError("%s: \"all\" cannot be combined with names", flag)
-		}
-	}
-	return out, nil
-}
-
-// checkDir says, in one line, why dir cannot hold a data set.
-func checkDir(dir string) error {
-	st, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("%s: no such directory", dir)
-	case err != nil:
-		return fmt.Errorf("%s: %v", dir, errors.Unwrap(err))
-	case !st.IsDir():
-		return fmt.Errorf("%s: not a directory", dir)
-	}
-	f, err := os.CreateTemp(dir, ".ringbench-probe-*")
-	if err != nil {
-		return fmt.Errorf("%s: not writable: %v", dir, errors.Unwrap(err))
-	}
-	name := f.Name()
-	f.Close()
-	os.Remove(name)
-	return nil
-}
-
-func defaultResultPath(t time.Time) string {
-	base := filepath.Join("results", "ringbench-"+t.UTC().Format("20060102-150405"))
-	p := base + ".json"
-	for i := 2; ; i++ {
-		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
-			return p
-		}
-		p = base + "-" + strconv.Itoa(i) + ".json"
-	}
+	return cfg, nil
 }
 
 func runAction(c *cli.Context) error {
-	plan, err := parseRunFlags(c)
+	inv, err := parseRunFlags(c)
 	if err != nil {
 		return err
 	}
-	measure.SetSyscallCounting(c.Bool("count-syscalls"))
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errw := c.App.ErrWriter
@@ -356,190 +234,48 @@ func runAction(c *cli.Context) error {
 		}
 	}()
 
-	prog := newProgress(plan, c.App.ErrWriter)
-	plan.cfg.Progress = prog.status
-	f := &result.File{
-		Schema: result.Schema, Version: result.Version, Started: time.Now().UTC(), Label: plan.label,
-		Command: os.Args, Skipped: plan.skipped, Display: workloads.Display(),
-		Config: result.Config{Count: plan.count, Duration: result.Duration(plan.duration), Warmup: result.Duration(plan.warmup),
-			Options: flagOptions(c)},
-	}
-	for _, b := range plan.backends {
-		f.Config.Backends = append(f.Config.Backends, b.Name())
-	}
-	for _, w := range plan.workloads {
-		f.Config.Workloads = append(f.Config.Workloads, w.Name())
-	}
-	f.Env = fingerprint.Collect(fingerprint.Options{Version: version, Commit: commit, DataDir: plan.cfg.Dir})
-	warnEnvironment(f, plan)
-
-	runErr := measureAll(ctx, plan, f, prog)
+	prog := newProgress(inv.quiet, inv.plan.Samples(), c.App.ErrWriter)
+	f, runErr := runner.Run(ctx, inv.plan, runner.Meta{Label: inv.label, Command: os.Args, Options: flagOptions(c),
+		Version: version, Commit: commit}, prog)
 	prog.finish()
-	f.Finished = time.Now().UTC()
-	interrupted := ctx.Err() != nil
-	if interrupted {
-		f.Interrupted = true
-		f.Warnings = append(f.Warnings, result.Warning{Kind: result.WarnInterrupted, Text: "interrupted: fewer samples than asked for"})
-	}
 	if len(f.Samples) == 0 {
 		switch {
-		case interrupted:
+		case f.Interrupted:
 			return cli.Exit("ringbench: interrupted before any sample was measured; no result file written", exitInterrupted)
 		case runErr != nil:
-			return asExitError(exitFailure, runErr)
+			return runExitError(runErr)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(plan.out), 0o755); err != nil {
-		return exitError(exitFailure, fmt.Errorf("--out %s: %w", plan.out, err))
+	if err := os.MkdirAll(filepath.Dir(inv.out), 0o755); err != nil {
+		return exitError(exitFailure, fmt.Errorf("--out %s: %w", inv.out, err))
 	}
-	if err := result.Save(plan.out, f, plan.force); err != nil {
+	if err := result.Save(inv.out, f, inv.force); err != nil {
 		return exitError(exitFailure, err)
 	}
-	if plan.baseline != "" {
-		if err := result.Save(plan.baseline, f, plan.force); err != nil {
+	if inv.baseline != "" {
+		if err := result.Save(inv.baseline, f, inv.force); err != nil {
 			return exitError(exitFailure, err)
 		}
 	}
-	if err := printResult(c.App.Writer, plan.format, f); err != nil {
+	if err := printResult(c.App.Writer, inv.format, f); err != nil {
 		return exitError(exitFailure, err)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", plan.out)
+	fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", inv.out)
 	switch {
-	case interrupted:
+	case f.Interrupted:
 		return cli.Exit("ringbench: interrupted; partial result saved", exitInterrupted)
 	case runErr != nil:
-		return asExitError(exitFailure, runErr)
+		return runExitError(runErr)
 	}
 	return nil
 }
 
-// asExitError is exitError for an error that may already carry its exit status (a usage error).
-func asExitError(code int, err error) error {
-	var ec cli.ExitCoder
-	if errors.As(err, &ec) {
-		return err
+// runExitError is the exit status of a failed run: 2 when the user's flags caused it, else 1.
+func runExitError(err error) error {
+	if errors.Is(err, runner.ErrBadInput) {
+		return exitError(exitUsage, err)
 	}
-	return exitError(code, err)
-}
-
-// measureAll prepares every workload first (data sets, servers), so that a data set that cannot be made (a
-// full --dir, say) stops the run before anything is measured; then it warms each backend once and takes
-// --count rounds of samples of each workload, one per backend per round (ABCABC...), so that drift on a
-// shared machine hits every backend alike. What was prepared is closed (data sets removed unless --keep)
-// in every case, interruption included.
-func measureAll(ctx context.Context, plan *runPlan, f *result.File, prog *progress) (err error) {
-	prepared := make([]workloads.Prepared, 0, len(plan.workloads))
-	defer func() {
-		for i, p := range prepared {
-			if cerr := p.Close(); cerr != nil && err == nil {
-				err = fmt.Errorf("%s: cleaning up: %w", plan.workloads[i].Name(), cerr)
-			}
-		}
-	}()
-	for _, w := range plan.workloads {
-		if ctx.Err() != nil {
-			return nil
-		}
-		prog.status(fmt.Sprintf("%s: preparing", w.Name()))
-		p, err := w.Prepare(ctx, plan.cfg)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			var ue interface{ Usage() bool }
-			if errors.As(err, &ue) || isFlagError(err) {
-				return usageError("%s: %v", w.Name(), err)
-			}
-			return fmt.Errorf("%s: %w", w.Name(), err)
-		}
-		prepared = append(prepared, p)
-	}
-	// Counters stay open from the first sample to the last: opening and closing them per sample costs
-	// the kernel about half a second each time.
-	release := measure.Hold()
-	defer release()
-	var errs []error
-	for i, w := range plan.workloads {
-		if ctx.Err() != nil {
-			break
-		}
-		if err := sampleWorkload(ctx, plan, w, prepared[i], f, prog); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func sampleWorkload(ctx context.Context, plan *runPlan, w workloads.Workload, prepared workloads.Prepared, f *result.File, prog *progress) error {
-	failed := map[string]error{}
-	if plan.warmup > 0 {
-		for _, b := range plan.backends {
-			if ctx.Err() != nil {
-				return nil
-			}
-			prog.status(fmt.Sprintf("%s on %s: warm-up", w.Name(), b.Name()))
-			if _, err := prepared.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: plan.warmup, Warmup: true}); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				if errors.Is(err, backend.ErrNotSupported) {
-					f.Skipped = append(f.Skipped, result.Skip{Backend: b.Name(), Workload: w.Name(), Reason: err.Error()})
-					failed[b.Name()] = nil
-					continue
-				}
-				failed[b.Name()] = err
-			}
-		}
-	}
-	for r := 0; r < plan.count; r++ {
-		for _, b := range plan.backends {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if _, bad := failed[b.Name()]; bad {
-				continue
-			}
-			prog.status(fmt.Sprintf("%s on %s: sample %d/%d", w.Name(), b.Name(), r+1, plan.count))
-			s, err := prepared.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: plan.duration, Repeat: r})
-			prog.step()
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				if errors.Is(err, backend.ErrNotSupported) {
-					f.Skipped = append(f.Skipped, result.Skip{Backend: b.Name(), Workload: w.Name(), Reason: err.Error()})
-					failed[b.Name()] = nil
-					continue
-				}
-				failed[b.Name()] = err
-				continue
-			}
-			if ctx.Err() != nil && s.Seconds < plan.duration.Seconds() {
-				s.Warnings = append(s.Warnings, result.Warn(result.WarnInterrupted, "interrupted: cut short after %.3gs of %v", s.Seconds, plan.duration))
-			}
-			f.Samples = append(f.Samples, s)
-		}
-	}
-	var errs []error
-	for _, b := range plan.backends {
-		if err := failed[b.Name()]; err != nil {
-			errs = append(errs, fmt.Errorf("%s on %s: %w", w.Name(), b.Name(), err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// isFlagError reports whether a workload's Prepare complained about a flag value (its message names it).
-func isFlagError(err error) bool {
-	return strings.HasPrefix(err.Error(), "--")
-}
-
-// warnEnvironment records conditions of the whole run that make figures less trustworthy. Conditions of one
-// backend (SQPOLL without a core of its own) are the engine's to report, per sample.
-func warnEnvironment(f *result.File, plan *runPlan) {
-	if f.Env.Virt.Emulated {
-		f.Warnings = append(f.Warnings, result.Warning{Kind: result.WarnEmulated, Text: "emulated CPU: performance figures are not comparable with native runs"})
-	}
+	return exitError(exitFailure, err)
 }
 
 func flagOptions(c *cli.Context) map[string]string {
@@ -551,67 +287,4 @@ func flagOptions(c *cli.Context) map[string]string {
 		}
 	}
 	return opts
-}
-
-func writeJSON(w io.Writer, f *result.File) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(f)
-}
-
-func printResult(w io.Writer, format string, f *result.File) error {
-	switch format {
-	case "json":
-		return writeJSON(w, f)
-	case "gobench":
-		return gobench.Write(w, f)
-	case "markdown":
-		summary.WriteMarkdown(w, summary.Rows(f.Samples))
-	default:
-		summary.WriteTable(w, summary.Rows(f.Samples))
-	}
-	for _, s := range f.Skipped {
-		where := s.Backend
-		if s.Workload != "" {
-			where += " on " + s.Workload
-		}
-		fmt.Fprintf(w, "skipped %s: %s\n", where, s.Reason)
-	}
-	for _, warn := range f.Warnings {
-		fmt.Fprintf(w, "WARNING: %s\n", warn)
-	}
-	return nil
-}
-
-// progress shows a bar on stderr when it is a terminal, and nothing otherwise.
-type progress struct {
-	bar *progressbar.ProgressBar
-}
-
-func newProgress(plan *runPlan, w io.Writer) *progress {
-	fd, ok := w.(interface{ Fd() uintptr })
-	if plan.quiet || !ok || !term.IsTerminal(int(fd.Fd())) {
-		return &progress{}
-	}
-	total := len(plan.workloads) * len(plan.backends) * plan.count
-	return &progress{bar: progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetWidth(24),
-		progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))}
-}
-
-func (p *progress) status(s string) {
-	if p.bar != nil {
-		p.bar.Describe(s)
-	}
-}
-
-func (p *progress) step() {
-	if p.bar != nil {
-		_ = p.bar.Add(1)
-	}
-}
-
-func (p *progress) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-	}
 }

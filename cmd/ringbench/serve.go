@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/workloads/echoproxy"
 
 	// Backends register themselves.
@@ -114,9 +115,12 @@ func serveAction(c *cli.Context) error {
 			ss.Close()
 			return exitError(exitFailure, fmt.Errorf("--control %s: %w", addr, err))
 		}
+		// Counters are opened per window, not held: between windows this process's syscalls stay untraced.
+		meter := measure.New(measure.Options{CountSyscalls: true})
 		go func() {
 			defer close(ctlDone)
-			echoproxy.ServeControl(ctl, ss, echoproxy.ControlInfo{Topology: topology, Multishot: c.Bool("multishot")})
+			defer meter.Close()
+			echoproxy.ServeControl(ctl, ss, meter, echoproxy.ControlInfo{Topology: topology, Multishot: c.Bool("multishot")})
 		}()
 	} else {
 		close(ctlDone)

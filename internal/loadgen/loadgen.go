@@ -9,7 +9,7 @@
 // by delaying the requests that would have measured it (coordinated omission).
 //
 // Each connection's byte stream is a fixed pseudo-random pattern at a per-connection phase, so the echo
-// can be checked byte for byte (Verify) and messages of any size (64 B to 1 MiB) need no copying: partial
+// can be checked byte for byte (Verify) and messages of any size (1 B to 1 MiB) need no copying: partial
 // writes and reads just move a position in the pattern.
 package loadgen
 
@@ -31,7 +31,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Limits on what one generator accepts.
+// Limits on what one generator accepts. They are the limits of the echo-proxy flags (--msg-size, --conns,
+// --idle-conns, --pipeline) wherever those are given: run, load.
 const (
 	MinMsgSize  = 1
 	MaxMsgSize  = 1 << 20

@@ -2,6 +2,10 @@
 // one counter per thread), CPU time of the whole process including io_uring's kernel threads (iou-sqp,
 // iou-wrk), context switches and peak RSS. Where the kernel will not count for this user, the sample says
 // "unavailable" and why; it never reports a false zero.
+//
+// A Meter carries the measuring options (whether syscalls are counted, whether counters stay open across a
+// run) and begins each sample's Span; the command that runs samples makes one and hands it to the
+// workloads.
 package measure
 
 import (
@@ -26,49 +30,50 @@ type Scope struct {
 	Breakdown []string
 }
 
-var (
-	heldMu sync.Mutex
-	held   *perfcount.Counter
-	// countOff disables syscall counting (ringbench run --count-syscalls=false).
-	countOff bool
-)
-
 // errNotCounted is the reason given when syscall counting was switched off.
 var errNotCounted = errors.New("not counted (--count-syscalls=false: tracepoints cost every syscall ~0.2-0.5 µs, which lowers the throughput of syscall-heavy backends most)")
 
-// SetSyscallCounting switches kernel syscall counting on or off for spans begun afterwards. Counting goes
-// through syscall tracepoints, which slow every syscall of the process; a backend making one syscall per op
-// loses more throughput to it than one making 0.03. Off gives unbiased throughput; CPU, context switches
-// (from /proc) and latency are still measured.
-func SetSyscallCounting(on bool) {
-	heldMu.Lock()
-	countOff = !on
-	heldMu.Unlock()
+// Options configure a Meter.
+type Options struct {
+	// CountSyscalls counts syscalls with kernel tracepoints. They slow every syscall of the process: a
+	// backend making one syscall per op loses more throughput to them than one making 0.03. Off gives
+	// unbiased throughput; CPU, context switches (from /proc) and latency are still measured.
+	CountSyscalls bool
+	// Hold opens this process's counters once, in New, and keeps them open until Close. Closing the last
+	// counter of a tracepoint costs the kernel about 35 ms per event, half a second per sample with the
+	// default breakdown; spans of this process then read the held counters (threads created later are
+	// covered by inheritance, their counts read live) and charge each sample the difference. The cost:
+	// syscalls of this process take the traced path between samples too, which nothing measures.
+	Hold bool
 }
 
-// Hold opens this process's counters once, for a whole run, and returns the function that closes them.
-// Closing the last counter of a tracepoint costs the kernel about 35 ms per event, half a second per
-// sample with the default breakdown; spans begun while the counters are held read them (threads created
-// later are covered by inheritance, their counts read live) and charge each sample the difference. The
-// cost: syscalls of this process take the traced path between samples too, which nothing measures.
-func Hold() (release func()) {
-	heldMu.Lock()
-	defer heldMu.Unlock()
-	if held != nil || countOff {
-		return func() {}
-	}
-	c, err := perfcount.Open(perfcount.DefaultBreakdown)
-	if err != nil {
-		return func() {} // spans open (and explain) their own
-	}
-	held = c
-	return func() {
-		heldMu.Lock()
-		defer heldMu.Unlock()
-		if held == c {
-			held.Close()
-			held = nil
+// Meter brackets samples with the kernel's counters. It is safe for concurrent use; Close releases what
+// it holds, and spans begun afterwards open counters of their own.
+type Meter struct {
+	count bool
+	mu    sync.Mutex
+	held  *perfcount.Counter
+}
+
+// New returns a Meter with opts. Counters it cannot hold are not an error: each span then opens (and,
+// where the kernel refuses, explains) its own.
+func New(opts Options) *Meter {
+	m := &Meter{count: opts.CountSyscalls}
+	if opts.Hold && opts.CountSyscalls {
+		if c, err := perfcount.Open(perfcount.DefaultBreakdown); err == nil {
+			m.held = c
 		}
+	}
+	return m
+}
+
+// Close releases the counters the Meter holds.
+func (m *Meter) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.held != nil {
+		m.held.Close()
+		m.held = nil
 	}
 }
 
@@ -85,16 +90,16 @@ type Span struct {
 	thrRead  perfcount.Reading
 }
 
-// Begin opens the counters and takes the starting snapshot. It fails only when /proc itself cannot be read;
-// counters the kernel refuses are recorded as unavailable.
-func Begin(scope Scope) (*Span, error) {
+// Begin opens the counters and takes the starting snapshot of one sample window. It fails only when /proc
+// itself cannot be read; counters the kernel refuses are recorded as unavailable.
+func (m *Meter) Begin(scope Scope) (*Span, error) {
 	if scope.Breakdown == nil {
 		scope.Breakdown = perfcount.DefaultBreakdown
 	}
 	s := &Span{scope: scope}
-	heldMu.Lock()
-	h, off := held, countOff
-	heldMu.Unlock()
+	m.mu.Lock()
+	h, off := m.held, !m.count
+	m.mu.Unlock()
 	switch {
 	case off:
 		s.procErr = errNotCounted

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
 )
 
@@ -42,9 +43,9 @@ type ControlInfo struct {
 	Multishot bool
 }
 
-// ServeControl answers control connections on ln until ln is closed. Requests from all connections are
-// served one at a time.
-func ServeControl(ln net.Listener, ss *ServerSide, info ControlInfo) {
+// ServeControl answers control connections on ln until ln is closed, measuring windows with m. Requests
+// from all connections are served one at a time.
+func ServeControl(ln net.Listener, ss *ServerSide, m *measure.Meter, info ControlInfo) {
 	var (
 		mu   sync.Mutex
 		win  *Window
@@ -94,7 +95,7 @@ func ServeControl(ln net.Listener, ss *ServerSide, info ControlInfo) {
 					if win != nil {
 						win.Close()
 					}
-					w, berr := ss.Begin()
+					w, berr := ss.Begin(m)
 					if berr != nil {
 						resp.Error = berr.Error()
 					} else {

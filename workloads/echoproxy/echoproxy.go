@@ -24,6 +24,7 @@ import (
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/units"
 	"github.com/ringbench/ringbench/workloads"
 )
 
@@ -47,8 +48,6 @@ func (Workload) Summary() string {
 const (
 	DefaultConns   = 16
 	DefaultMsgSize = 64
-	MinMsgSize     = 64
-	MaxMsgSize     = 1 << 20
 	DefaultTimeout = 10 * time.Second
 )
 
@@ -66,8 +65,8 @@ type Settings struct {
 	Options   backend.Options
 }
 
-// Validate checks the echo-proxy flags without starting anything, so that `run` refuses bad values before
-// any workload creates its data or servers.
+// Validate implements workloads.Workload: it checks the echo-proxy flags without starting anything. The
+// limits are the load generator's (loadgen.MinMsgSize and the like), which `load` checks too.
 func (Workload) Validate(cfg workloads.Config) error {
 	_, err := Check(cfg)
 	return err
@@ -92,8 +91,8 @@ func Check(cfg workloads.Config) (Settings, error) {
 	if s.MsgSize == 0 {
 		s.MsgSize = DefaultMsgSize
 	}
-	if s.MsgSize < MinMsgSize || s.MsgSize > MaxMsgSize {
-		return s, fmt.Errorf("--msg-size %d: want 64 B to 1 MiB", s.MsgSize)
+	if s.MsgSize < loadgen.MinMsgSize || s.MsgSize > loadgen.MaxMsgSize {
+		return s, fmt.Errorf("--msg-size %d: want %d B to %s", s.MsgSize, loadgen.MinMsgSize, units.FormatSize(loadgen.MaxMsgSize))
 	}
 	if s.Pipeline == 0 {
 		s.Pipeline = 1
@@ -245,7 +244,7 @@ func (p *prepared) run(ctx context.Context, spec workloads.SampleSpec, ss *Serve
 	var win *Window
 	if !spec.Warmup {
 		var err error
-		if win, err = ss.Begin(); err != nil {
+		if win, err = ss.Begin(spec.Meter); err != nil {
 			_, _ = p.child.Stop()
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 	_ "github.com/ringbench/ringbench/backends/sqpoll"
 	_ "github.com/ringbench/ringbench/backends/uring"
 	"github.com/ringbench/ringbench/internal/loadgen"
+	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/workloads"
 )
@@ -29,6 +30,9 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// meter measures the tests' samples as `run` does by default, opening counters per sample.
+var meter = measure.New(measure.Options{CountSyscalls: true})
 
 // variant is a backend as the tests run it.
 type variant struct {
@@ -152,7 +156,7 @@ func sample(t *testing.T, v variant, cfg workloads.Config, d time.Duration) (res
 			t.Errorf("close: %v", err)
 		}
 	}()
-	return p.Sample(context.Background(), workloads.SampleSpec{Backend: lookup(t, v.name), Duration: d})
+	return p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: lookup(t, v.name), Duration: d})
 }
 
 func TestEchoAndProxyOnEveryBackend(t *testing.T) {
@@ -329,6 +333,12 @@ func TestCheckNamesTheFlag(t *testing.T) {
 	s, err := Check(workloads.Config{})
 	if err != nil || s.Conns != DefaultConns || s.MsgSize != DefaultMsgSize || s.Pipeline != 1 || s.Topology != "echo" {
 		t.Fatalf("defaults: %+v %v", s, err)
+	}
+	// --msg-size's limits are the load generator's, both ends included.
+	for _, size := range []int{loadgen.MinMsgSize, loadgen.MaxMsgSize} {
+		if _, err := Check(workloads.Config{MsgSize: size}); err != nil {
+			t.Errorf("--msg-size %d: %v", size, err)
+		}
 	}
 }
 

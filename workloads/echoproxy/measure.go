@@ -11,12 +11,12 @@ type span interface {
 }
 
 // beginSpan brackets the server process (this one) and, apart, the server's I/O thread.
-func beginSpan(tid int) (span, error) {
+func beginSpan(m *measure.Meter, tid int) (span, error) {
 	scope := measure.Scope{}
 	if tid > 0 {
 		scope.BackendTIDs = []int{tid}
 	}
-	s, err := measure.Begin(scope)
+	s, err := m.Begin(scope)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,9 @@ import (
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/loadgen"
+	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/workloads"
 )
 
 // ServerOptions configure a server under test.
@@ -147,10 +149,13 @@ type Window struct {
 	before backend.EngineCounters
 }
 
-// Begin starts measuring the server process (and, apart, its I/O thread).
-func (s *ServerSide) Begin() (*Window, error) {
+// Begin starts measuring the server process (and, apart, its I/O thread) with m.
+func (s *ServerSide) Begin(m *measure.Meter) (*Window, error) {
+	if m == nil {
+		return nil, workloads.ErrNoMeter
+	}
 	w := &Window{ss: s, before: s.Server.Counters()}
-	sp, err := beginSpan(s.Server.ThreadID())
+	sp, err := beginSpan(m, s.Server.ThreadID())
 	if err != nil {
 		return nil, err
 	}

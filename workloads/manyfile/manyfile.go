@@ -48,8 +48,7 @@ func withDefaults(cfg workloads.Config) workloads.Config {
 	return cfg
 }
 
-// Validate checks the flags many-file uses without touching the disk, so that `run` can refuse bad values
-// before it measures anything. Prepare checks them again.
+// Validate implements workloads.Workload. Prepare checks the flags again.
 func (workload) Validate(cfg workloads.Config) error { return validate(withDefaults(cfg)) }
 
 func validate(cfg workloads.Config) error {

@@ -11,6 +11,7 @@ import (
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/units"
 	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/dataset"
 	"github.com/ringbench/ringbench/workloads/internal/filedrive"
@@ -22,6 +23,13 @@ const (
 	DefaultFiles     = 1
 	DefaultFileSize  = 256 << 20
 	DefaultBlockSize = 4096
+)
+
+// Limits of --block-size: O_DIRECT needs blocks aligned to the logical sector (512 B everywhere), and one
+// block is one buffer slot of the engine, --depth of them allocated (or registered) at once.
+const (
+	BlockAlign   = 512
+	MaxBlockSize = 16 << 20
 )
 
 type workload struct{}
@@ -51,8 +59,7 @@ func withDefaults(cfg workloads.Config) workloads.Config {
 	return cfg
 }
 
-// Validate checks the flags small-file uses without touching the disk, so that `run` can refuse bad values
-// before it measures anything. Prepare checks them again.
+// Validate implements workloads.Workload. Prepare checks the flags again.
 func (workload) Validate(cfg workloads.Config) error { return validate(withDefaults(cfg)) }
 
 func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
@@ -81,10 +88,10 @@ func validate(cfg workloads.Config) error {
 		return fmt.Errorf("--file-size %d: must be positive", cfg.FileSize)
 	case cfg.BlockSize < 0:
 		return fmt.Errorf("--block-size %d: must be positive", cfg.BlockSize)
-	case cfg.BlockSize%512 != 0:
-		return fmt.Errorf("--block-size %d: must be a multiple of 512", cfg.BlockSize)
-	case cfg.BlockSize > 16<<20:
-		return fmt.Errorf("--block-size %d: at most 16 MiB", cfg.BlockSize)
+	case cfg.BlockSize%BlockAlign != 0:
+		return fmt.Errorf("--block-size %d: must be a multiple of %d", cfg.BlockSize, BlockAlign)
+	case cfg.BlockSize > MaxBlockSize:
+		return fmt.Errorf("--block-size %d: at most %s", cfg.BlockSize, units.FormatSize(MaxBlockSize))
 	case int64(cfg.BlockSize) > cfg.FileSize:
 		return fmt.Errorf("--block-size %d is larger than --file-size %d", cfg.BlockSize, cfg.FileSize)
 	case cfg.Pattern != "rand" && cfg.Pattern != "seq":

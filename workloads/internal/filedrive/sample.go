@@ -33,6 +33,9 @@ type SampleInput struct {
 // kernel counters, and returns it with every figure filled in.
 func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 	b := in.Spec.Backend
+	if !in.Spec.Warmup && in.Spec.Meter == nil {
+		return result.Sample{}, workloads.ErrNoMeter
+	}
 	s := result.Sample{Backend: b.Name(), Workload: in.Workload, Params: in.Params, Repeat: in.Spec.Repeat, EntersPerOp: -1}
 	var res *result.Residency
 	if in.Residency != nil {
@@ -52,7 +55,7 @@ func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 		}
 		var span *measure.Span
 		if !in.Spec.Warmup {
-			if span, err = measure.Begin(measure.Scope{BackendTIDs: []int{tid}}); err != nil {
+			if span, err = in.Spec.Meter.Begin(measure.Scope{BackendTIDs: []int{tid}}); err != nil {
 				eng.Close()
 				return err
 			}

@@ -1,0 +1,145 @@
+// Package runner is the orchestrator of `ringbench run`: a Plan says which workloads run on which backends
+// with which configuration, how many samples of each pair and how long each is, and Run carries it out —
+// every workload prepared first, each backend warmed up once per workload, then the samples interleaved
+// across backends (ABCABC...) so that drift on a shared machine hits every backend alike — and builds the
+// result file, stopping cleanly (what was measured kept, marked interrupted) when its context ends.
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/workloads"
+)
+
+// Limits on the samples of a run, shared by every command that takes samples (run, load).
+const (
+	MaxCount    = 1000      // --count: samples per backend and workload
+	MaxDuration = time.Hour // --duration, --warmup
+)
+
+// ErrUnavailable marks a plan that cannot run on this kernel: a backend asked for by name that cannot run
+// here, or no backend that can. `run` exits 3 for it.
+var ErrUnavailable = errors.New("cannot run here")
+
+// ErrBadInput marks a failure the user's flags caused and can fix (a data set too large for --dir), as
+// opposed to a measurement that failed. `run` exits 2 for it.
+var ErrBadInput = errors.New("bad input")
+
+// marked is err, also matching mark with errors.Is, with err's message alone.
+type marked struct{ err, mark error }
+
+func (e marked) Error() string   { return e.err.Error() }
+func (e marked) Unwrap() []error { return []error{e.err, e.mark} }
+
+// Request is a run as asked for: workloads and backends by name ("all" alone for every one), and the rest
+// of the flags, parsed.
+type Request struct {
+	Backends  []string
+	Workloads []string
+	Config    workloads.Config
+	Count     int
+	Duration  time.Duration
+	Warmup    time.Duration
+	// CountSyscalls counts syscalls with kernel tracepoints (measure.Options.CountSyscalls).
+	CountSyscalls bool
+}
+
+// Plan is a validated run.
+type Plan struct {
+	Backends []backend.Backend
+	// Skipped are the backends of "all" that cannot run here, and why.
+	Skipped       []result.Skip
+	Workloads     []workloads.Workload
+	Config        workloads.Config
+	Count         int
+	Duration      time.Duration
+	Warmup        time.Duration
+	CountSyscalls bool
+}
+
+// Samples is the number of measured samples the plan takes (warm-ups not counted).
+func (p *Plan) Samples() int { return len(p.Workloads) * len(p.Backends) * p.Count }
+
+// NewPlan checks r without touching the disk or starting anything: the sample counts and lengths, each
+// workload's own flags (its Validate) and whether each backend can run here. "all" backends means every
+// runnable one, the others recorded as skipped; a backend named explicitly that cannot run here is an
+// error matching ErrUnavailable. Errors name the flag the user typed.
+func NewPlan(r Request) (*Plan, error) {
+	if err := CheckSamples(r.Count, r.Duration, r.Warmup); err != nil {
+		return nil, err
+	}
+	p := &Plan{Config: r.Config, Count: r.Count, Duration: r.Duration, Warmup: r.Warmup, CountSyscalls: r.CountSyscalls}
+
+	if len(r.Workloads) == 1 && r.Workloads[0] == "all" {
+		p.Workloads = workloads.All()
+	} else {
+		for _, n := range r.Workloads {
+			w, err := workloads.Lookup(n)
+			if err != nil {
+				return nil, fmt.Errorf("--workload: %w", err)
+			}
+			p.Workloads = append(p.Workloads, w)
+		}
+	}
+	if len(p.Workloads) == 0 {
+		return nil, errors.New("--workload: no workload")
+	}
+	for _, w := range p.Workloads {
+		if err := w.Validate(r.Config); err != nil {
+			return nil, fmt.Errorf("%s: %w", w.Name(), err)
+		}
+	}
+
+	names := r.Backends
+	all := len(names) == 1 && names[0] == "all"
+	if all {
+		names = backend.Names()
+	}
+	for _, n := range names {
+		b, err := backend.Lookup(n)
+		if err != nil {
+			return nil, fmt.Errorf("--backend: %w", err)
+		}
+		if aerr := b.Available(); aerr != nil {
+			if !all {
+				return nil, marked{fmt.Errorf("--backend %s cannot run here: %w (see `ringbench probe`)", n, aerr), ErrUnavailable}
+			}
+			p.Skipped = append(p.Skipped, result.Skip{Backend: n, Reason: aerr.Error()})
+			continue
+		}
+		p.Backends = append(p.Backends, b)
+	}
+	if len(p.Backends) == 0 {
+		return nil, marked{errors.New("no backend can run here (see `ringbench probe`)"), ErrUnavailable}
+	}
+	return p, nil
+}
+
+// CheckSamples checks --count, --duration and --warmup against MaxCount and MaxDuration.
+func CheckSamples(count int, duration, warmup time.Duration) error {
+	switch {
+	case count < 1:
+		return fmt.Errorf("--count %d: must be at least 1", count)
+	case count > MaxCount:
+		return fmt.Errorf("--count %d: at most %d", count, MaxCount)
+	case duration <= 0:
+		return fmt.Errorf("--duration %v: must be positive", duration)
+	case duration > MaxDuration:
+		return fmt.Errorf("--duration %v: at most %s", duration, shortDuration(MaxDuration))
+	case warmup < 0 || warmup > MaxDuration:
+		return fmt.Errorf("--warmup %v: must be between 0 and %s", warmup, shortDuration(MaxDuration))
+	}
+	return nil
+}
+
+// shortDuration prints 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
+}
