@@ -17,10 +17,11 @@ import (
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/clock"
+	"github.com/ringbench/ringbench/internal/netutil"
 	"golang.org/x/sys/unix"
 )
 
-// NewServer implements backend.ServerBackend.
+// NewServer implements backend.Backend.
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
 
 // Warnings is empty for the epoll server; present so every server backend answers the same questions.
@@ -44,7 +45,7 @@ func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 		done:  make(chan struct{}),
 	}
 	if cfg.Topology == backend.TopologyProxy {
-		sa, family, err := backend.ResolveSockaddr(cfg.Upstream, false)
+		sa, family, err := netutil.ResolveSockaddr(cfg.Upstream, false)
 		if err != nil {
 			unix.Close(cfg.ListenFD)
 			return nil, fmt.Errorf("epoll server: upstream: %w", err)

@@ -20,6 +20,9 @@ import (
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/backends/epoll"
+	"github.com/ringbench/ringbench/internal/cpuset"
+	"github.com/ringbench/ringbench/internal/fds"
+	"github.com/ringbench/ringbench/internal/netutil"
 )
 
 // ChildEnv, set to "1" in a child's environment, asks the binary to run ChildMain. ringbench's `load
@@ -102,13 +105,13 @@ func ChildMain(in io.Reader, out io.Writer) int {
 			resp.OK, resp.PID = true, os.Getpid()
 		case "pin":
 			cpus = req.CPUs
-			if err := backend.PinProcess(cpus); err != nil {
+			if err := cpuset.PinProcess(cpus); err != nil {
 				fail(err)
 			} else {
 				resp.OK = true
 			}
 		case "nofile":
-			if err := backend.RaiseNoFile(req.MaxFDs); err != nil {
+			if err := fds.RaiseLimit(req.MaxFDs); err != nil {
 				fail(err)
 			} else {
 				resp.OK = true
@@ -122,7 +125,7 @@ func ChildMain(in io.Reader, out io.Writer) int {
 			if addr == "" {
 				addr = "127.0.0.1:0"
 			}
-			fd, bound, err := backend.Listen(addr, 0)
+			fd, bound, err := netutil.Listen(addr, 0)
 			if err != nil {
 				fail(err)
 				break
@@ -133,7 +136,7 @@ func ChildMain(in io.Reader, out io.Writer) int {
 				break
 			}
 			if len(cpus) > 0 {
-				_ = backend.PinThread(srv.ThreadID(), cpus)
+				_ = cpuset.PinThread(srv.ThreadID(), cpus)
 			}
 			up = addrServer{srv, bound}
 			upWG.Add(1)

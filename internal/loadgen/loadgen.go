@@ -25,8 +25,10 @@ import (
 	"github.com/ringbench/ringbench/internal/rawsys"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/clock"
+	"github.com/ringbench/ringbench/internal/cpuset"
+	"github.com/ringbench/ringbench/internal/fds"
+	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/result"
 	"golang.org/x/sys/unix"
 )
@@ -254,10 +256,10 @@ func Dial(cfg Config, cpus []int) (*Generator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if _, _, err := backend.ResolveSockaddr(cfg.Target, false); err != nil {
+	if _, _, err := netutil.ResolveSockaddr(cfg.Target, false); err != nil {
 		return nil, fmt.Errorf("--target: %w", err)
 	}
-	if err := backend.RaiseNoFile(cfg.Conns + cfg.IdleConns + 256); err != nil {
+	if err := fds.RaiseLimit(cfg.Conns + cfg.IdleConns + 256); err != nil {
 		return nil, err
 	}
 	g := &Generator{cfg: cfg, cmds: make(chan command, 1), done: make(chan struct{}), failed: make(chan struct{}), evfd: -1}
@@ -340,7 +342,7 @@ func (g *Generator) thread(ready chan<- error, cpus []int) {
 	defer close(g.done)
 	g.tid = unix.Gettid()
 	if len(cpus) > 0 {
-		_ = backend.PinThread(0, cpus)
+		_ = cpuset.PinThread(0, cpus)
 	}
 	// Timers for open-loop sends fire within a microsecond, not the default 50 us slack.
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
@@ -443,7 +445,7 @@ func (l *loop) closeAll() {
 // complete one small echo (so that a server's per-connection buffers have been used once, as on a
 // keep-alive connection that went quiet).
 func (l *loop) connectAll() error {
-	sa, family, err := backend.ResolveSockaddr(l.cfg.Target, false)
+	sa, family, err := netutil.ResolveSockaddr(l.cfg.Target, false)
 	if err != nil {
 		return err
 	}
