@@ -18,9 +18,8 @@ import (
 	"sync"
 	"time"
 
-	backend "github.com/ringbench/ringbench/backends"
-	"github.com/ringbench/ringbench/backends/epoll"
 	"github.com/ringbench/ringbench/internal/cpuset"
+	"github.com/ringbench/ringbench/internal/epollserver"
 	"github.com/ringbench/ringbench/internal/fds"
 	"github.com/ringbench/ringbench/internal/netutil"
 )
@@ -68,7 +67,8 @@ func ChildMain(in io.Reader, out io.Writer) int {
 	var (
 		gen  *Generator
 		idle *Generator // connections held idle, apart from the load
-		up   backend.Server
+		up   *epollserver.Server
+		upAt string // up's address
 		upWG sync.WaitGroup
 		cpus []int
 	)
@@ -118,7 +118,7 @@ func ChildMain(in io.Reader, out io.Writer) int {
 			}
 		case "upstream":
 			if up != nil {
-				resp.OK, resp.Addr = true, upAddr(up)
+				resp.OK, resp.Addr = true, upAt
 				break
 			}
 			addr := req.Addr
@@ -130,7 +130,8 @@ func ChildMain(in io.Reader, out io.Writer) int {
 				fail(err)
 				break
 			}
-			srv, err := epoll.NewServer(backend.ServerConfig{ListenFD: fd})
+			// The connection bound is the epoll backend's default (backend.DefaultMaxConns).
+			srv, err := epollserver.New(epollserver.Config{ListenFD: fd, MaxConns: 1 << 16})
 			if err != nil {
 				fail(err)
 				break
@@ -138,7 +139,7 @@ func ChildMain(in io.Reader, out io.Writer) int {
 			if len(cpus) > 0 {
 				_ = cpuset.PinThread(srv.ThreadID(), cpus)
 			}
-			up = addrServer{srv, bound}
+			up, upAt = srv, bound
 			upWG.Add(1)
 			go func() { defer upWG.Done(); _ = srv.Serve() }()
 			resp.OK, resp.Addr = true, bound
@@ -214,13 +215,6 @@ func ChildMain(in io.Reader, out io.Writer) int {
 	}
 	return 0
 }
-
-type addrServer struct {
-	backend.Server
-	addr string
-}
-
-func upAddr(s backend.Server) string { return s.(addrServer).addr }
 
 // Child is a running load-generator process, seen from its parent.
 type Child struct {
