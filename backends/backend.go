@@ -35,6 +35,10 @@ type Backend interface {
 	// goroutine locked to its OS thread (runtime.LockOSThread): io_uring rings set up with SINGLE_ISSUER
 	// refuse other threads.
 	NewFileEngine(cfg FileConfig) (FileEngine, error)
+	// NewServer sets a network server up on cfg.ListenFD (see server.go). The server owns ListenFD from
+	// then on (Close closes it, also when NewServer fails). NewServer starts the server's OS thread, so
+	// ThreadID is valid on return.
+	NewServer(cfg ServerConfig) (Server, error)
 }
 
 // Options are the tuning flags a backend may honour; each backend ignores what does not apply to it.

@@ -199,7 +199,7 @@ T_FETCH=$(date +%s)
 cd "$ROOT"
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
-CGO_ENABLED=0 go build -trimpath -o "$KD/kmatrix" ./internal/kmatrix/cmd/kmatrix || die "building internal/kmatrix/cmd/kmatrix failed"
+CGO_ENABLED=0 go build -trimpath -o "$KD/kmatrix" ./cmd/kmatrix || die "building cmd/kmatrix failed"
 if [ -n "$PREBUILT" ]; then
 	[ -x "$PREBUILT" ] || die "--ringbench $PREBUILT: not an executable" 2
 	if ldd "$PREBUILT" >/dev/null 2>&1; then

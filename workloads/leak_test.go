@@ -480,25 +480,10 @@ func echoConfig(topology string) workloads.Config {
 	}
 }
 
-// serverBackends are the runnable backends that serve sockets.
-func serverBackends(t *testing.T) []backend.Backend {
-	t.Helper()
-	var out []backend.Backend
-	for _, b := range runnable(t) {
-		if _, ok := b.(backend.ServerBackend); ok {
-			out = append(out, b)
-		}
-	}
-	if len(out) == 0 {
-		t.Skip("no backend serves sockets")
-	}
-	return out
-}
-
 // TestEchoProxyLeaksNothing: echo and proxy topologies on every server backend (uring also multishot):
 // the load-generator child, the server's listener, connections, ring and thread are all gone after Close.
 func TestEchoProxyLeaksNothing(t *testing.T) {
-	bs := serverBackends(t)
+	bs := runnable(t) // every backend serves sockets
 	for _, topo := range []string{"echo", "proxy"} {
 		for _, b := range bs {
 			multishots := []bool{false}
@@ -532,7 +517,7 @@ func TestEchoProxyLeaksNothing(t *testing.T) {
 // TestEchoProxyFailuresLeakNothing: bad settings, a server that cannot start (sqpoll pinned to a CPU that
 // does not exist, after its listener was made) and a sample cancelled half-way leave nothing behind.
 func TestEchoProxyFailuresLeakNothing(t *testing.T) {
-	bs := serverBackends(t)
+	bs := runnable(t) // every backend serves sockets
 	t.Run("bad-topology", func(t *testing.T) {
 		cfg := echoConfig("mesh")
 		before := snapshot(t)

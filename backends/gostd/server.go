@@ -19,7 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// NewServer implements backend.ServerBackend.
+// NewServer implements backend.Backend.
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
 
 // NewServer wraps cfg.ListenFD in a net.Listener.

@@ -11,7 +11,7 @@ import (
 	"github.com/ringbench/ringbench/internal/ring"
 )
 
-// NewServer implements backend.ServerBackend.
+// NewServer implements backend.Backend.
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
 
 // NewServer starts an SQPOLL io_uring server.

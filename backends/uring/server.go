@@ -32,11 +32,12 @@ import (
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/clock"
+	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/ring"
 	"golang.org/x/sys/unix"
 )
 
-// NewServer implements backend.ServerBackend: SINGLE_ISSUER|DEFER_TASKRUN, stepping down where the kernel
+// NewServer implements backend.Backend: SINGLE_ISSUER|DEFER_TASKRUN, stepping down where the kernel
 // lacks them.
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 	return NewServer(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true}, "uring")
@@ -169,7 +170,7 @@ func NewServer(cfg backend.ServerConfig, p ring.Params, name string) (*Server, e
 	s := &Server{name: name, cfg: cfg, params: p, lfd: cfg.ListenFD, evfd: -1, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin),
 		start: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{})}
 	if cfg.Topology == backend.TopologyProxy {
-		sa, family, err := backend.ResolveSockaddr(cfg.Upstream, false)
+		sa, family, err := netutil.ResolveSockaddr(cfg.Upstream, false)
 		if err != nil {
 			unix.Close(cfg.ListenFD)
 			return nil, fmt.Errorf("%s server: upstream: %w", name, err)

@@ -14,8 +14,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/fds"
 	"github.com/ringbench/ringbench/internal/fingerprint"
 	"github.com/ringbench/ringbench/internal/loadgen"
+	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/runner"
 	"github.com/ringbench/ringbench/workloads"
@@ -98,7 +100,7 @@ func loadAction(c *cli.Context) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError("%v", err)
 	}
-	if _, _, err := backend.ResolveSockaddr(cfg.Target, false); err != nil {
+	if _, _, err := netutil.ResolveSockaddr(cfg.Target, false); err != nil {
 		return usageError("--target: %v", err)
 	}
 	idle := c.Int("idle-conns")
@@ -131,7 +133,7 @@ func loadAction(c *cli.Context) error {
 			return usageError("--out %s: %v", out, result.ErrExists)
 		}
 	}
-	if err := backend.RaiseNoFile(cfg.Conns + idle + 256); err != nil {
+	if err := fds.RaiseLimit(cfg.Conns + idle + 256); err != nil {
 		return exitError(exitFailure, err)
 	}
 	if runtime.GOMAXPROCS(0) < 2 {

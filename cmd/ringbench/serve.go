@@ -21,6 +21,8 @@ import (
 	_ "github.com/ringbench/ringbench/backends/gostd"
 	_ "github.com/ringbench/ringbench/backends/sqpoll"
 	_ "github.com/ringbench/ringbench/backends/uring"
+	"github.com/ringbench/ringbench/internal/fds"
+	"github.com/ringbench/ringbench/internal/netutil"
 )
 
 const serveDescription = `Runs one backend's server until interrupted (SIGINT, SIGTERM) or --duration passes: the
@@ -69,12 +71,12 @@ func serveAction(c *cli.Context) error {
 	}
 	topology := backend.TopologyEcho
 	if up := c.String("upstream"); up != "" {
-		if _, _, err := backend.ResolveSockaddr(up, false); err != nil {
+		if _, _, err := netutil.ResolveSockaddr(up, false); err != nil {
 			return usageError("--upstream: %v", err)
 		}
 		topology = backend.TopologyProxy
 	}
-	if _, _, err := backend.ResolveSockaddr(c.String("listen"), true); err != nil {
+	if _, _, err := netutil.ResolveSockaddr(c.String("listen"), true); err != nil {
 		return usageError("--listen: %v", err)
 	}
 	if c.Int("max-conns") < 1 {
@@ -87,7 +89,7 @@ func serveAction(c *cli.Context) error {
 	if topology == backend.TopologyProxy {
 		need = 2*c.Int("max-conns") + 256
 	}
-	if err := backend.RaiseNoFile(need); err != nil && c.IsSet("max-conns") {
+	if err := fds.RaiseLimit(need); err != nil && c.IsSet("max-conns") {
 		// Not fatal: the server refuses connections beyond what it can hold (accept fails with EMFILE).
 		fmt.Fprintf(c.App.ErrWriter, "ringbench: warning: --max-conns %d: %v\n", c.Int("max-conns"), err)
 	}

@@ -18,8 +18,10 @@ import (
 	"sync"
 	"time"
 
-	backend "github.com/ringbench/ringbench/backends"
-	"github.com/ringbench/ringbench/backends/epoll"
+	"github.com/ringbench/ringbench/internal/cpuset"
+	"github.com/ringbench/ringbench/internal/epollserver"
+	"github.com/ringbench/ringbench/internal/fds"
+	"github.com/ringbench/ringbench/internal/netutil"
 )
 
 // ChildEnv, set to "1" in a child's environment, asks the binary to run ChildMain. ringbench's `load
@@ -65,7 +67,8 @@ func ChildMain(in io.Reader, out io.Writer) int {
 	var (
 		gen  *Generator
 		idle *Generator // connections held idle, apart from the load
-		up   backend.Server
+		up   *epollserver.Server
+		upAt string // up's address
 		upWG sync.WaitGroup
 		cpus []int
 	)
@@ -102,40 +105,41 @@ func ChildMain(in io.Reader, out io.Writer) int {
 			resp.OK, resp.PID = true, os.Getpid()
 		case "pin":
 			cpus = req.CPUs
-			if err := backend.PinProcess(cpus); err != nil {
+			if err := cpuset.PinProcess(cpus); err != nil {
 				fail(err)
 			} else {
 				resp.OK = true
 			}
 		case "nofile":
-			if err := backend.RaiseNoFile(req.MaxFDs); err != nil {
+			if err := fds.RaiseLimit(req.MaxFDs); err != nil {
 				fail(err)
 			} else {
 				resp.OK = true
 			}
 		case "upstream":
 			if up != nil {
-				resp.OK, resp.Addr = true, upAddr(up)
+				resp.OK, resp.Addr = true, upAt
 				break
 			}
 			addr := req.Addr
 			if addr == "" {
 				addr = "127.0.0.1:0"
 			}
-			fd, bound, err := backend.Listen(addr, 0)
+			fd, bound, err := netutil.Listen(addr, 0)
 			if err != nil {
 				fail(err)
 				break
 			}
-			srv, err := epoll.NewServer(backend.ServerConfig{ListenFD: fd})
+			// The connection bound is the epoll backend's default (backend.DefaultMaxConns).
+			srv, err := epollserver.New(epollserver.Config{ListenFD: fd, MaxConns: 1 << 16})
 			if err != nil {
 				fail(err)
 				break
 			}
 			if len(cpus) > 0 {
-				_ = backend.PinThread(srv.ThreadID(), cpus)
+				_ = cpuset.PinThread(srv.ThreadID(), cpus)
 			}
-			up = addrServer{srv, bound}
+			up, upAt = srv, bound
 			upWG.Add(1)
 			go func() { defer upWG.Done(); _ = srv.Serve() }()
 			resp.OK, resp.Addr = true, bound
@@ -211,13 +215,6 @@ func ChildMain(in io.Reader, out io.Writer) int {
 	}
 	return 0
 }
-
-type addrServer struct {
-	backend.Server
-	addr string
-}
-
-func upAddr(s backend.Server) string { return s.(addrServer).addr }
 
 // Child is a running load-generator process, seen from its parent.
 type Child struct {

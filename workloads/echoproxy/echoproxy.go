@@ -22,6 +22,7 @@ import (
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/fds"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/units"
@@ -139,7 +140,7 @@ func (Workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Pr
 	if err != nil {
 		return nil, err
 	}
-	if err := backend.RaiseNoFile(s.FDsNeeded()); err != nil {
+	if err := fds.RaiseLimit(s.FDsNeeded()); err != nil {
 		return nil, fmt.Errorf("--conns %d --idle-conns %d: %w", s.Conns, s.IdleConns, err)
 	}
 	serverCPUs, genCPUs := cpuSplit()

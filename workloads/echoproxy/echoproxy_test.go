@@ -16,16 +16,18 @@ import (
 	_ "github.com/ringbench/ringbench/backends/gostd"
 	_ "github.com/ringbench/ringbench/backends/sqpoll"
 	_ "github.com/ringbench/ringbench/backends/uring"
+	"github.com/ringbench/ringbench/internal/fds"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 func TestMain(m *testing.M) {
 	// The load generator runs in a child process: this test binary, started again with loadgen.ChildEnv.
 	loadgen.RunChildIfRequested()
-	if err := backend.RaiseNoFile(2*10_000 - 2000); err != nil {
+	if err := fds.RaiseLimit(2*10_000 - 2000); err != nil {
 		fmt.Fprintln(os.Stderr, "note:", err)
 	}
 	os.Exit(m.Run())
@@ -51,9 +53,6 @@ func (v variant) String() string {
 func variants(t *testing.T) []variant {
 	var out []variant
 	for _, b := range backend.All() {
-		if _, ok := b.(backend.ServerBackend); !ok {
-			continue
-		}
 		if err := b.Available(); err != nil {
 			t.Logf("%s skipped: %v", b.Name(), err)
 			continue
@@ -75,7 +74,7 @@ type baseline struct {
 }
 
 func takeBaseline() baseline {
-	return baseline{fds: backend.OpenFDs(), goroutines: runtime.NumGoroutine(), listening: listeningSockets()}
+	return baseline{fds: fds.Count(), goroutines: runtime.NumGoroutine(), listening: listeningSockets()}
 }
 
 // check waits (boundedly) for the process to return to b, and fails the test if it does not.
@@ -349,7 +348,8 @@ func TestBackendWithoutServerIsSkipped(t *testing.T) {
 	}
 }
 
-// fileOnly hides a backend's server.
+// fileOnly hides a backend's server: its NewServer refuses, as a backend that cannot serve sockets here
+// does.
 type fileOnly struct{ b backend.Backend }
 
 func (f fileOnly) Name() string     { return "fileonly" }
@@ -357,4 +357,8 @@ func (f fileOnly) Summary() string  { return "" }
 func (f fileOnly) Available() error { return nil }
 func (f fileOnly) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
 	return f.b.NewFileEngine(cfg)
+}
+func (f fileOnly) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
+	unix.Close(cfg.ListenFD)
+	return nil, fmt.Errorf("fileonly has no network server: %w", backend.ErrNotSupported)
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/cpuset"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/measure"
+	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/workloads"
 )
@@ -37,10 +39,6 @@ type ServerSide struct {
 // StartServer sets up b's server and starts serving. A backend that cannot serve sockets, or cannot run
 // here, gives an error wrapping backend.ErrNotSupported.
 func StartServer(b backend.Backend, o ServerOptions) (*ServerSide, error) {
-	sb, ok := b.(backend.ServerBackend)
-	if !ok {
-		return nil, fmt.Errorf("%s has no network server: %w", b.Name(), backend.ErrNotSupported)
-	}
 	if err := b.Available(); err != nil {
 		return nil, err
 	}
@@ -48,11 +46,11 @@ func StartServer(b backend.Backend, o ServerOptions) (*ServerSide, error) {
 		o.Listen = "127.0.0.1:0"
 	}
 	backlog := max(o.MaxConns, 4096)
-	fd, addr, err := backend.Listen(o.Listen, backlog)
+	fd, addr, err := netutil.Listen(o.Listen, backlog)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := sb.NewServer(backend.ServerConfig{ListenFD: fd, Topology: o.Topology, Upstream: o.Upstream,
+	srv, err := b.NewServer(backend.ServerConfig{ListenFD: fd, Topology: o.Topology, Upstream: o.Upstream,
 		Multishot: o.Multishot, MaxConns: o.MaxConns, Options: o.Options})
 	if err != nil {
 		return nil, err // NewServer closed fd
@@ -243,7 +241,7 @@ func GeneratorCheck(sm *result.Sample, r loadgen.Result) string {
 // cpuSplit gives the load generator the last CPU this process may use and the server the others; with a
 // single CPU both share it (nil, nil).
 func cpuSplit() (server, gen []int) {
-	cpus := backend.AllowedCPUs()
+	cpus := cpuset.Allowed()
 	if len(cpus) < 2 {
 		return nil, nil
 	}
@@ -257,11 +255,11 @@ func confine(server []int) func() {
 	if len(server) == 0 {
 		return func() {}
 	}
-	all := backend.AllowedCPUs()
+	all := cpuset.Allowed()
 	prev := runtime.GOMAXPROCS(len(server))
-	_ = backend.PinProcess(server)
+	_ = cpuset.PinProcess(server)
 	return func() {
-		_ = backend.PinProcess(all)
+		_ = cpuset.PinProcess(all)
 		runtime.GOMAXPROCS(prev)
 	}
 }

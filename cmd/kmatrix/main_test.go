@@ -17,7 +17,7 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 
 func TestParseAndTable(t *testing.T) {
 	out := t.TempDir()
-	for _, log := range []string{"../../testdata/tcg-6.1.console.log", "../../testdata/tcg-6.12.console.log"} {
+	for _, log := range []string{"../../internal/kmatrix/testdata/tcg-6.1.console.log", "../../internal/kmatrix/testdata/tcg-6.12.console.log"} {
 		code, stdout, stderr := runCLI("parse", "-log", log, "-out", out, "-accel", "tcg", "-note", "from a test")
 		if code != 0 {
 			t.Fatalf("parse %s: exit %d: %s", log, code, stderr)
@@ -35,7 +35,7 @@ func TestParseAndTable(t *testing.T) {
 
 func TestParseFailures(t *testing.T) {
 	out := t.TempDir()
-	code, stdout, stderr := runCLI("parse", "-log", "../../testdata/tcg-6.12-mttcg-oops.console.log", "-out", out, "-accel", "tcg")
+	code, stdout, stderr := runCLI("parse", "-log", "../../internal/kmatrix/testdata/tcg-6.12-mttcg-oops.console.log", "-out", out, "-accel", "tcg")
 	if code != 1 || !strings.Contains(stderr, "Kernel panic") || !strings.Contains(stdout, "6.12-tcg:") {
 		t.Fatalf("crashed boot: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}

@@ -1,0 +1,526 @@
+// Package epollserver is the classic epoll server: non-blocking sockets driven by one level-triggered
+// epoll_wait loop on a locked OS thread, as a C server written the classic way does. Per request and
+// connection it makes one read and one write; it calls epoll_ctl only when a descriptor's interest changes
+// (a write backlog appears or drains, an upstream connect completes), never per request.
+//
+// It echoes, or forwards to an upstream echo server (proxy). It is the epoll backend's server and the load
+// generator's upstream echo server; it knows nothing of the backend registry.
+package epollserver
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringbench/ringbench/internal/clock"
+	"github.com/ringbench/ringbench/internal/netutil"
+	"github.com/ringbench/ringbench/internal/rawsys"
+	"golang.org/x/sys/unix"
+)
+
+// Config sets a server up.
+type Config struct {
+	// ListenFD is a bound, listening, non-blocking TCP socket (see netutil.Listen).
+	ListenFD int
+	// Upstream, when set, makes the server a proxy: each client gets its own connection to this host:port
+	// (an echo server), and bytes are forwarded both ways. Empty: the server echoes.
+	Upstream string
+	// MaxConns bounds client connections; connections beyond it are accepted and closed at once. It must be
+	// at least 1.
+	MaxConns int
+}
+
+// Stats are a server's connection and byte counts.
+type Stats struct {
+	Accepted int64 // client connections accepted (including rejected ones)
+	Rejected int64 // closed at once because MaxConns was reached
+	Open     int64 // client connections open now
+	BytesIn  int64 // bytes received from clients
+	// Paused counts the times the server stopped reading a connection because the bytes it owes cannot be
+	// written yet (backpressure).
+	Paused int64
+	// Errors counts connections closed on an error other than an orderly close or reset by the peer.
+	Errors int64
+}
+
+// New starts a server's thread on cfg.ListenFD; Serve runs it. The server owns ListenFD from then on
+// (Close closes it, also when New fails). ThreadID is valid on return.
+//
+// Every server bounds what it holds per connection: when the echo (or the forward to the other side)
+// cannot be written, it stops reading from that connection until the backlog drains, so a client that
+// stops reading cannot make it grow without bound, and it never blocks on one connection.
+func New(cfg Config) (*Server, error) {
+	if cfg.ListenFD <= 0 {
+		return nil, errors.New("epoll server: no listening socket")
+	}
+	if cfg.MaxConns < 1 {
+		unix.Close(cfg.ListenFD)
+		return nil, fmt.Errorf("epoll server: MaxConns %d: must be at least 1", cfg.MaxConns)
+	}
+	s := &Server{
+		maxConns: int64(cfg.MaxConns),
+		lfd:      cfg.ListenFD,
+		epfd:     -1,
+		evfd:     -1,
+		start:    make(chan struct{}),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	if cfg.Upstream != "" {
+		sa, family, err := netutil.ResolveSockaddr(cfg.Upstream, false)
+		if err != nil {
+			unix.Close(cfg.ListenFD)
+			return nil, fmt.Errorf("epoll server: upstream: %w", err)
+		}
+		s.upstream, s.upFamily = sa, family
+	}
+	ready := make(chan error, 1)
+	go s.thread(ready)
+	if err := <-ready; err != nil {
+		<-s.done
+		return nil, err
+	}
+	return s, nil
+}
+
+// readSize is the most the server reads at once into its one shared buffer; a write backlog never holds
+// more than this per connection.
+const readSize = 64 << 10
+
+// maxEvents is the epoll_wait batch.
+const maxEvents = 256
+
+// Server is one running epoll server.
+type Server struct {
+	maxConns int64
+	lfd      int
+	epfd     int
+	evfd     int
+	upstream unix.Sockaddr
+	upFamily int
+	tid      int
+
+	conns  []*conn // by fd
+	gen    uint32
+	buf    []byte
+	spares [][]byte // drained backlog buffers, reused
+	events []unix.EpollEvent
+
+	start, quit, done chan struct{}
+	started           atomic.Bool
+	closing           atomic.Bool
+	closeOnce         sync.Once
+	evMu              sync.Mutex // guards evfd between Close (which writes to it) and cleanup (which closes it)
+	err               error
+
+	accepted, rejected, open, bytesIn, paused, errs atomic.Int64
+}
+
+// conn is one socket: a client, or (proxy) its upstream connection. Bytes read from a conn are written to
+// its peer (itself when echoing); what the peer cannot take yet waits in the peer's out backlog, and the
+// conn stops reading until the backlog has drained.
+type conn struct {
+	fd         int
+	gen        uint32
+	peer       *conn
+	out        []byte // backlog to write to fd
+	outOff     int
+	events     uint32 // interest registered with epoll
+	paused     bool   // not reading: the peer's backlog is full
+	connecting bool   // upstream connect in progress
+	client     bool
+	registered bool // added to the epoll set
+}
+
+func (s *Server) thread(ready chan<- error) {
+	// The thread stays locked until the goroutine exits, and then dies with it: the workload may have
+	// pinned it to a CPU, and such a thread must not go back to the runtime's pool.
+	runtime.LockOSThread()
+	defer close(s.done)
+	s.tid = unix.Gettid()
+	if err := s.setup(); err != nil {
+		s.cleanup()
+		ready <- err
+		return
+	}
+	ready <- nil
+	select {
+	case <-s.start:
+		s.err = s.loop()
+	case <-s.quit:
+	}
+	s.cleanup()
+}
+
+func (s *Server) setup() error {
+	var err error
+	if s.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return fmt.Errorf("epoll server: epoll_create1: %w", err)
+	}
+	if s.evfd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+		return fmt.Errorf("epoll server: eventfd: %w", err)
+	}
+	if err := unix.EpollCtl(s.epfd, unix.EPOLL_CTL_ADD, s.lfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(s.lfd)}); err != nil {
+		return fmt.Errorf("epoll server: watch listener: %w", err)
+	}
+	if err := unix.EpollCtl(s.epfd, unix.EPOLL_CTL_ADD, s.evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(s.evfd)}); err != nil {
+		return fmt.Errorf("epoll server: watch eventfd: %w", err)
+	}
+	s.buf = make([]byte, readSize)
+	s.events = make([]unix.EpollEvent, maxEvents)
+	return nil
+}
+
+// Serve runs the server on its locked OS thread until Close, and returns nil after Close, or the error
+// that stopped it. It may be called once.
+func (s *Server) Serve() error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("epoll server: Serve called twice")
+	}
+	close(s.start)
+	<-s.done
+	return s.err
+}
+
+// Close stops the server and releases every connection, the listening socket and the epoll set. It waits
+// until that is done; it may be called more than once, and before Serve.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		close(s.quit)
+		s.evMu.Lock()
+		if s.evfd >= 0 {
+			var one = [8]byte{1}
+			_, _ = unix.Write(s.evfd, one[:])
+		}
+		s.evMu.Unlock()
+	})
+	<-s.done
+	return nil
+}
+
+// ThreadID is the OS thread that does the server's I/O.
+func (s *Server) ThreadID() int { return s.tid }
+
+// Stats reports connection and byte counts; safe to call from any goroutine while serving.
+func (s *Server) Stats() Stats {
+	return Stats{Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Open: s.open.Load(),
+		BytesIn: s.bytesIn.Load(), Paused: s.paused.Load(), Errors: s.errs.Load()}
+}
+
+func (s *Server) cleanup() {
+	for fd, c := range s.conns {
+		if c != nil {
+			unix.Close(fd)
+			s.conns[fd] = nil
+		}
+	}
+	s.open.Store(0)
+	for _, fd := range []*int{&s.lfd, &s.epfd} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
+	}
+	s.evMu.Lock()
+	if s.evfd >= 0 {
+		unix.Close(s.evfd)
+		s.evfd = -1
+	}
+	s.evMu.Unlock()
+	s.conns, s.spares, s.buf = nil, nil, nil
+}
+
+// yieldEvery is how often the loop yields to the Go scheduler: a locked goroutine that only ever makes
+// syscalls is never rescheduled, and after 10 ms of that the runtime's sysmon starts taking its P away
+// mid-syscall and polling every 20 us, which cost 12% of a core on a 2-vCPU VM (Go 1.26). A yield every
+// few milliseconds costs one handoff instead.
+const yieldEvery = int64(4 * time.Millisecond)
+
+func (s *Server) loop() error {
+	lastYield := clock.Now()
+	for iter := 0; !s.closing.Load(); iter++ {
+		if iter&63 == 63 {
+			if now := clock.Now(); now-lastYield > yieldEvery {
+				runtime.Gosched()
+				lastYield = now
+			}
+		}
+		n, err := unix.EpollWait(s.epfd, s.events, -1)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return fmt.Errorf("epoll server: epoll_wait: %w", err)
+		}
+		for i := 0; i < n; i++ {
+			ev := &s.events[i]
+			fd := int(ev.Fd)
+			switch fd {
+			case s.lfd:
+				if err := s.accept(); err != nil {
+					return err
+				}
+				continue
+			case s.evfd:
+				return nil
+			}
+			if fd >= len(s.conns) {
+				continue
+			}
+			c := s.conns[fd]
+			// Pad carries the connection's generation: an event for a descriptor closed earlier in this
+			// batch, whose number a new connection already reuses, is dropped.
+			if c == nil || c.gen != uint32(ev.Pad) {
+				continue
+			}
+			if ev.Events&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+				// Reset or hung up both ways: nothing more can be written to it, and a connection that is
+				// not being read would otherwise be reported again and again.
+				if c.connecting {
+					s.errs.Add(1)
+				}
+				s.closeConn(c)
+				continue
+			}
+			if ev.Events&unix.EPOLLOUT != 0 && (c.connecting || len(c.out) > 0) {
+				if !s.writable(c) {
+					continue
+				}
+			}
+			if ev.Events&unix.EPOLLIN != 0 && !c.paused && !c.connecting {
+				s.readable(c)
+			}
+		}
+	}
+	return nil
+}
+
+// accept takes every pending connection (at most a batch, to stay fair to established ones).
+func (s *Server) accept() error {
+	for i := 0; i < 64; i++ {
+		nfd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(s.lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		if errno != 0 {
+			switch errno {
+			case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED:
+				return nil
+			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+				// Out of descriptors: leave the connection in the backlog rather than spin; it is retried on
+				// the next readiness event.
+				s.errs.Add(1)
+				return nil
+			}
+			return fmt.Errorf("epoll server: accept4: %w", errno)
+		}
+		fd := int(nfd)
+		s.accepted.Add(1)
+		if s.open.Load() >= s.maxConns {
+			s.rejected.Add(1)
+			unix.Close(fd)
+			continue
+		}
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		c := s.newConn(fd, true)
+		s.open.Add(1)
+		if s.upstream == nil {
+			c.peer = c
+			s.setInterest(c, unix.EPOLLIN)
+			continue
+		}
+		if !s.dialUpstream(c) {
+			s.closeConn(c)
+		}
+	}
+	return nil
+}
+
+func (s *Server) newConn(fd int, client bool) *conn {
+	for fd >= len(s.conns) {
+		s.conns = append(s.conns, make([]*conn, len(s.conns)+64)...)
+	}
+	s.gen++
+	c := &conn{fd: fd, gen: s.gen, client: client}
+	s.conns[fd] = c
+	return c
+}
+
+// dialUpstream opens the upstream connection of client c; c reads nothing until it is connected.
+func (s *Server) dialUpstream(c *conn) bool {
+	ufd, err := unix.Socket(s.upFamily, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		s.errs.Add(1)
+		return false
+	}
+	_ = unix.SetsockoptInt(ufd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	u := s.newConn(ufd, false)
+	u.peer, c.peer = c, u
+	err = unix.Connect(ufd, s.upstream)
+	switch err {
+	case nil:
+		s.setInterest(u, unix.EPOLLIN)
+		s.setInterest(c, unix.EPOLLIN)
+	case unix.EINPROGRESS:
+		u.connecting = true
+		c.connecting = true
+		s.setInterest(u, unix.EPOLLOUT)
+		s.setInterest(c, 0) // still told of hang-ups
+	default:
+		s.errs.Add(1)
+		return false
+	}
+	return true
+}
+
+// setInterest registers want for c, calling epoll_ctl only when it changes.
+func (s *Server) setInterest(c *conn, want uint32) {
+	if c.registered && c.events == want {
+		return
+	}
+	ev := unix.EpollEvent{Events: want, Fd: int32(c.fd), Pad: int32(c.gen)}
+	op := unix.EPOLL_CTL_MOD
+	if !c.registered {
+		op = unix.EPOLL_CTL_ADD
+	}
+	if err := unix.EpollCtl(s.epfd, op, c.fd, &ev); err != nil {
+		s.errs.Add(1)
+	}
+	c.events, c.registered = want, true
+}
+
+// interest computes what c should be watched for.
+func (s *Server) interest(c *conn) uint32 {
+	var ev uint32
+	if c.connecting {
+		return unix.EPOLLOUT
+	}
+	if !c.paused {
+		ev |= unix.EPOLLIN
+	}
+	if len(c.out) > 0 {
+		ev |= unix.EPOLLOUT
+	}
+	return ev
+}
+
+// readable reads once from c and writes what it got to c's peer.
+func (s *Server) readable(c *conn) {
+	n, errno := rawsys.Read(c.fd, s.buf)
+	if errno != 0 {
+		if errno == unix.EAGAIN || errno == unix.EINTR {
+			return
+		}
+		if errno != unix.ECONNRESET {
+			s.errs.Add(1)
+		}
+		s.closeConn(c)
+		return
+	}
+	if n == 0 {
+		s.closeConn(c)
+		return
+	}
+	if c.client {
+		s.bytesIn.Add(int64(n))
+	}
+	dst := c.peer
+	w, errno := rawsys.Send(dst.fd, s.buf[:n])
+	if errno != 0 {
+		if errno != unix.EAGAIN && errno != unix.EINTR {
+			if errno != unix.ECONNRESET && errno != unix.EPIPE {
+				s.errs.Add(1)
+			}
+			s.closeConn(c)
+			return
+		}
+		w = 0
+	}
+	if w == n {
+		return
+	}
+	// Backlog: keep the rest for the peer, stop reading c until it has been written.
+	out := s.spare()
+	dst.out = append(out[:0], s.buf[w:n]...)
+	dst.outOff = 0
+	c.paused = true
+	s.paused.Add(1)
+	s.setInterest(dst, s.interest(dst))
+	if dst != c {
+		s.setInterest(c, s.interest(c))
+	}
+}
+
+// writable completes an upstream connect or writes c's backlog; false when c was closed.
+func (s *Server) writable(c *conn) bool {
+	if c.connecting {
+		soerr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err != nil || soerr != 0 {
+			s.errs.Add(1)
+			s.closeConn(c)
+			return false
+		}
+		c.connecting = false
+		c.peer.connecting = false
+		s.setInterest(c, s.interest(c))
+		s.setInterest(c.peer, s.interest(c.peer))
+		return true
+	}
+	w, errno := rawsys.Send(c.fd, c.out[c.outOff:])
+	if errno != 0 {
+		if errno == unix.EAGAIN || errno == unix.EINTR {
+			return true
+		}
+		if errno != unix.ECONNRESET && errno != unix.EPIPE {
+			s.errs.Add(1)
+		}
+		s.closeConn(c)
+		return false
+	}
+	c.outOff += w
+	if c.outOff < len(c.out) {
+		return true
+	}
+	s.spares = append(s.spares, c.out)
+	c.out, c.outOff = nil, 0
+	src := c.peer // the conn whose bytes these were: c itself when echoing
+	src.paused = false
+	s.setInterest(c, s.interest(c))
+	if src != c {
+		s.setInterest(src, s.interest(src))
+	}
+	return true
+}
+
+func (s *Server) spare() []byte {
+	if n := len(s.spares); n > 0 {
+		b := s.spares[n-1]
+		s.spares = s.spares[:n-1]
+		return b
+	}
+	return make([]byte, 0, readSize)
+}
+
+// closeConn closes c and its peer (the two halves of one proxied connection).
+func (s *Server) closeConn(c *conn) {
+	for _, x := range []*conn{c, c.peer} {
+		if x == nil || s.conns[x.fd] != x {
+			continue
+		}
+		s.conns[x.fd] = nil
+		unix.Close(x.fd) // also drops it from the epoll set
+		if x.out != nil {
+			s.spares = append(s.spares, x.out)
+			x.out = nil
+		}
+		if x.client {
+			s.open.Add(-1)
+		}
+	}
+	// Bound the cache of backlog buffers.
+	if len(s.spares) > 64 {
+		clear(s.spares[64:])
+		s.spares = s.spares[:64]
+	}
+}
