@@ -325,6 +325,9 @@ func (b extraBackend) Available() error { return b.refused }
 func (extraBackend) NewFileEngine(backend.FileConfig) (backend.FileEngine, error) {
 	return nil, backend.ErrNotSupported
 }
+func (extraBackend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
+	return nil, backend.ErrNotSupported
+}
 
 // Verdicts follow the registry: one per registered backend, in its order; a backend the probe has no rule
 // for is judged by its Available check, and a backend whose Available check fails is never runnable.
