@@ -120,8 +120,9 @@ type Ring struct {
 	// allocate. The kernel reads them only during the syscall, and passing
 	// &r.extArg to the syscall keeps this whole Ring (extTS included) alive
 	// until it returns.
-	extArg geteventsArg
-	extTS  kernelTimespec
+	extArg      geteventsArg
+	extTS       kernelTimespec
+	extDeadline time.Time // when the current timed wait ends
 
 	bufRings []*BufRing
 	closed   bool
