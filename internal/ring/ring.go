@@ -6,7 +6,9 @@
 // allocating. It also covers what the benchmarks need around that: typed
 // zero-allocation SQE builders (Nop, Read, OpenAt, Recv, ...), opcode probing,
 // registered files and buffers, a registered ring fd, provided-buffer rings
-// (BufRing) and an off-heap buffer arena (Arena).
+// (BufRing), an off-heap buffer arena (Arena), a user data layout (PackUD)
+// and a bounded cancel-everything-and-reap for shutdown (CancelAndDrain).
+// Code outside this package fills SQEs only through the builders.
 //
 // Threading: a Ring is not safe for concurrent use; give it to one
 // goroutine. Rings set up with SingleIssuer or DeferTaskrun (and a Ring whose
