@@ -42,9 +42,9 @@ func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 	return NewServer(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true}, "uring")
 }
 
-// Request kinds, in the top byte of user data; the low 32 bits are the connection slot.
+// Request kinds, in the kind byte of user data (ring.PackUD); the id is the connection slot.
 const (
-	kAccept uint64 = iota + 1
+	kAccept uint8 = iota + 1
 	kRecv
 	kSend
 	kWake
@@ -54,7 +54,7 @@ const (
 	kAcceptRetry // timeout before re-arming accept after running out of descriptors
 )
 
-func ud(kind uint64, slot int32) uint64 { return kind<<56 | uint64(uint32(slot)) }
+func ud(kind uint8, slot int32) uint64 { return ring.PackUD(kind, 0, uint32(slot)) }
 
 // waitTimeout bounds a wait for this turn's sends plus one completion (see loop).
 const waitTimeout = 100 * time.Millisecond
@@ -73,14 +73,14 @@ const bufRingEntries = 1024
 // connection slots are first used, and their pages are touched only by data.
 const chunkSlots = 64
 
-// Raw opcodes and flags this file needs beyond the ring package's builders.
+// The registered-file table: at most maxFixedFiles slots, fixedTableSlack more than two per connection.
 const (
-	fileIndexAlloc  = 0xFFFFFFFF // IORING_FILE_INDEX_ALLOC
-	cancelAll       = 1 << 0     // IORING_ASYNC_CANCEL_ALL
-	cancelAny       = 1 << 2     // IORING_ASYNC_CANCEL_ANY
 	maxFixedFiles   = 1 << 20
 	fixedTableSlack = 64
 )
+
+// drainTimeout bounds how long cleanup waits for cancelled requests to complete.
+const drainTimeout = 2 * time.Second
 
 // Server is the io_uring (and, with SQPOLL, sqpoll) server.
 type Server struct {
@@ -465,7 +465,8 @@ func (s *Server) reapAll() bool {
 }
 
 func (s *Server) handle(c ring.CQE) bool {
-	kind, slot := c.UserData>>56, int32(uint32(c.UserData))
+	kind, _, id := ring.UnpackUD(c.UserData)
+	slot := int32(id)
 	switch kind {
 	case kWake:
 		return true
@@ -510,7 +511,7 @@ func (s *Server) armAccept() {
 	q := s.sqe()
 	a := ring.Accept{FD: int32(s.lfd), Flags: unix.SOCK_CLOEXEC, Multishot: s.cfg.Multishot}
 	if s.fixed {
-		a.FileIndex = fileIndexAlloc
+		a.FileIndex = ring.FileIndexAlloc
 		a.Flags = 0 // SOCK_CLOEXEC is EINVAL for a registered-file slot (and meaningless)
 	}
 	a.Prep(q)
@@ -615,11 +616,7 @@ func (s *Server) dialUpstream(i int32) {
 	s.conns[u].rawFD = int32(fd)
 	*s.fdSlot(u) = int32(fd)
 	q := s.sqe()
-	q.Opcode = ring.OpFilesUpdate
-	q.Fd = -1
-	q.Addr = uint64(uintptr(unsafe.Pointer(s.fdSlot(u))))
-	q.Len = 1
-	q.Off = fileIndexAlloc
+	ring.FilesUpdate{FDs: s.fdSlot(u), N: 1, Offset: ring.FileIndexAlloc}.Prep(q)
 	q.SetUserData(ud(kUpReg, u))
 	s.conns[u].pending++
 }
@@ -647,13 +644,7 @@ func (s *Server) onUpReg(u int32, res int32) {
 
 func (s *Server) connect(u int32) {
 	q := s.sqe()
-	q.Opcode = ring.OpConnect
-	q.Fd = s.conns[u].fd
-	if s.fixed {
-		q.Flags |= ring.FlagFixedFile
-	}
-	q.Addr = uint64(uintptr(unsafe.Pointer(&s.scratch[64])))
-	q.Off = uint64(len(s.upstream))
+	ring.Connect{FD: s.conns[u].fd, Addr: unsafe.Pointer(&s.scratch[64]), AddrLen: uint32(len(s.upstream)), Fixed: s.fixed}.Prep(q)
 	q.SetUserData(ud(kConnect, u))
 	s.conns[u].pending++
 }
@@ -913,12 +904,7 @@ func (s *Server) closePair(i int32) {
 		}
 		if cn.pending > 0 && cn.fd >= 0 && cn.rawFD < 0 {
 			q := s.sqe()
-			q.Opcode = ring.OpShutdown
-			q.Fd = cn.fd
-			if s.fixed {
-				q.Flags |= ring.FlagFixedFile
-			}
-			q.Len = unix.SHUT_RDWR
+			ring.Shutdown{FD: cn.fd, How: unix.SHUT_RDWR, Fixed: s.fixed}.Prep(q)
 			q.SetUserData(ud(kIgnore, j))
 			if cn.paused && !cn.recvArmed {
 				cn.paused = false
@@ -957,30 +943,7 @@ func (s *Server) maybeRelease(i int32) {
 func (s *Server) cleanup() {
 	drained := true
 	if s.r != nil {
-		q := s.sqe()
-		q.Opcode = ring.OpAsyncCancel
-		q.Fd = -1
-		q.OpFlags = cancelAll | cancelAny
-		q.SetUserData(ud(kIgnore, 0))
-		deadline := clock.Now() + 2e9
-		for s.inflight > 0 && clock.Now() < deadline {
-			_, err := s.r.SubmitAndWaitTimeout(1, 50e6)
-			if err != nil && !retryable(err) && err != unix.ETIME && err != unix.EINTR {
-				break
-			}
-			for {
-				n := s.r.Reap(s.cqes)
-				for _, c := range s.cqes[:n] {
-					if c.Flags&ring.CQEFMore == 0 {
-						s.inflight--
-					}
-				}
-				if n < len(s.cqes) {
-					break
-				}
-			}
-		}
-		drained = s.inflight <= 0
+		drained = s.r.CancelAndDrain(ud(kIgnore, 0), &s.inflight, s.cqes, drainTimeout) == nil
 	}
 	for i := range s.conns {
 		cn := &s.conns[i]
