@@ -79,7 +79,11 @@ type Recv struct {
 
 // Prep fills s.
 func (o Recv) Prep(s *SQE) {
-	s.prepMsg(OpRecv, o.Fixed, o.FD, o.Buf, o.Len, o.Flags, o.PollFirst)
+	s.prep(OpRecv, o.Fixed, o.FD, ptr(o.Buf), o.Len, 0)
+	s.OpFlags = uint32(o.Flags)
+	if o.PollFirst {
+		s.IoPrio |= recvsendPollFirst
+	}
 	if o.BufferSelect {
 		s.Flags |= FlagBufferSelect
 		s.BufIndex = o.BufGroup
@@ -101,14 +105,9 @@ type Send struct {
 
 // Prep fills s.
 func (o Send) Prep(s *SQE) {
-	s.prepMsg(OpSend, o.Fixed, o.FD, o.Buf, o.Len, o.Flags, o.PollFirst)
-}
-
-// prepMsg is the part Send and Recv share.
-func (s *SQE) prepMsg(op uint8, fixed bool, fd int32, buf unsafe.Pointer, n uint32, msgFlags int, pollFirst bool) {
-	s.prep(op, fixed, fd, ptr(buf), n, 0)
-	s.OpFlags = uint32(msgFlags)
-	if pollFirst {
+	s.prep(OpSend, o.Fixed, o.FD, ptr(o.Buf), o.Len, 0)
+	s.OpFlags = uint32(o.Flags)
+	if o.PollFirst {
 		s.IoPrio |= recvsendPollFirst
 	}
 }
