@@ -11,12 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// user_data layout: buffer slot in the high bits, the stage of a linked open-read-close chain in the low two.
+// User data (ring.PackUD): the stage of a linked open-read-close chain as the kind, the buffer slot as the id.
 const (
-	stageRead  = 0 // plain read, or the READ of a chain
-	stageOpen  = 1
-	stageClose = 2
-	stageBits  = 2
+	stageRead  uint8 = 0 // plain read, or the READ of a chain
+	stageOpen  uint8 = 1
+	stageClose uint8 = 2
 )
 
 // FileEngine runs file requests on one io_uring. Buffers live in an off-heap arena (the kernel writes into
@@ -181,7 +180,6 @@ func (e *FileEngine) prep(req *backend.Request, now int64) error {
 	slot := req.Buf
 	e.tag[slot] = req.Tag
 	e.start[slot] = now
-	ud := uint64(slot) << stageBits
 	buf := e.arena.Ptr(int(slot))
 	switch req.Kind {
 	case backend.OpRead:
@@ -198,7 +196,7 @@ func (e *FileEngine) prep(req *backend.Request, now int64) error {
 		} else {
 			ring.Read{FD: fd, Buf: buf, Len: uint32(req.Len), Offset: uint64(req.Offset), Fixed: e.fixed}.Prep(s)
 		}
-		s.SetUserData(ud | stageRead)
+		s.SetUserData(ring.PackUD(stageRead, 0, uint32(slot)))
 		e.outstanding++
 	case backend.OpOpenReadClose:
 		if err := e.ensureSpace(3); err != nil {
@@ -209,7 +207,7 @@ func (e *FileEngine) prep(req *backend.Request, now int64) error {
 		// No O_CLOEXEC: a direct descriptor lives only in the ring's table, and the kernel rejects the flag
 		// for it with -EINVAL.
 		ring.OpenAt{DirFD: unix.AT_FDCWD, Path: &req.Path[0], Flags: unix.O_RDONLY, FileIndex: uint32(slot) + 1}.Prep(s)
-		s.SetUserData(ud | stageOpen)
+		s.SetUserData(ring.PackUD(stageOpen, 0, uint32(slot)))
 		// Every SQE of the chain posts a CQE. IOSQE_CQE_SKIP_SUCCESS would save one per file, but whether
 		// the rest of a failed chain then posts depends on the kernel version, and a wait for a CQE that
 		// never comes hangs.
@@ -220,13 +218,13 @@ func (e *FileEngine) prep(req *backend.Request, now int64) error {
 		} else {
 			ring.Read{FD: slot, Buf: buf, Len: uint32(req.Len), Fixed: true}.Prep(s)
 		}
-		s.SetUserData(ud | stageRead)
+		s.SetUserData(ring.PackUD(stageRead, 0, uint32(slot)))
 		// A hard link: CLOSE runs even when the READ fails or comes up short (a short read breaks a soft
 		// link), so the slot never keeps a file open. A failed OPENAT still cancels both.
 		s.SetFlags(ring.FlagIOHardlink)
 		s = e.r.GetSQE()
 		ring.Close{FileIndex: uint32(slot) + 1}.Prep(s)
-		s.SetUserData(ud | stageClose)
+		s.SetUserData(ring.PackUD(stageClose, 0, uint32(slot)))
 		e.outstanding += e.cqesPerOp
 	default:
 		return fmt.Errorf("%s: unknown request kind %d", e.name, req.Kind)
@@ -245,9 +243,10 @@ func (e *FileEngine) reap(out []backend.Completion) int {
 	n := 0
 	e.outstanding -= got
 	for _, c := range e.cqes[:got] {
-		slot := int32(c.UserData >> stageBits)
+		stage, _, id := ring.UnpackUD(c.UserData)
+		slot := int32(id)
 		var res int32
-		switch c.UserData & (1<<stageBits - 1) {
+		switch stage {
 		case stageOpen:
 			// A failed OPENAT is what the request reports; READ and CLOSE then follow as -ECANCELED.
 			if c.Res < 0 {

@@ -6,7 +6,9 @@
 // allocating. It also covers what the benchmarks need around that: typed
 // zero-allocation SQE builders (Nop, Read, OpenAt, Recv, ...), opcode probing,
 // registered files and buffers, a registered ring fd, provided-buffer rings
-// (BufRing) and an off-heap buffer arena (Arena).
+// (BufRing), an off-heap buffer arena (Arena), a user data layout (PackUD)
+// and a bounded cancel-everything-and-reap for shutdown (CancelAndDrain).
+// Code outside this package fills SQEs only through the builders.
 //
 // Threading: a Ring is not safe for concurrent use; give it to one
 // goroutine. Rings set up with SingleIssuer or DeferTaskrun (and a Ring whose
@@ -120,8 +122,9 @@ type Ring struct {
 	// allocate. The kernel reads them only during the syscall, and passing
 	// &r.extArg to the syscall keeps this whole Ring (extTS included) alive
 	// until it returns.
-	extArg geteventsArg
-	extTS  kernelTimespec
+	extArg      geteventsArg
+	extTS       kernelTimespec
+	extDeadline time.Time // when the current timed wait ends
 
 	bufRings []*BufRing
 	closed   bool
