@@ -131,7 +131,8 @@ class Run:
             r = s.get("residency")
             if r:
                 self.residency = min(r["before"], r["after"])
-            self.warnings = s.get("warnings") or []
+            # Result schema 1: strings; 2: {"kind", "text"}.
+            self.warnings = [w.get("text", "") if isinstance(w, dict) else w for w in s.get("warnings") or []]
         # CPU per op, the same window for every tool: user+sys of the whole run (bash time: the process tree,
         # io_uring kernel threads included) / ops of the whole run. ringbench runs with --warmup 0 --count 1,
         # so its one sample holds every op it did.
