@@ -32,7 +32,8 @@ enum { MAXFD = 1 << 17, BUFSZ = 4096, NBUF = 1024, BGID = 0 };
 struct conn {
 	char *buf;          /* default mode: this connection's recv buffer */
 	unsigned len, off;  /* the send in progress: bytes in the buffer, bytes sent */
-	int sending, eof;   /* -m: a send is in flight; the peer closed (close once the send is done) */
+	int sending, eof;   /* -m: a send is in flight; the multishot recv ended (close once no send is in flight) */
+	int broken;         /* -m: a send failed: send nothing more, wait for the recv to end */
 	int head, tail;     /* -m: queue of filled buffers waiting to be sent (next[] links them), -1: empty */
 };
 
@@ -98,14 +99,17 @@ static void drop(int fd) {
 	conns[fd] = NULL;
 }
 
-/* -m: send the next queued buffer of fd, if any and none is in flight. */
+/* -m: send the next queued buffer of fd if none is in flight; close fd once nothing of it is in flight. */
 static void pump(int fd) {
 	struct conn *c = conns[fd];
-	if (c->sending || c->head < 0) {
-		if (!c->sending && c->eof)
-			drop(fd);
+	if (c->sending)
+		return;
+	if (c->eof && (c->broken || c->head < 0)) {
+		drop(fd);
 		return;
 	}
+	if (c->broken || c->head < 0)
+		return;
 	c->sending = 1;
 	c->len = blen[c->head];
 	c->off = 0;
@@ -116,6 +120,11 @@ static void on_cqe(struct io_uring_cqe *cqe) {
 	uint64_t u = io_uring_cqe_get_data64(cqe);
 	int op = u >> 56, bid = (u >> 32) & 0xffff, fd = (int)(uint32_t)u, res = cqe->res;
 	struct conn *c = fd < MAXFD ? conns[fd] : NULL;
+
+	if (op != OP_ACCEPT && !c) { /* cannot happen: a connection is closed only once nothing of it is in flight */
+		fprintf(stderr, "echo-uring: completion for closed fd %d\n", fd);
+		exit(1);
+	}
 
 	switch (op) {
 	case OP_ACCEPT:
@@ -170,8 +179,10 @@ static void on_cqe(struct io_uring_cqe *cqe) {
 	case OP_SEND:
 		if (res <= 0) {
 			if (multishot) {
+				/* End the multishot recv too; the connection is closed when it reports its end. */
 				c->sending = 0;
-				c->eof = 1;
+				c->broken = 1;
+				shutdown(fd, SHUT_RDWR);
 				pump(fd);
 			} else {
 				drop(fd);
