@@ -174,7 +174,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # run_c VARIANT CONNS REP FILE: one sample of a C server; appends its row to the samples.
 run_c() {
-	local v=$1 conns=$2 rep=$3 file=$4 t0 t1 sys=-1 cpu req gen
+	local v=$1 conns=$2 rep=$3 file=$4 t0 t1 sys=-1 cpu pcpu req gen
 	start_c "$v"
 	if ((use_perf)); then
 		perf stat -x, -o "$tmp/c.perf" -e raw_syscalls:sys_enter -e task-clock -p "$serve_pid" 2>/dev/null &
@@ -205,7 +205,8 @@ run_c() {
 	cpu=$(awk -v a="$t0" -v b="$t1" -v r="$req" -v hz="$(getconf CLK_TCK)" 'BEGIN{print (b - a) / hz * 1e9 / r}')
 	if ((use_perf)); then
 		sys=$(awk -F, -v r="$req" '$3 ~ /raw_syscalls:sys_enter/ && $1 ~ /^[0-9]/ {print $1 / r}' "$tmp/c.perf")
-		cpu=$(awk -F, -v r="$req" '$3 ~ /task-clock/ && $1 ~ /^[0-9.]/ {print $1 * 1e6 / r}' "$tmp/c.perf")
+		pcpu=$(awk -F, -v r="$req" '$3 ~ /task-clock/ && $1 ~ /^[0-9.]/ {print $1 * 1e6 / r}' "$tmp/c.perf")
+		cpu=${pcpu:-$cpu}
 	fi
 	gen=$(sed -n 's/.*load generator \([0-9.]*\) µs CPU per request.*/\1/p' "$tmp/load.err" | head -1)
 	jq -r --arg v "$v" --arg c "$conns" --arg r "$rep" --arg g "${gen:-0}" --arg s "${sys:--1}" --arg cpu "$cpu" '.samples[0] |
