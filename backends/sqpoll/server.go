@@ -19,7 +19,7 @@ func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true}
 	s, err := uring.NewServer(cfg, p, "sqpoll")
 	if err != nil {
-		return nil, err
+		return nil, placementError(cfg.SQCPU, err)
 	}
 	s.AddWarning(backend.Warning{Kind: backend.WarnSQPollSharedCPU, Text: CoreWarning(cfg.SQCPU)})
 	return s, nil

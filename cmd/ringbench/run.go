@@ -10,10 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/result"
@@ -60,7 +58,8 @@ func runFlags() []cli.Flag {
 		&cli.IntFlag{Name: "batch", Value: 32, Usage: "requests per submission (SQEs per io_uring_enter); at most --depth", Category: "I/O"},
 		&cli.BoolFlag{Name: "fixed-files", Usage: "uring, sqpoll: register the data set's descriptors", Category: "I/O"},
 		&cli.BoolFlag{Name: "fixed-bufs", Usage: "uring, sqpoll: register buffers and read with READ_FIXED", Category: "I/O"},
-		&cli.IntFlag{Name: "sq-cpu", Value: -1, Usage: "sqpoll: pin the SQPOLL kernel thread to this CPU (-1: not pinned)", Category: "I/O"},
+		&cli.IntFlag{Name: "sq-cpu", Value: -1, Usage: "sqpoll: pin the SQPOLL kernel thread to this CPU (-1: not pinned); any CPU of this process's cpuset, also one outside --cpus", Category: "I/O"},
+		cpusFlag("I/O"),
 		&cli.DurationFlag{Name: "sq-idle", Value: 100 * time.Millisecond, Usage: "sqpoll: how long the poll thread spins before sleeping", Category: "I/O"},
 		&cli.DurationFlag{Name: "cq-spin", Value: 5 * time.Microsecond, Usage: "sqpoll: spin on the completion queue this long before waiting in io_uring_enter (CPU for fewer syscalls)", Category: "I/O"},
 
@@ -161,8 +160,11 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 }
 
 // runConfig parses the workload and backend flags. It checks what only the command line knows (a zero the
-// user typed, a CPU this process may not use, --dir); each workload checks its own limits (runner.NewPlan).
+// user typed, --cpus and --sq-cpu, --dir); each workload checks its own limits (runner.NewPlan).
 func runConfig(c *cli.Context) (workloads.Config, error) {
+	if err := applyCPUFlags(c); err != nil {
+		return workloads.Config{}, err
+	}
 	cfg := workloads.Config{
 		Dir: c.String("dir"), Keep: c.Bool("keep"), Verify: c.Bool("verify"), Seed: c.Uint64("seed"),
 		Options: backend.Options{Depth: c.Int("depth"), Batch: c.Int("batch"), FixedFiles: c.Bool("fixed-files"),
@@ -178,17 +180,6 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 	for _, name := range []string{"conns", "pipeline", "files"} {
 		if c.IsSet(name) && c.Int(name) < 1 {
 			return cfg, usageError("--%s %d: must be at least 1", name, c.Int(name))
-		}
-	}
-	if cfg.Options.SQCPU < -1 {
-		return cfg, usageError("--sq-cpu %d: a CPU number, or -1", cfg.Options.SQCPU)
-	}
-	if cpu := cfg.Options.SQCPU; cpu >= 0 {
-		// The kernel refuses (EINVAL) to pin the poll thread to a CPU this process may not run on; say so
-		// here rather than let it read as "SQPOLL not supported".
-		var set unix.CPUSet
-		if err := unix.SchedGetaffinity(0, &set); err == nil && (cpu >= 8*int(unsafe.Sizeof(set)) || !set.IsSet(cpu)) {
-			return cfg, usageError("--sq-cpu %d: not a CPU this process may use (%d allowed; see taskset)", cpu, set.Count())
 		}
 	}
 	if cfg.Options.SQIdle < 0 || cfg.Options.CQSpin < 0 {
