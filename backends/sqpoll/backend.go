@@ -36,7 +36,7 @@ func (Backend) Available() error { return caps.SetupFlag(caps.FlagSQPoll) }
 
 // NewFileEngine implements backend.Backend.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
-	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true}
+	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true, NoSQArray: true, RegisterRingFD: true}
 	e, err := uring.NewFileEngine(cfg, p, "sqpoll")
 	if err != nil {
 		return nil, placementError(cfg.SQCPU, err)

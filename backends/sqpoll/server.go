@@ -16,7 +16,7 @@ func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { ret
 
 // NewServer starts an SQPOLL io_uring server.
 func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
-	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true}
+	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true, NoSQArray: true, RegisterRingFD: true}
 	s, err := uring.NewServer(cfg, p, "sqpoll")
 	if err != nil {
 		return nil, placementError(cfg.SQCPU, err)

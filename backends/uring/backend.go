@@ -31,5 +31,5 @@ func Explain(err error) error { return caps.SetupError(err) }
 
 // NewFileEngine implements backend.Backend.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
-	return NewFileEngine(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true}, "uring")
+	return NewFileEngine(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true, NoSQArray: true, RegisterRingFD: true}, "uring")
 }

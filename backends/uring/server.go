@@ -32,7 +32,7 @@ import (
 // NewServer implements backend.Backend: SINGLE_ISSUER|DEFER_TASKRUN, stepping down where the kernel
 // lacks them.
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
-	return NewServer(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true}, "uring")
+	return NewServer(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true, NoSQArray: true, RegisterRingFD: true}, "uring")
 }
 
 // Request kinds, in the kind byte of user data (ring.PackUD); the id is the connection slot.
