@@ -31,7 +31,6 @@ type FileEngine struct {
 	cqSpin  int64
 	sqpoll  bool
 	tag     []uint64
-	start   []int64
 	readRes []int32 // chains: result of the READ (or of the failed OPENAT)
 	cqes    []ring.CQE
 	// outstanding counts the CQEs that requests in flight will still post.
@@ -58,7 +57,7 @@ func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEng
 		return nil, fmt.Errorf("%s: %w", name, Explain(err))
 	}
 	e := &FileEngine{name: name, r: r, cfg: cfg, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin),
-		tag: make([]uint64, cfg.Depth), start: make([]int64, cfg.Depth), readRes: make([]int32, cfg.Depth),
+		tag: make([]uint64, cfg.Depth), readRes: make([]int32, cfg.Depth),
 		cqes: make([]ring.CQE, 2*entries)}
 	if e.arena, err = ring.NewArena(cfg.Depth, cfg.BufSize); err != nil {
 		e.Close()
@@ -104,9 +103,8 @@ func (e *FileEngine) Buffer(i int) []byte { return e.arena.Slot(i)[:e.cfg.BufSiz
 // io_uring_enter that submits them and waits for enough completions. With SQPOLL, publishing needs no
 // syscall unless the poll thread sleeps, and waiting spins on the CQ for --cq-spin before entering.
 func (e *FileEngine) Submit(reqs []backend.Request, minComplete int, out []backend.Completion) (int, error) {
-	now := clock.Now()
 	for i := range reqs {
-		if err := e.prep(&reqs[i], now); err != nil {
+		if err := e.prep(&reqs[i]); err != nil {
 			return 0, err
 		}
 	}
@@ -177,10 +175,9 @@ func (e *FileEngine) ensureSpace(k int) error {
 	return nil
 }
 
-func (e *FileEngine) prep(req *backend.Request, now int64) error {
+func (e *FileEngine) prep(req *backend.Request) error {
 	slot := req.Buf
 	e.tag[slot] = req.Tag
-	e.start[slot] = now
 	ud := uint64(slot) << stageBits
 	buf := e.arena.Ptr(int(slot))
 	switch req.Kind {
@@ -235,13 +232,12 @@ func (e *FileEngine) prep(req *backend.Request, now int64) error {
 }
 
 // reap takes every ready CQE with one acquire and one release of the ring indices and turns finished
-// requests into completions, stamped with one clock reading.
+// requests into completions.
 func (e *FileEngine) reap(out []backend.Completion) int {
 	got := e.r.Reap(e.cqes)
 	if got == 0 {
 		return 0
 	}
-	now := clock.Now()
 	n := 0
 	e.outstanding -= got
 	for _, c := range e.cqes[:got] {
@@ -272,7 +268,7 @@ func (e *FileEngine) reap(out []backend.Completion) int {
 			// Cannot happen: out holds Depth completions and at most Depth requests are in flight.
 			panic("uring: more completions than requests in flight")
 		}
-		out[n] = backend.Completion{Tag: e.tag[slot], Res: res, Buf: slot, Start: e.start[slot], End: now}
+		out[n] = backend.Completion{Tag: e.tag[slot], Res: res, Buf: slot}
 		n++
 	}
 	return n

@@ -41,6 +41,11 @@ func init() {
 		Description: "Measures each workload on each backend, samples interleaved across backends (ABCABC...) so that " +
 			"machine noise hits all alike. With no flags: every runnable backend on small-file and many-file, then a " +
 			"comparison table. Results go to results/ringbench-<time>.json (see --out).\n\n" +
+			"Latency is fio's lat, the same for every backend: from when ringbench's request loop hands a request to " +
+			"the backend to when the loop sees its completion (stamped by the loop, not the backend, so hand-offs, " +
+			"batching and reaping delays count). Open loop (--rate): from each request's scheduled send time; requests " +
+			"still unanswered when a sample ends count up to its end. A buffered file sample whose data set fell below " +
+			"99% page-cache residency is marked invalid and left out of the table, compare and report.\n\n" +
 			"Exit status: 0 measured, 1 a measurement failed, 2 bad flag or value, 3 a backend asked for by name cannot " +
 			"run on this kernel (see `ringbench probe`), 130 interrupted (what was measured is saved, marked interrupted).",
 		Flags:  runFlags(),
