@@ -66,6 +66,11 @@ func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEng
 	if cfg.FixedBufs {
 		if err := r.RegisterBuffers(e.arena.Iovecs()); err != nil {
 			e.Close()
+			if errors.Is(err, unix.ENOMEM) {
+				// Registered buffers are pinned and charged to RLIMIT_MEMLOCK: a limit, not a failure.
+				err = fmt.Errorf("%w: %d buffers of %d bytes exceed the locked-memory limit (%w; RLIMIT_MEMLOCK: "+
+					"raise it with ulimit -l, or lower --depth)", backend.ErrNotSupported, cfg.Depth, cfg.BufSize, err)
+			}
 			return nil, fmt.Errorf("%s: --fixed-bufs: %w", name, err)
 		}
 	}

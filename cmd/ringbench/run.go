@@ -46,8 +46,11 @@ func init() {
 			"batching and reaping delays count). Open loop (--rate): from each request's scheduled send time; requests " +
 			"still unanswered when a sample ends count up to its end. A buffered file sample whose data set fell below " +
 			"99% page-cache residency is marked invalid and left out of the table, compare and report.\n\n" +
-			"Exit status: 0 measured, 1 a measurement failed, 2 bad flag or value, 3 a backend asked for by name cannot " +
-			"run on this kernel (see `ringbench probe`), 130 interrupted (what was measured is saved, marked interrupted).",
+			"Exit status: 0 measured, 1 a measurement failed (a backend failed to set up or while sampling, for any " +
+			"reason but lack of support), 2 bad flag or value, 3 a backend asked for by name cannot run here, on this " +
+			"kernel or under these limits (RLIMIT_MEMLOCK, policy; see `ringbench probe`), whether found before the run " +
+			"or when setting it up, 130 interrupted (what was measured is saved, marked interrupted). With --backend all, " +
+			"backends that cannot run here are skipped and listed.",
 		Flags:  runFlags(),
 		Action: runAction,
 	})
@@ -275,10 +278,15 @@ func runAction(c *cli.Context) error {
 	return nil
 }
 
-// runExitError is the exit status of a failed run: 2 when the user's flags caused it, else 1.
+// runExitError is the exit status of a failed run: 2 when the user's flags caused it, 3 when all that went
+// wrong is that a backend named with --backend cannot run a workload on this kernel or under these limits
+// (runner.ErrUnavailable), else 1.
 func runExitError(err error) error {
-	if errors.Is(err, runner.ErrBadInput) {
+	switch {
+	case errors.Is(err, runner.ErrBadInput):
 		return exitError(exitUsage, err)
+	case errors.Is(err, runner.ErrUnavailable):
+		return exitError(exitUnsupported, err)
 	}
 	return exitError(exitFailure, err)
 }

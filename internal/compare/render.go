@@ -20,14 +20,15 @@ const (
 	ExitNotComparable = 3
 )
 
-// ExitCode is the status a comparison ends with: 3 when strict and some comparison has no verdict, 1 when
-// anything regressed, else 0.
+// ExitCode is the status a comparison ends with: 1 when anything regressed, else 3 when strict and some
+// comparison has no verdict (see TooFewSamples), else 0.
 func (r *Report) ExitCode(strict bool) int {
-	if strict && len(r.TooFewSamples()) > 0 {
-		return ExitNotComparable
-	}
+	// A regression found is a fact that cells missing elsewhere cannot undo: it wins over --strict's 3.
 	if r.Regressed() {
 		return ExitRegression
+	}
+	if strict && len(r.TooFewSamples()) > 0 {
+		return ExitNotComparable
 	}
 	return ExitOK
 }

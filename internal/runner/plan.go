@@ -51,6 +51,10 @@ type Request struct {
 // Plan is a validated run.
 type Plan struct {
 	Backends []backend.Backend
+	// Named is true when the backends were asked for by name rather than as "all": one of them that turns
+	// out unable to run a workload here (ErrNotSupported at setup or while sampling) then fails the run
+	// with ErrUnavailable instead of being skipped quietly.
+	Named bool
 	// Skipped are the backends of "all" that cannot run here, and why.
 	Skipped       []result.Skip
 	Workloads     []workloads.Workload
@@ -99,6 +103,7 @@ func NewPlan(r Request) (*Plan, error) {
 	if all {
 		names = backend.Names()
 	}
+	p.Named = !all
 	for _, n := range names {
 		b, err := backend.Lookup(n)
 		if err != nil {

@@ -42,7 +42,9 @@ func (noProgress) Step()         {}
 // in flight is cut short and says so), closes what it prepared and returns what was measured with
 // Interrupted set; the file may then hold no sample. The error joins every failure: each backend that
 // failed on a workload fails alone, the others still measured; an error matching ErrBadInput is the
-// user's flags' doing.
+// user's flags' doing. A backend that this kernel or its limits turn out not to support on a workload
+// (ErrNotSupported) is recorded in Skipped; when the plan's backends were named, that is also an error,
+// matching ErrUnavailable only when nothing else failed (see unavailable).
 func Run(ctx context.Context, plan *Plan, meta Meta, prog Progress) (*result.File, error) {
 	if prog == nil {
 		prog = noProgress{}
@@ -83,6 +85,8 @@ type run struct {
 	f     *result.File
 	prog  Progress
 	meter *measure.Meter
+	// notRun are the named backends skipped as unsupported on a workload (Plan.Named).
+	notRun []error
 }
 
 // all prepares every workload first (data sets, servers), so that a data set that cannot be made (a full
@@ -127,7 +131,21 @@ func (r *run) all(ctx context.Context) (err error) {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return r.unavailable(errors.Join(errs...))
+}
+
+// unavailable adds to failed (the run's failures) the named backends that could not run a workload here:
+// alone they make an error matching ErrUnavailable (`run` exits 3); beside a real failure they are only
+// reported, and the failure decides (exit 1).
+func (r *run) unavailable(failed error) error {
+	if len(r.notRun) == 0 {
+		return failed
+	}
+	notRun := errors.Join(r.notRun...)
+	if failed != nil {
+		return errors.Join(failed, notRun)
+	}
+	return marked{notRun, ErrUnavailable}
 }
 
 // isFlagError reports whether a workload's Prepare complained about a flag value (its message names it).
@@ -143,6 +161,9 @@ func (r *run) workload(ctx context.Context, w workloads.Workload, prepared workl
 	fail := func(b backend.Backend, err error) {
 		if errors.Is(err, backend.ErrNotSupported) {
 			r.f.Skipped = append(r.f.Skipped, result.Skip{Backend: b.Name(), Workload: w.Name(), Reason: err.Error()})
+			if r.plan.Named {
+				r.notRun = append(r.notRun, fmt.Errorf("--backend %s cannot run %s here: %w", b.Name(), w.Name(), err))
+			}
 			err = nil
 		}
 		failed[b.Name()] = err
