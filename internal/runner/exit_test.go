@@ -21,7 +21,9 @@ type brokenBackend struct {
 
 func (b brokenBackend) Name() string { return b.name }
 
-func (b brokenBackend) NewFileEngine(backend.FileConfig) (backend.FileEngine, error) { return nil, b.err }
+func (b brokenBackend) NewFileEngine(backend.FileConfig) (backend.FileEngine, error) {
+	return nil, b.err
+}
 
 // planWith is request's plan (epoll and gostd by name, or as "all") with gostd replaced by broken ones.
 func planWith(t *testing.T, named bool, broken ...brokenBackend) *Plan {
