@@ -47,6 +47,9 @@ func printResult(w io.Writer, format string, f *result.File) error {
 	default:
 		summary.WriteTable(w, summary.Rows(f.Samples))
 	}
+	if n := summary.Notice(f.Samples); n != "" && (format == "table" || format == "markdown") {
+		fmt.Fprintf(w, "WARNING: %s\n", n)
+	}
 	for _, s := range f.Skipped {
 		where := s.Backend
 		if s.Workload != "" {

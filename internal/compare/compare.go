@@ -301,11 +301,12 @@ func Compare(sets []*Set, opt Options) (*Report, error) {
 
 	// Series in the order the baseline has them; series only in other columns are reported, not compared.
 	base := sets[0]
-	baseSeries := series.Samples(base.Samples)
+	valid := validSamples(sets, rep)
+	baseSeries := series.Samples(valid[0])
 	baseBy := series.ByName(baseSeries)
 	others := make([]map[string]*series.Series, len(sets))
 	for j := 1; j < len(sets); j++ {
-		ss := series.Samples(sets[j].Samples)
+		ss := series.Samples(valid[j])
 		by := series.ByName(ss)
 		others[j] = by
 		for _, s := range ss {
@@ -585,6 +586,19 @@ func (r *Report) orderingRuleLine() string {
 
 // Regressed reports whether any comparison is a regression.
 func (r *Report) Regressed() bool { return r.Regressions > 0 }
+
+// validSamples is each set's valid samples (series.Valid); a warning per set says what was left out.
+func validSamples(sets []*Set, rep *Report) [][]result.Sample {
+	out := make([][]result.Sample, len(sets))
+	for j, s := range sets {
+		var ex series.Excluded
+		out[j], ex = series.Valid(s.Samples)
+		if line := ex.Line(); line != "" {
+			rep.Warnings = append(rep.Warnings, s.Name+": "+line)
+		}
+	}
+	return out
+}
 
 // TooFewSamples lists what --strict refuses: comparisons without a verdict, metrics asked for and found
 // nowhere, and a comparison with nothing in common at all.

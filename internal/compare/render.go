@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringbench/ringbench/internal/gobench"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/series"
 )
 
 // Exit statuses of a comparison (usage and I/O errors, 2, are the caller's).
@@ -321,7 +322,14 @@ func WriteBenchstat(w io.Writer, sets []*Set) error {
 	}
 	files := make([]*result.File, len(sets))
 	for i, s := range sets {
-		files[i] = &result.File{Label: s.Name, Env: s.Env, Samples: s.Samples}
+		// Invalid samples are left out here as in the comparison; a comment line says so.
+		valid, ex := series.Valid(s.Samples)
+		if line := ex.Line(); line != "" {
+			if _, err := fmt.Fprintf(w, "# %s: %s\n", s.Name, line); err != nil {
+				return err
+			}
+		}
+		files[i] = &result.File{Label: s.Name, Env: s.Env, Samples: valid}
 	}
 	return gobench.Write(w, files...)
 }

@@ -123,8 +123,11 @@ func Build(inputs []*Input) (*Report, error) {
 
 	var sources []series.Source
 	var displays []result.Display
+	var excluded series.Excluded
 	for _, in := range inputs {
-		sources = append(sources, series.Source{Set: in.Set, File: in.Path, Samples: in.File.Samples})
+		valid, ex := series.Valid(in.File.Samples)
+		excluded = excluded.Add(ex)
+		sources = append(sources, series.Source{Set: in.Set, File: in.Path, Samples: valid})
 		displays = append(displays, in.File.Display)
 	}
 	groups := series.Group(sources...)
@@ -214,6 +217,9 @@ func Build(inputs []*Input) (*Report, error) {
 		}
 	}
 	r.Warnings = warnings(r)
+	if line := excluded.Line(); line != "" {
+		r.Warnings = append(r.Warnings, Warning{Kind: "invalid", Text: "Left out: " + line + "."})
+	}
 	return r, nil
 }
 

@@ -13,7 +13,7 @@ import (
 // Warning is a caveat the reader must see next to the figures.
 type Warning struct {
 	// Kind is a stable identifier: emulated, environment, few-samples, page-cache, sqpoll-core,
-	// sqpoll-cpu, syscalls-unavailable, no-latency, interrupted, skipped, run.
+	// sqpoll-cpu, syscalls-unavailable, no-latency, interrupted, skipped, run, invalid (samples left out).
 	Kind string
 	// Workloads are the workloads it concerns (none = the whole report); their sections repeat it.
 	Workloads []string

@@ -102,6 +102,11 @@ type Sample struct {
 	Memory *ConnMemory `json:"memory,omitempty"`
 
 	Warnings []Warning `json:"warnings,omitempty"`
+	// Invalid, when set, says why the sample's figures do not measure what the run asked (Kind
+	// WarnLowResidency: a buffered data set fell below 99% page-cache residency, so reads went to disk).
+	// Summaries, compare and report leave such samples out and say so (series.Valid). Older files have no
+	// such field: their samples are valid.
+	Invalid *Warning `json:"invalid,omitempty"`
 }
 
 // Latency is the latency distribution of a sample, in nanoseconds.

@@ -34,8 +34,10 @@ type Row struct {
 	Warnings                  []string
 }
 
-// Rows summarises samples, in the order series first appear.
+// Rows summarises the valid samples (series.Valid), in the order series first appear; Notice says what it
+// left out.
 func Rows(samples []result.Sample) []Row {
+	samples, _ = series.Valid(samples)
 	groups := series.Samples(samples)
 	rows := make([]Row, 0, len(groups))
 	for _, g := range groups {
@@ -102,6 +104,12 @@ func Rows(samples []result.Sample) []Row {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// Notice is the line that says how many samples Rows left out as invalid and why; "" when none.
+func Notice(samples []result.Sample) string {
+	_, ex := series.Valid(samples)
+	return ex.Line()
 }
 
 // topSyscalls names the syscalls that make up most of the count, per op, summed over samples.
