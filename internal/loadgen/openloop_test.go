@@ -39,9 +39,10 @@ func newStallServer(t *testing.T) *stallServer {
 					if err != nil {
 						return
 					}
-					s.gate.RLock()
+					s.gate.RLock() // held across the echo: while the gate is taken, nothing is echoed
+					_, err = c.Write(buf[:n])
 					s.gate.RUnlock()
-					if _, err := c.Write(buf[:n]); err != nil {
+					if err != nil {
 						return
 					}
 				}

@@ -48,10 +48,10 @@ func planWith(t *testing.T, named bool, broken ...brokenBackend) *Plan {
 }
 
 var (
-	setupEINVAL   = fmt.Errorf("io_uring setup failed: %w", unix.EINVAL)
-	notSupported  = fmt.Errorf("%w: not enough lockable memory (%w)", backend.ErrNotSupported, unix.ENOMEM)
-	brokenEINVAL  = func(name string) brokenBackend { return brokenBackend{name: name, err: setupEINVAL} }
-	brokenLimited = func(name string) brokenBackend { return brokenBackend{name: name, err: notSupported} }
+	errSetupEINVAL  = fmt.Errorf("io_uring setup failed: %w", unix.EINVAL)
+	errNotSupported = fmt.Errorf("%w: not enough lockable memory (%w)", backend.ErrNotSupported, unix.ENOMEM)
+	brokenEINVAL    = func(name string) brokenBackend { return brokenBackend{name: name, err: errSetupEINVAL} }
+	brokenLimited   = func(name string) brokenBackend { return brokenBackend{name: name, err: errNotSupported} }
 )
 
 // TestRunExitClasses: a backend whose engine fails to set up for any reason but lack of support is a
