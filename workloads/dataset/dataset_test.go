@@ -862,3 +862,63 @@ func TestCreationTimes(t *testing.T) {
 			lock.Round(time.Millisecond), removed.Round(time.Millisecond))
 	}
 }
+
+// TestKeptSetUserFileAtDataPath: in a kept set (no list of inodes this process made), a file at a data
+// file's path is deleted only when its content proves it the data set's; the user's file stays, named.
+func TestKeptSetUserFileAtDataPath(t *testing.T) {
+	dir := t.TempDir()
+	spec := Spec{Dir: dir, Name: "many-file", Files: 6, FileSize: 4096, FilesPerDir: 3, Seed: 3}
+	s := mustOpen(t, spec)
+	if err := s.Close(); err != nil { // --keep
+		t.Fatal(err)
+	}
+	// Damage: file 1 is gone. The user's own data (of the right size) at the path of file 4, and a copy of
+	// another file's content (right header magic, wrong file) at the path of file 5.
+	if err := os.Remove(s.Paths[1]); err != nil {
+		t.Fatal(err)
+	}
+	mine := bytes.Repeat([]byte("user data "), 4096/10+1)[:4096]
+	for i, data := range map[int][]byte{4: mine, 5: Block(2, 0, 4096, s.Seed)} {
+		if err := os.Remove(s.Paths[i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(s.Paths[i], data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Only the tail of file 3 rewritten: its last sector no longer proves it.
+	f, err := os.OpenFile(s.Paths[3], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("edited"), 4000); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	check := func(what string, err error) {
+		t.Helper()
+		for _, want := range []string{"d00001/f00000004 (its content at offset 0 is not the data set's)",
+			"d00001/f00000005 (its content at offset 0", "d00001/f00000003 (its content at offset 3584"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("%s = %v, want it to name %q", what, err, want)
+			}
+		}
+		if b, err := os.ReadFile(s.Paths[4]); err != nil || !bytes.Equal(b, mine) {
+			t.Fatalf("%s: the user's file at a data file's path is gone or changed: %v", what, err)
+		}
+		for _, i := range []int{3, 5} {
+			if _, err := os.Stat(s.Paths[i]); err != nil {
+				t.Fatalf("%s: file %d, which does not prove itself, is gone: %v", what, i, err)
+			}
+		}
+		for _, i := range []int{0, 2} {
+			if _, err := os.Lstat(s.Paths[i]); !os.IsNotExist(err) {
+				t.Fatalf("%s: ringbench's file %d not removed: %v", what, i, err)
+			}
+		}
+	}
+	// Open finds the set damaged and tries to remove it; RemoveDir by path says the same.
+	_, err = Open(context.Background(), spec, nil)
+	check("Open over the damaged kept set", err)
+	check("RemoveDir", RemoveDir(s.Dir))
+}

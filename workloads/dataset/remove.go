@@ -66,8 +66,8 @@ var dirNameRE = regexp.MustCompile(`^ringbench-([a-z0-9][a-z0-9-]*)-([0-9a-f]{12
 // --keep), by path. It must be named ringbench-<name>-<hash>[.partial-<random>] and hold ringbench's marker
 // whose layout hashes to that name, and no ringbench process may have it open (ErrInUse). It then removes,
 // never following symlinks, only the layout's files that are regular files of the layout's size (no larger,
-// for an incomplete set), the marker and the then empty directories; anything else is left and named in
-// the error. A symlink given as path is refused.
+// for an incomplete set) whose content proves them the data set's (see checkContent), the marker and the
+// then empty directories; anything else is left and named in the error. A symlink given as path is refused.
 func RemoveDir(path string) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -110,7 +110,8 @@ func RemoveDir(path string) error {
 // removeSet removes the set directory name in pfd, open as fd (which the caller has locked exclusively and
 // checked to be ringbench's). made, when known, lists the inodes this process created: only those are
 // deleted. Without it, a layout file is deleted when it is a regular file of the layout's size (or smaller,
-// with allowShort: a set whose creation was cut short).
+// with allowShort: a set whose creation was cut short) whose first and last sectors hold the data set's
+// content: a file someone else put at a data file's path does not prove itself and is left.
 func removeSet(pfd int, name string, fd int, l layout, made *madeFiles, allowShort bool) error {
 	// From here on the set is incomplete: an interrupted removal is never reused.
 	if m, err := readMarker(fd); err == nil && m.Complete {
@@ -179,6 +180,10 @@ func removeContents(fd int, l layout, made *madeFiles, allowShort bool) []string
 				why = "not the file ringbench created"
 			case made == nil && (size > l.fileSize || (!allowShort && size != l.fileSize)):
 				why = "not the layout's size"
+			case made == nil:
+				if err := checkContent(sfd, fn, i, l, &stx); err != nil {
+					why = err.Error()
+				}
 			}
 			if why != "" {
 				left = append(left, dn+"/"+fn+" ("+why+")")
@@ -202,6 +207,57 @@ func removeContents(fd int, l layout, made *madeFiles, allowShort bool) []string
 		}
 	}
 	return left
+}
+
+// checkContent checks that the file fn in dfd, which statx described as stx, carries the content of file i
+// of the layout in its first and last sectors (each sector has a header naming file and offset, then a
+// stream seeded by them): without the list of inodes this process made, that is what proves a file at a
+// data file's path to be ringbench's before it is deleted. An empty file holds nothing to lose (a creation
+// killed between creating a file and writing it leaves one) and passes.
+func checkContent(dfd int, fn string, i int, l layout, stx *unix.Statx_t) error {
+	size := int64(stx.Size)
+	if size == 0 {
+		return nil
+	}
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Openat(dfd, fn, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		return fmt.Errorf("cannot read it to check its content: %v", err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Ino != stx.Ino || st.Size != size {
+		return errors.New("changed while being checked")
+	}
+	var buf [SectorSize]byte
+	for _, off := range []int64{0, (size - 1) &^ (SectorSize - 1)} {
+		n := int(min(SectorSize, size-off))
+		if err := preadFull(fd, buf[:n], off); err != nil {
+			return fmt.Errorf("cannot read it to check its content: %v", err)
+		}
+		if Verify(buf[:n], i, off, l.seed) != nil {
+			return fmt.Errorf("its content at offset %d is not the data set's", off)
+		}
+	}
+	return nil
+}
+
+func preadFull(fd int, b []byte, off int64) error {
+	for len(b) > 0 {
+		n, err := unix.Pread(fd, b, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errors.New("file shorter than it was")
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	return nil
 }
 
 // cleanPartials removes partial directories of this layout left by a ringbench process that died while
