@@ -62,6 +62,9 @@ const (
 	spaceMargin = 16 << 20
 	// writeChunk is the largest single write when creating files.
 	writeChunk = 1 << 20
+	// cleanupBudget bounds how long a failed or cancelled creation spends removing its partial directory
+	// (millions of files take minutes): what is left then is left for the next Open, which removes it.
+	cleanupBudget = 2 * time.Second
 )
 
 var (
@@ -71,6 +74,7 @@ var (
 	ErrNotDataSet = errors.New("not a ringbench data set")
 
 	errRetry          = errors.New("data set directory changed while looking at it")
+	errRemovalStopped = errors.New("removal stopped before the end")
 	errSimulatedCrash = errors.New("simulated crash (test hook)")
 )
 
@@ -251,6 +255,8 @@ type openOptions struct {
 	crashAfter int
 	// afterFile is called by a worker after each file it wrote.
 	afterFile func(done int)
+	// cleanupBudget, when not 0, replaces the package's.
+	cleanupBudget time.Duration
 }
 
 func open(ctx context.Context, spec Spec, progress func(done, total int), oo openOptions) (*Set, error) {
@@ -277,7 +283,7 @@ func open(ctx context.Context, spec Spec, progress func(done, total int), oo ope
 		}
 		s, err := reuse(ctx, pfd, parent, base, l)
 		if err == nil && s == nil {
-			cleanPartials(pfd, base, l)
+			cleanPartials(ctx, pfd, base)
 			s, err = create(ctx, pfd, parent, base, l, progress, oo)
 		} else if s != nil && progress != nil {
 			progress(l.files, l.files)
@@ -328,7 +334,10 @@ func reuse(ctx context.Context, pfd int, parent, base string, l layout) (_ *Set,
 	}
 	problem := "it is incomplete (an interrupted creation or removal)"
 	if m.Complete {
-		perr := checkFiles(fd, l)
+		perr := checkFiles(ctx, fd, l)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if perr == nil {
 			keep = true
 			return newSet(parent, base, l, fd, false, nil), nil
@@ -339,15 +348,21 @@ func reuse(ctx context.Context, pfd int, parent, base string, l layout) (_ *Set,
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		return nil, fmt.Errorf("data set %s: %s, and %w", path, problem, ErrInUse)
 	}
-	if err := removeSet(pfd, base, fd, l, nil, true); err != nil {
+	if err := removeSet(pfd, base, fd, l, nil, true, func() bool { return ctx.Err() != nil }); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("data set %s: %s, and removing it failed: %w", path, problem, err)
 	}
 	return nil, errRetry
 }
 
 // checkFiles checks that every file of the layout is a regular file of the right size.
-func checkFiles(fd int, l layout) error {
+func checkFiles(ctx context.Context, fd int, l layout) error {
 	for d := 0; d < l.dirs(); d++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		sfd, err := openDirAt(fd, subdirName(d))
 		if err != nil {
 			return fmt.Errorf("%s: %v", subdirName(d), err)
@@ -416,7 +431,16 @@ func create(ctx context.Context, pfd int, parent, base string, l layout, progres
 			unix.Close(fd)
 			return
 		}
-		if rerr := removeSet(pfd, tmp, fd, l, made, true); rerr != nil {
+		budget := cleanupBudget
+		if oo.cleanupBudget != 0 {
+			budget = oo.cleanupBudget
+		}
+		deadline := time.Now().Add(budget)
+		rerr := removeSet(pfd, tmp, fd, l, made, true, func() bool { return time.Now().After(deadline) })
+		switch {
+		case errors.Is(rerr, errRemovalStopped):
+			err = fmt.Errorf("%w; the partial data set %s is left for the next run to remove", err, tmpPath)
+		case rerr != nil:
 			err = fmt.Errorf("%w (and the partial data set could not be removed: %v)", err, rerr)
 		}
 		unix.Close(fd)
@@ -434,6 +458,9 @@ func create(ctx context.Context, pfd int, parent, base string, l layout, progres
 		}
 	}()
 	for d := 0; d < l.dirs(); d++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if err := unix.Mkdirat(fd, subdirName(d), 0o755); err != nil {
 			return nil, fmt.Errorf("%s %s: create %s: %w", FlagDir, parent, subdirName(d), err)
 		}

@@ -922,3 +922,77 @@ func TestKeptSetUserFileAtDataPath(t *testing.T) {
 	check("Open over the damaged kept set", err)
 	check("RemoveDir", RemoveDir(s.Dir))
 }
+
+// TestCancelBigCreationReturnsPromptly: a cancelled creation of a set of many files returns within a few
+// seconds (removing its partial directory is bounded by cleanupBudget), and the next Open, of any set in
+// the same --dir, removes what it left.
+func TestCancelBigCreationReturnsPromptly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates tens of thousands of files")
+	}
+	dir := t.TempDir()
+	spec := Spec{Dir: dir, Name: "many-file", Files: 1_000_000, FileSize: 1, FilesPerDir: 1000}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const cancelAt = 60_000
+	var cancelled time.Time
+	start := time.Now()
+	_, err := open(ctx, spec, nil, openOptions{afterFile: func(done int) {
+		if done == cancelAt {
+			cancelled = time.Now()
+			cancel()
+		}
+	}})
+	took := time.Since(cancelled)
+	if cancelled.IsZero() {
+		t.Fatalf("creation ended before %d files: %v", cancelAt, err)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Open cancelled = %v", err)
+	}
+	left := names(t, dir)
+	t.Logf("%d files in %v, then Open returned %v after the cancel; left %v: %v",
+		cancelAt, cancelled.Sub(start).Round(time.Millisecond), took.Round(time.Millisecond), left, err)
+	// The budget is 2s; the ceiling is generous for a busy machine, far below the minutes an unbounded
+	// removal of a big partial set takes.
+	if took > 20*time.Second {
+		t.Errorf("a cancelled creation took %v to return", took)
+	}
+	if len(left) > 0 && !strings.Contains(err.Error(), "left for the next run") {
+		t.Errorf("the partial set was left but the error does not say so: %v", err)
+	}
+	s := mustOpen(t, Spec{Dir: dir, Name: "small-file", Files: 1, FileSize: 4096})
+	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(s.Dir) {
+		t.Fatalf("the next Open left %v", got)
+	}
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCancelLeavesPartialWhenOutOfTime: once the cleanup budget is spent, the partial directory is left,
+// the error says so, and the next Open removes it.
+func TestCancelLeavesPartialWhenOutOfTime(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	spec := Spec{Dir: dir, Name: "many-file", Files: 300, FileSize: 4096, FilesPerDir: 50}
+	_, err := open(ctx, spec, nil, openOptions{cleanupBudget: time.Nanosecond, afterFile: func(done int) {
+		if done == 20 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "is left for the next run to remove") {
+		t.Fatalf("Open cancelled = %v", err)
+	}
+	if got := names(t, dir); len(got) != 1 || !strings.Contains(got[0], ".partial-") {
+		t.Fatalf("left %v, want the partial directory", got)
+	}
+	s := mustOpen(t, spec)
+	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(s.Dir) {
+		t.Fatalf("the next Open left %v", got)
+	}
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+}

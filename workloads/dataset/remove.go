@@ -1,12 +1,14 @@
 package dataset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,7 +59,7 @@ func (s *Set) Remove() error {
 	if err != nil {
 		return fmt.Errorf("data set %s not removed: it %v; nothing was deleted", s.Dir, err)
 	}
-	return removeSet(pfd, s.base, s.fd, s.l, s.made, false)
+	return removeSet(pfd, s.base, s.fd, s.l, s.made, false, nil)
 }
 
 var dirNameRE = regexp.MustCompile(`^ringbench-([a-z0-9][a-z0-9-]*)-([0-9a-f]{12})(\.partial-[0-9a-f]+)?$`)
@@ -104,7 +106,7 @@ func RemoveDir(path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: it %v: %w; nothing was deleted", abs, err, ErrNotDataSet)
 	}
-	return removeSet(pfd, base, fd, l, nil, mm[3] != "" || !m.Complete)
+	return removeSet(pfd, base, fd, l, nil, mm[3] != "" || !m.Complete, nil)
 }
 
 // removeSet removes the set directory name in pfd, open as fd (which the caller has locked exclusively and
@@ -112,12 +114,19 @@ func RemoveDir(path string) error {
 // deleted. Without it, a layout file is deleted when it is a regular file of the layout's size (or smaller,
 // with allowShort: a set whose creation was cut short) whose first and last sectors hold the data set's
 // content: a file someone else put at a data file's path does not prove itself and is left.
-func removeSet(pfd int, name string, fd int, l layout, made *madeFiles, allowShort bool) error {
+//
+// stop, when not nil, is asked as it goes: once it says true, removal stops, the directory is left (its
+// marker says incomplete, so it is never reused, and a later Open removes it) and the error wraps
+// errRemovalStopped.
+func removeSet(pfd int, name string, fd int, l layout, made *madeFiles, allowShort bool, stop func() bool) error {
 	// From here on the set is incomplete: an interrupted removal is never reused.
 	if m, err := readMarker(fd); err == nil && m.Complete {
 		_ = writeMarker(fd, l, false) // best effort: a full disk may refuse even this
 	}
-	left := removeContents(fd, l, made, allowShort)
+	left, stopped := removeContents(fd, l, made, allowShort, stop)
+	if stopped {
+		return fmt.Errorf("%s: %w", filepath.Join(dirOf(pfd), name), errRemovalStopped)
+	}
 	names, err := listDir(fd)
 	if err != nil {
 		left = append(left, fmt.Sprintf(". (cannot list: %v)", err))
@@ -148,9 +157,9 @@ func removeSet(pfd int, name string, fd int, l layout, made *madeFiles, allowSho
 	return nil
 }
 
-// removeContents deletes the layout's files and subdirectories as removeSet says, returning what it left.
-func removeContents(fd int, l layout, made *madeFiles, allowShort bool) []string {
-	var left []string
+// removeContents deletes the layout's files and subdirectories as removeSet says, returning what it left,
+// or stopped when stop said so.
+func removeContents(fd int, l layout, made *madeFiles, allowShort bool, stop func() bool) (left []string, stopped bool) {
 	for d := 0; d < l.dirs(); d++ {
 		dn := subdirName(d)
 		sfd, err := openDirAt(fd, dn)
@@ -163,6 +172,10 @@ func removeContents(fd int, l layout, made *madeFiles, allowShort bool) []string
 		}
 		lo, hi := l.filesIn(d)
 		for i := lo; i < hi; i++ {
+			if stop != nil && stop() {
+				unix.Close(sfd)
+				return left, true
+			}
 			fn := fileName(i)
 			var stx unix.Statx_t
 			if err := unix.Statx(sfd, fn, unix.AT_SYMLINK_NOFOLLOW, statxID, &stx); err != nil {
@@ -206,7 +219,7 @@ func removeContents(fd int, l layout, made *madeFiles, allowShort bool) []string
 			left = append(left, fmt.Sprintf("%s (%v)", dn, err))
 		}
 	}
-	return left
+	return left, false
 }
 
 // checkContent checks that the file fn in dfd, which statx described as stx, carries the content of file i
@@ -260,30 +273,73 @@ func preadFull(fd int, b []byte, off int64) error {
 	return nil
 }
 
-// cleanPartials removes partial directories of this layout left by a ringbench process that died while
-// creating them: same name prefix, ringbench's marker for this very layout, and nobody holding their lock.
-func cleanPartials(pfd int, base string, l layout) {
+// cleanPartials removes the partial directories in --dir that ringbench processes left when they died or
+// gave up removing them (see cleanupBudget): named ringbench-<name>-<hash>.partial-<random>, holding
+// ringbench's marker of the layout that hashes to that name, and nobody holding their lock (a creator holds
+// it from before it writes the marker to the end). Removal stops when ctx is done, leaving the rest for the
+// next Open. It reports whether a partial directory of the set base is being created by another process
+// right now (locked, or so new that its creator has not locked it yet).
+func cleanPartials(ctx context.Context, pfd int, base string) (live bool) {
 	names, err := listDir(pfd)
 	if err != nil {
-		return
+		return false
 	}
 	for _, n := range names {
-		if !strings.HasPrefix(n, base+partialInfix) {
+		mm := dirNameRE.FindStringSubmatch(n)
+		if mm == nil || mm[3] == "" {
 			continue
 		}
-		fd, err := openDirAt(pfd, n)
-		if err != nil {
-			continue
+		ours := strings.HasPrefix(n, base+partialInfix)
+		switch partialState(pfd, n, mm[1], mm[2], func(fd int, l layout) {
+			_ = removeSet(pfd, n, fd, l, nil, true, func() bool { return ctx.Err() != nil })
+		}) {
+		case partialLive:
+			live = live || ours
 		}
-		if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == nil {
-			if m, err := readMarker(fd); err == nil {
-				if ml, err := m.layout(); err == nil && ml == l {
-					_ = removeSet(pfd, n, fd, l, nil, true)
-				}
-			}
-		}
-		unix.Close(fd)
 	}
+	return live
+}
+
+type partialKind int
+
+const (
+	partialGone  partialKind = iota // gone, or not ringbench's: not waited for
+	partialLive                     // its creator is at work
+	partialStale                    // proven ringbench's and abandoned: handed to stale
+)
+
+// partialState looks at the partial directory n in pfd, of the given name and layout hash, and calls stale
+// with it locked exclusively when it is abandoned.
+func partialState(pfd int, n, name, hash string, stale func(fd int, l layout)) partialKind {
+	fd, err := openDirAt(pfd, n)
+	if err != nil {
+		return partialGone
+	}
+	defer unix.Close(fd)
+	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return partialLive
+	}
+	if !sameAt(pfd, n, fd) { // renamed into place (or removed) meanwhile
+		return partialGone
+	}
+	m, err := readMarker(fd)
+	if err != nil {
+		// No marker yet: either created a moment ago by a process that has not locked it yet, or not
+		// ringbench's; which one, a little time tells.
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil && time.Since(time.Unix(st.Ctim.Unix())) < 10*time.Second {
+			return partialLive
+		}
+		return partialGone
+	}
+	l, err := m.layout()
+	if err != nil || l.name != name || l.hash() != hash {
+		return partialGone
+	}
+	if stale != nil {
+		stale(fd, l)
+	}
+	return partialStale
 }
 
 func isLayoutSubdir(n string, l layout) bool {
