@@ -1,9 +1,12 @@
 package dataset
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,22 +195,19 @@ func TestCreateVerifyReuseRemove(t *testing.T) {
 	if s2.Created || s2.Dir != s.Dir || s2.Paths[3] != s.Paths[3] {
 		t.Fatalf("second Open: Created=%v Dir=%s", s2.Created, s2.Dir)
 	}
-	// The creator cannot remove it while the other Set has it open.
-	if err := s.Remove(); !errors.Is(err, ErrInUse) {
-		t.Fatalf("Remove while in use = %v, want ErrInUse", err)
-	}
-	if err := s2.Remove(); err != nil {
-		t.Fatalf("Remove of a reused set = %v", err)
-	}
-	readAll(t, s) // still there
+	// The creator's Remove while the other Set has it open only releases it: the last user removes it.
 	if err := s.Remove(); err != nil {
-		t.Fatalf("Remove: %v", err)
+		t.Fatalf("Remove while in use = %v", err)
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("after Remove the parent holds %v", got)
-	}
+	readAll(t, s2) // still there
 	if err := s.Remove(); err == nil {
 		t.Fatal("second Remove should say the set is closed")
+	}
+	if err := s2.Remove(); err != nil {
+		t.Fatalf("Remove by the last user: %v", err)
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Fatalf("after the last Remove the parent holds %v", got)
 	}
 }
 
@@ -365,7 +365,8 @@ func TestStalePartialCleanedUp(t *testing.T) {
 		}
 		return filepath.Join(dir, got[0])
 	}
-	// A partial set whose creator is alive (holds the lock) is left alone.
+	// A partial set whose creator is alive (holds the lock) is left alone, and Open waits for its creator
+	// to finish rather than making the same set beside it.
 	live := crash()
 	lfd, err := unix.Open(live, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
@@ -374,19 +375,23 @@ func TestStalePartialCleanedUp(t *testing.T) {
 	if err := unix.Flock(lfd, unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	s := mustOpen(t, spec)
-	if !s.Created {
-		t.Fatal("not created")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := Open(ctx, spec, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Open while another process creates the set = %v, want it to wait", err)
+	}
+	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(live) {
+		t.Fatalf("while waiting the parent holds %v", got)
 	}
 	if _, err := os.Stat(filepath.Join(live, markerName)); err != nil {
 		t.Fatalf("a locked partial set was touched: %v", err)
 	}
-	if err := s.Remove(); err != nil {
-		t.Fatal(err)
-	}
 	unix.Close(lfd) // the "creator" dies
 	// Now it is stale: the next Open removes it.
-	s = mustOpen(t, spec)
+	s := mustOpen(t, spec)
+	if !s.Created {
+		t.Fatal("not created")
+	}
 	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(s.Dir) {
 		t.Fatalf("stale partial set not removed: %v", got)
 	}
@@ -994,5 +999,146 @@ func TestCancelLeavesPartialWhenOutOfTime(t *testing.T) {
 	}
 	if err := s.Remove(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSharedSetChild is a user of a data set in its own process, for TestSharedSetLastUserRemoves: it
+// opens the set, says so, waits for its stdin to close, reads and checks every file, then removes or keeps
+// the set.
+func TestSharedSetChild(t *testing.T) {
+	dir := os.Getenv("DATASET_SHARE_CHILD")
+	if dir == "" {
+		t.Skip("run by TestSharedSetLastUserRemoves")
+	}
+	s, err := Open(context.Background(), sharedSpec(dir), nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	fmt.Printf("OPENED created=%v\n", s.Created)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	readAll(t, s)
+	if os.Getenv("DATASET_SHARE_KEEP") == "1" {
+		err = s.Keep()
+	} else {
+		err = s.Remove()
+	}
+	if err != nil {
+		t.Fatalf("release: %v", err)
+	}
+}
+
+func sharedSpec(dir string) Spec {
+	return Spec{Dir: dir, Name: "many-file", Files: 2000, FileSize: 4096, FilesPerDir: 100, Seed: 11}
+}
+
+// shareRound runs one child process per entry of keep, all opening the set at once; once all hold it, they
+// all read it and leave at once (keeping it or removing it). It returns how many created it.
+func shareRound(t *testing.T, dir string, keep []bool) int {
+	t.Helper()
+	type child struct {
+		cmd    *exec.Cmd
+		stdin  io.WriteCloser
+		out    *bufio.Reader
+		output bytes.Buffer // stdout, read here
+		stderr bytes.Buffer // written by exec's copying goroutine until Wait
+	}
+	kids := make([]*child, len(keep))
+	for i, k := range keep {
+		c := &child{cmd: exec.Command(os.Args[0], "-test.run=^TestSharedSetChild$", "-test.v")}
+		c.cmd.Env = append(os.Environ(), "DATASET_SHARE_CHILD="+dir, fmt.Sprintf("DATASET_SHARE_KEEP=%d", map[bool]int{false: 0, true: 1}[k]))
+		c.cmd.Stderr = &c.stderr
+		var err error
+		if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := c.cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.out = bufio.NewReader(stdout)
+		kids[i] = c
+	}
+	for _, c := range kids {
+		if err := c.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created := 0
+	for i, c := range kids {
+		for {
+			line, err := c.out.ReadString('\n')
+			c.output.WriteString(line)
+			if err != nil {
+				c.cmd.Wait()
+				t.Fatalf("child %d ended before it opened the set: %v\n%s%s", i, err, c.output.String(), c.stderr.String())
+			}
+			if strings.HasPrefix(line, "OPENED ") {
+				if strings.Contains(line, "created=true") {
+					created++
+				}
+				break
+			}
+		}
+	}
+	// All hold the set: let them go at once.
+	for _, c := range kids {
+		c.stdin.Close()
+	}
+	for i, c := range kids {
+		rest, _ := io.ReadAll(c.out)
+		c.output.Write(rest)
+		if err := c.cmd.Wait(); err != nil {
+			t.Errorf("child %d: %v\n%s%s", i, err, c.output.String(), c.stderr.String())
+		}
+	}
+	return created
+}
+
+// TestSharedSetLastUserRemoves: ringbench processes that run at once on one --dir share the data set; none
+// fails, and the last to leave removes it, unless one of them asked to keep it.
+func TestSharedSetLastUserRemoves(t *testing.T) {
+	dir := t.TempDir()
+	for round := range 3 {
+		if n := shareRound(t, dir, []bool{false, false, false}); n != 1 {
+			t.Errorf("round %d: %d processes created the set, want 1", round, n)
+		}
+		if got := names(t, dir); len(got) != 0 {
+			t.Fatalf("round %d: three users left %v", round, got)
+		}
+	}
+	// One of three asked to keep it: it stays, complete and reusable, and later Removes leave it.
+	shareRound(t, dir, []bool{false, true, false})
+	path, _ := DirName(sharedSpec(dir))
+	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(path) {
+		t.Fatalf("a kept set: the parent holds %v", got)
+	}
+	s := mustOpen(t, sharedSpec(dir))
+	if s.Created {
+		t.Fatal("the kept set was not reused")
+	}
+	readAll(t, s)
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, dir); len(got) != 1 {
+		t.Fatalf("Remove deleted a kept set: the parent holds %v", got)
+	}
+	if err := RemoveDir(path); err != nil {
+		t.Fatal(err)
+	}
+	// A set left behind by a run that ended without Remove (killed) is removed by the next run that uses it.
+	s = mustOpen(t, sharedSpec(dir))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, sharedSpec(dir))
+	if s.Created {
+		t.Fatal("not reused")
+	}
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Fatalf("the set a killed run left was not removed: the parent holds %v", got)
 	}
 }

@@ -13,41 +13,36 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Remove deletes the set if this process created it (Created); a reused set is only closed, never deleted
-// (use RemoveDir to delete one explicitly). Removal is refused, deleting nothing, when:
-//   - another Set, in this process or another ringbench process, has the set open (ErrInUse);
-//   - the set's path no longer names, without following symlinks, the very directory Open created (it
-//     was moved, or swapped for a symlink or another directory);
-//   - its marker is missing or describes another layout.
+// Remove releases the set and, when it was the last user of a transient set (one Open made for runs that
+// did not ask to keep it), deletes it. While other Sets, in this process or other ringbench processes, have
+// the set open it only releases it: the last of them deletes it (a failed try for the exclusive lock means
+// someone else holds the lock, and that one runs this same test when it leaves; see the package doc). A
+// kept set (Keep, or a set made by an older ringbench) is only released; RemoveDir deletes one.
 //
-// Otherwise it deletes, through descriptors relative to the set directory and never following a symlink,
-// only the files of the layout that are the very inodes this process created, then the marker and the then
-// empty subdirectories and directory. Anything else found there (a foreign file, a symlink in place of a
-// data file) is left, with the directory holding it and an "incomplete" marker, and named in the error.
-// The set is closed in every case but ErrInUse.
+// Deletion is refused, deleting nothing, when the set's path no longer names, without following
+// symlinks, the very directory Open opened (it was moved, or swapped for a symlink or another directory),
+// or its marker is missing or describes another layout. Otherwise it deletes, through descriptors relative
+// to the set directory and never following a symlink, only the files of the layout that are the very
+// inodes this process created (the creator) or whose content proves them the data set's (a set reused),
+// then the marker and the then empty subdirectories and directory. Anything else found there (a foreign
+// file, a symlink in place of a data file) is left, with the directory holding it and an "incomplete"
+// marker, and named in the error. The set is closed in every case.
 func (s *Set) Remove() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("data set %s: Remove after Close: left in place", s.Dir)
 	}
-	if !s.Created {
-		return s.closeLocked()
-	}
-	if err := unix.Flock(s.fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		// A failed conversion drops the shared lock; take it back if we can.
-		_ = unix.Flock(s.fd, unix.LOCK_SH|unix.LOCK_NB)
-		return fmt.Errorf("data set %s not removed: %w", s.Dir, ErrInUse)
-	}
 	defer s.closeLocked()
-	pfd, err := openDir(s.parent)
-	if err != nil {
-		return fmt.Errorf("data set %s not removed: open %s: %v", s.Dir, s.parent, err)
-	}
-	defer unix.Close(pfd)
-	if !sameAt(pfd, s.base, s.fd) {
-		return fmt.Errorf("data set %s not removed: the path no longer names the directory ringbench created "+
-			"(moved, or replaced by a symlink or another directory); nothing was deleted", s.Dir)
+	for {
+		err := unix.Flock(s.fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil { // in use by others: the last of them decides
+			return nil
+		}
+		break
 	}
 	m, err := readMarker(s.fd)
 	if err == nil {
@@ -59,7 +54,42 @@ func (s *Set) Remove() error {
 	if err != nil {
 		return fmt.Errorf("data set %s not removed: it %v; nothing was deleted", s.Dir, err)
 	}
+	if !m.Transient {
+		return nil // kept
+	}
+	pfd, err := openDir(s.parent)
+	if err != nil {
+		return fmt.Errorf("data set %s not removed: open %s: %v", s.Dir, s.parent, err)
+	}
+	defer unix.Close(pfd)
+	if !sameAt(pfd, s.base, s.fd) {
+		return fmt.Errorf("data set %s not removed: the path no longer names the directory ringbench created "+
+			"(moved, or replaced by a symlink or another directory); nothing was deleted", s.Dir)
+	}
 	return removeSet(pfd, s.base, s.fd, s.l, s.made, false, nil)
+}
+
+// Keep releases the set and marks it kept: no later Remove, of this or any other run, deletes it (RemoveDir
+// does). A run asked to keep its data sets (--keep) calls Keep where others call Remove.
+func (s *Set) Keep() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("data set %s: Keep after Close", s.Dir)
+	}
+	defer s.closeLocked()
+	// The shared lock held since Open keeps the last-user test of Remove from running meanwhile.
+	m, err := readMarker(s.fd)
+	if err != nil {
+		return fmt.Errorf("data set %s: mark it kept: it %v", s.Dir, err)
+	}
+	if !m.Transient {
+		return nil
+	}
+	if err := writeMarker(s.fd, s.l, true, false); err != nil {
+		return fmt.Errorf("data set %s: mark it kept: %w", s.Dir, err)
+	}
+	return nil
 }
 
 var dirNameRE = regexp.MustCompile(`^ringbench-([a-z0-9][a-z0-9-]*)-([0-9a-f]{12})(\.partial-[0-9a-f]+)?$`)
@@ -121,7 +151,7 @@ func RemoveDir(path string) error {
 func removeSet(pfd int, name string, fd int, l layout, made *madeFiles, allowShort bool, stop func() bool) error {
 	// From here on the set is incomplete: an interrupted removal is never reused.
 	if m, err := readMarker(fd); err == nil && m.Complete {
-		_ = writeMarker(fd, l, false) // best effort: a full disk may refuse even this
+		_ = writeMarker(fd, l, false, false) // best effort: a full disk may refuse even this
 	}
 	left, stopped := removeContents(fd, l, made, allowShort, stop)
 	if stopped {
@@ -132,19 +162,24 @@ func removeSet(pfd int, name string, fd int, l layout, made *madeFiles, allowSho
 		left = append(left, fmt.Sprintf(". (cannot list: %v)", err))
 	}
 	for _, n := range names {
-		if n != markerName && n != markerTmpName && !isLayoutSubdir(n, l) {
+		if n != markerName && !isMarkerTmp(n) && !isLayoutSubdir(n, l) {
 			left = append(left, n+" (not ringbench's)")
 		}
 	}
 	if len(left) == 0 {
-		for _, n := range []string{markerTmpName, markerName} {
-			if err := unlinkRegular(fd, n); err != nil {
-				left = append(left, fmt.Sprintf("%s (%v)", n, err))
+		for _, n := range names {
+			if isMarkerTmp(n) { // a marker update cut short
+				if err := unlinkRegular(fd, n); err != nil {
+					left = append(left, fmt.Sprintf("%s (%v)", n, err))
+				}
 			}
+		}
+		if err := unlinkRegular(fd, markerName); err != nil {
+			left = append(left, fmt.Sprintf("%s (%v)", markerName, err))
 		}
 	}
 	if len(left) > 0 {
-		_ = writeMarker(fd, l, false) // keep the proof that the directory is ringbench's
+		_ = writeMarker(fd, l, false, false) // keep the proof that the directory is ringbench's
 		return fmt.Errorf("left %s in place: it holds what ringbench did not create or could not remove: %s",
 			filepath.Join(dirOf(pfd), name), summarize(left))
 	}
@@ -289,15 +324,33 @@ func cleanPartials(ctx context.Context, pfd int, base string) (live bool) {
 		if mm == nil || mm[3] == "" {
 			continue
 		}
-		ours := strings.HasPrefix(n, base+partialInfix)
-		switch partialState(pfd, n, mm[1], mm[2], func(fd int, l layout) {
+		k := partialState(pfd, n, mm[1], mm[2], func(fd int, l layout) {
 			_ = removeSet(pfd, n, fd, l, nil, true, func() bool { return ctx.Err() != nil })
-		}) {
-		case partialLive:
-			live = live || ours
+		})
+		if k == partialLive && strings.HasPrefix(n, base+partialInfix) {
+			live = true
 		}
 	}
 	return live
+}
+
+// olderCreator reports whether another process creates the set base in a partial directory older than
+// ours (names sort by creation time): then ours gives way. Two processes that both passed cleanPartials
+// thus make the set once, but for one that makes its directory in the moment after the other looked.
+func olderCreator(pfd int, base, ours string) bool {
+	names, err := listDir(pfd)
+	if err != nil {
+		return false
+	}
+	for _, n := range names {
+		if n >= ours || !strings.HasPrefix(n, base+partialInfix) {
+			continue
+		}
+		if mm := dirNameRE.FindStringSubmatch(n); mm != nil && partialState(pfd, n, mm[1], mm[2], nil) == partialLive {
+			return true
+		}
+	}
+	return false
 }
 
 type partialKind int
@@ -340,6 +393,12 @@ func partialState(pfd int, n, name, hash string, stale func(fd int, l layout)) p
 		stale(fd, l)
 	}
 	return partialStale
+}
+
+// isMarkerTmp reports whether n names a temporary marker file (see writeMarker); older versions used
+// markerTmpName alone.
+func isMarkerTmp(n string) bool {
+	return n == markerTmpName || strings.HasPrefix(n, markerTmpName+"-")
 }
 
 func isLayoutSubdir(n string, l layout) bool {
