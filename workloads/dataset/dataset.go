@@ -379,9 +379,14 @@ func reuse(ctx context.Context, pfd int, parent, base string, l layout) (_ *Set,
 		}
 		problem = "it is damaged: " + perr.Error()
 	}
-	// Ours (the marker says so) but not usable: remove it, unless someone has it open.
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return nil, fmt.Errorf("data set %s: %s, and %w", path, problem, ErrInUse)
+	// Ours (the marker says so) but not usable: remove it once nobody else has it open. Others that found
+	// it so at the same moment wait alike: one removes it, the others find it gone and use the new one.
+	_ = unix.Flock(fd, unix.LOCK_UN)
+	if err := flockWait(ctx, fd, unix.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("data set %s: %s, and waiting for its other users to leave: %w", path, problem, err)
+	}
+	if !sameAt(pfd, base, fd) {
+		return nil, errRetry
 	}
 	if err := removeSet(pfd, base, fd, l, nil, true, func() bool { return ctx.Err() != nil }); err != nil {
 		if ctx.Err() != nil {

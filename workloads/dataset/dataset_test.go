@@ -1142,3 +1142,46 @@ func TestSharedSetLastUserRemoves(t *testing.T) {
 		t.Fatalf("the set a killed run left was not removed: the parent holds %v", got)
 	}
 }
+
+// TestConcurrentOpenOfDamagedSet: Opens (separate descriptors, so their flocks contend) that find the same
+// kept set damaged at once all succeed: one removes and recreates it, the others use the new one.
+func TestConcurrentOpenOfDamagedSet(t *testing.T) {
+	dir := t.TempDir()
+	spec := Spec{Dir: dir, Name: "many-file", Files: 300, FileSize: 4096, FilesPerDir: 50}
+	s := mustOpen(t, spec)
+	if err := s.Keep(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(s.Paths[123]); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3
+	sets := make([]*Set, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { sets[i], errs[i] = Open(context.Background(), spec, nil) })
+	}
+	wg.Wait()
+	created := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Open %d: %v", i, errs[i])
+		}
+		if sets[i].Created {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d Opens created the set, want 1", created)
+	}
+	readAll(t, sets[0])
+	for _, s := range sets {
+		if err := s.Remove(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Fatalf("left %v", got)
+	}
+}
