@@ -86,6 +86,10 @@ const (
 var (
 	// ErrInUse marks a data set another ringbench process (or another Set in this one) has open.
 	ErrInUse = errors.New("the data set is in use by another ringbench process")
+	// ErrPartialLeft marks an Open error after which the partial directory of the set it was creating is
+	// left in --dir (its removal ran out of cleanupBudget): the next Open removes it. A caller that drops
+	// errors of a cancelled Open should still say this one.
+	ErrPartialLeft = errors.New("is left for the next run to remove")
 	// ErrNotDataSet marks a directory ringbench cannot prove it made: it is never reused nor removed.
 	ErrNotDataSet = errors.New("not a ringbench data set")
 
@@ -481,7 +485,7 @@ func create(ctx context.Context, pfd int, parent, base string, l layout, progres
 		rerr := removeSet(pfd, tmp, fd, l, made, true, func() bool { return time.Now().After(deadline) })
 		switch {
 		case errors.Is(rerr, errRemovalStopped):
-			err = fmt.Errorf("%w; the partial data set %s is left for the next run to remove", err, tmpPath)
+			err = fmt.Errorf("%w; the partial data set %s %w", err, tmpPath, ErrPartialLeft)
 		case rerr != nil:
 			err = fmt.Errorf("%w (and the partial data set could not be removed: %v)", err, rerr)
 		}

@@ -963,7 +963,7 @@ func TestCancelBigCreationReturnsPromptly(t *testing.T) {
 	if took > 20*time.Second {
 		t.Errorf("a cancelled creation took %v to return", took)
 	}
-	if len(left) > 0 && !strings.Contains(err.Error(), "left for the next run") {
+	if len(left) > 0 && !errors.Is(err, ErrPartialLeft) {
 		t.Errorf("the partial set was left but the error does not say so: %v", err)
 	}
 	s := mustOpen(t, Spec{Dir: dir, Name: "small-file", Files: 1, FileSize: 4096})
@@ -987,7 +987,8 @@ func TestCancelLeavesPartialWhenOutOfTime(t *testing.T) {
 			cancel()
 		}
 	}})
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "is left for the next run to remove") {
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrPartialLeft) ||
+		!strings.Contains(err.Error(), "is left for the next run to remove") {
 		t.Fatalf("Open cancelled = %v", err)
 	}
 	if got := names(t, dir); len(got) != 1 || !strings.Contains(got[0], ".partial-") {
