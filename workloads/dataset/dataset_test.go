@@ -936,10 +936,10 @@ func TestCancelBigCreationReturnsPromptly(t *testing.T) {
 		t.Skip("creates tens of thousands of files")
 	}
 	dir := t.TempDir()
-	spec := Spec{Dir: dir, Name: "many-file", Files: 1_000_000, FileSize: 1, FilesPerDir: 1000}
+	spec := Spec{Dir: dir, Name: "many-file", Files: 200_000, FileSize: 1, FilesPerDir: 1000}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	const cancelAt = 60_000
+	const cancelAt = 20_000
 	var cancelled time.Time
 	start := time.Now()
 	_, err := open(ctx, spec, nil, openOptions{afterFile: func(done int) {
@@ -1029,7 +1029,7 @@ func TestSharedSetChild(t *testing.T) {
 }
 
 func sharedSpec(dir string) Spec {
-	return Spec{Dir: dir, Name: "many-file", Files: 2000, FileSize: 4096, FilesPerDir: 100, Seed: 11}
+	return Spec{Dir: dir, Name: "many-file", Files: 600, FileSize: 4096, FilesPerDir: 100, Seed: 11}
 }
 
 // shareRound runs one child process per entry of keep, all opening the set at once; once all hold it, they
