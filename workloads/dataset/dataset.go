@@ -267,9 +267,10 @@ func (m *madeFiles) is(i int, stx *unix.Statx_t) bool {
 // files are all there with the right size); otherwise it creates it. Before creating it checks free space
 // and inodes on --dir. Files are written in parallel (one worker per CPU) and the marker last, so a
 // half-made set is never reused. While another process creates the same set, Open waits for it and reuses
-// it. A set Open creates is transient: see Remove and Keep. progress, when not nil, is called now and then from the calling goroutine
-// with files done and total. On any error, ctx cancellation included, what Open created is removed, but
-// for what it could not remove within cleanupBudget, which it leaves (and says so) for the next Open.
+// it. A set Open creates is transient: see Remove and Keep. progress, when not nil, is called now and then
+// from the calling goroutine with files done and total. On any error, ctx cancellation included, what Open
+// created is removed, but for what it could not remove within cleanupBudget, which it leaves for the next
+// Open (the error then wraps ErrPartialLeft).
 func Open(ctx context.Context, spec Spec, progress func(done, total int)) (*Set, error) {
 	return open(ctx, spec, progress, openOptions{})
 }
@@ -525,7 +526,7 @@ func create(ctx context.Context, pfd int, parent, base string, l layout, progres
 			return nil, err
 		}
 		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-			return nil, fmt.Errorf("%s %s: disk full while creating the %s data set (%d files x %s): %w; the partial set is removed",
+			return nil, fmt.Errorf("%s %s: disk full while creating the %s data set (%d files x %s): %w",
 				FlagDir, parent, l.name, l.files, fmtBytes(l.fileSize), err)
 		}
 		return nil, fmt.Errorf("%s %s: creating the %s data set failed: %w", FlagDir, parent, l.name, err)
