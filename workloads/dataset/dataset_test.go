@@ -1113,6 +1113,10 @@ func TestSharedSetLastUserRemoves(t *testing.T) {
 	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(path) {
 		t.Fatalf("a kept set: the parent holds %v", got)
 	}
+	// Kept reads as the markers of older ringbench versions do: without the transient mark.
+	if m, err := os.ReadFile(filepath.Join(path, markerName)); err != nil || bytes.Contains(m, []byte("transient")) {
+		t.Fatalf("the kept set's marker: %v\n%s", err, m)
+	}
 	s := mustOpen(t, sharedSpec(dir))
 	if s.Created {
 		t.Fatal("the kept set was not reused")
