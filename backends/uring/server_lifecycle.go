@@ -57,11 +57,7 @@ func (s *Server) setup() error {
 		return fmt.Errorf("%s server: %w", s.name, Explain(err))
 	}
 	if s.sqpoll {
-		for tid := range sqpollThreads() {
-			if !before[tid] {
-				s.pollTID = tid
-			}
-		}
+		s.pollTID = newPollThread(before)
 	}
 	want := p.SingleIssuer || p.DeferTaskrun
 	got := s.r.SetupFlags()
@@ -125,6 +121,17 @@ func sqpollThreads() map[int]bool {
 		}
 	}
 	return out
+}
+
+// newPollThread returns an SQPOLL thread of this process not in before (0 if none): the poll thread of
+// a ring set up since before was taken.
+func newPollThread(before map[int]bool) int {
+	for tid := range sqpollThreads() {
+		if !before[tid] {
+			return tid
+		}
+	}
+	return 0
 }
 
 // cleanup cancels every request, waits (boundedly) for their completions, and releases the ring, the
