@@ -53,6 +53,9 @@ func (s *Server) setup() error {
 	p := s.params
 	p.Entries = 1024
 	p.CQEntries = 8192
+	if s.knobs.sqEntries > 0 {
+		p.Entries, p.CQEntries = s.knobs.sqEntries, s.knobs.cqEntries
+	}
 	if s.r, err = ring.New(p); err != nil {
 		return fmt.Errorf("%s server: %w", s.name, Explain(err))
 	}
@@ -96,6 +99,9 @@ func (s *Server) setup() error {
 	s.timedWait = s.r.Features()&ring.FeatExtArg != 0
 	s.cqes = make([]ring.CQE, 1024)
 	s.aux = make([]ring.CQE, 256)
+	if k := s.knobs.reapBatch; k > 0 {
+		s.cqes, s.aux = make([]ring.CQE, k), make([]ring.CQE, k)
+	}
 	s.conns = make([]conn, 0, 64)
 	return nil
 }
