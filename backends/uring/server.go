@@ -139,6 +139,7 @@ func NewServer(cfg backend.ServerConfig, p ring.Params, name string) (*Server, e
 type knobs struct {
 	sqEntries, cqEntries uint32
 	reapBatch            int
+	bufRingEntries       uint32
 }
 
 func newServer(cfg backend.ServerConfig, p ring.Params, name string, k knobs) (*Server, error) {

@@ -92,7 +92,11 @@ func (s *Server) setup() error {
 		s.AddWarning(backend.Warning{Kind: backend.WarnRingFallback, Text: fmt.Sprintf("%s: no sparse registered-file table here (5.19+); sockets used as plain descriptors", s.name)})
 	}
 	if s.cfg.Multishot {
-		if s.br, err = s.r.NewBufRing(0, bufRingEntries, s.cfg.BufSize); err != nil {
+		entries := uint32(bufRingEntries)
+		if s.knobs.bufRingEntries > 0 {
+			entries = s.knobs.bufRingEntries
+		}
+		if s.br, err = s.r.NewBufRing(0, entries, s.cfg.BufSize); err != nil {
 			return fmt.Errorf("%s server: --multishot: provided-buffer ring (5.19+): %w", s.name, errors.Join(backend.ErrNotSupported, err))
 		}
 	}

@@ -134,3 +134,55 @@ func TestServerCompletionOrderTinySQ(t *testing.T) {
 		}
 	}
 }
+
+// TestServerPauseAfterENOBUFS: with as many provided buffers as pauseAt, a burst fills every buffer in
+// one go, so the recv ends with ENOBUFS in the same batch in which the connection is paused, before the
+// backpressure cancel reaches it. The pause must still end, and the next burst pause the connection
+// again: a paused flag left set by that race (the connection re-armed as starved while still paused)
+// disabled backpressure on the connection for good.
+func TestServerPauseAfterENOBUFS(t *testing.T) {
+	const rounds = 20
+	for _, mode := range []struct {
+		name string
+		p    ring.Params
+	}{
+		{"uring", ring.Params{SingleIssuer: true, DeferTaskrun: true}},
+		{"sqpoll", ring.Params{SQPoll: true, SQThreadCPU: -1, SingleIssuer: true}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			cfg := backend.ServerConfig{Multishot: true, BufSize: 1024}
+			s, addr := startServer(t, cfg, mode.p, knobs{bufRingEntries: pauseAt})
+			nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			_ = nc.SetDeadline(time.Now().Add(60 * time.Second))
+			const burst = 2 * pauseAt * 1024
+			out := make([]byte, burst)
+			in := make([]byte, burst)
+			for r := 0; r < rounds; r++ {
+				for i := range out {
+					out[i] = streamByte(r, i)
+				}
+				if _, err := nc.Write(out); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.ReadFull(nc, in); err != nil {
+					t.Fatalf("round %d: %v", r, err)
+				}
+				if string(in) != string(out) {
+					t.Fatalf("round %d: echo differs", r)
+				}
+			}
+			st := s.Stats()
+			if st.Paused < rounds/2 {
+				t.Errorf("%d pauses in %d bursts of %d buffers' worth: backpressure stopped pausing the connection", st.Paused, rounds, 2*pauseAt)
+			}
+			if st.Errors != 0 {
+				t.Errorf("%d errors", st.Errors)
+			}
+			t.Logf("%d pauses in %d bursts", st.Paused, rounds)
+		})
+	}
+}
