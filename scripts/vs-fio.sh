@@ -9,13 +9,18 @@
 #       --iodepth_batch_complete_min=32                              vs  ringbench --backend uring
 #   the same fio job with --sqthread_poll=1                          vs  ringbench --backend sqpoll
 # Many files: a plain C loop of open + pread + close over ringbench's many-file set (10,000 x 4 KiB, compiled
-# here with cc; a Go loop when there is no cc) vs ringbench --workload many-file on epoll and uring.
+# here with cc; a Go loop when there is no cc) vs ringbench --workload many-file on epoll, and a liburing C
+# program (scripts/c/manyfile-uring.c: linked OPENAT direct -> READ fixed file -> CLOSE direct, 32 chains per
+# submit; liburing-dev is installed with apt-get when missing, as root; skipped when it cannot be built) vs
+# ringbench many-file on uring.
 #
 # Timed rounds run fio, the loop and ringbench bare and interleaved (ringbench always counts its own syscalls,
 # and that cost stays in its figures); then counted rounds run the same jobs under `perf stat`
 # (raw_syscalls:sys_enter, and syscalls:sys_enter_io_uring_enter split by its arguments into submitting and
-# waiting enters), since syscall tracepoints slow every syscall. CPU comes from bash's `time`, whose user+sys
-# covers a process's io_uring kernel threads. It prints medians, IOPS ratios of back-to-back pairs, and
+# waiting enters), since syscall tracepoints slow every syscall. CPU per op is the same measure for every
+# tool: user+sys of its whole run (bash's `time`, which covers a process's io_uring kernel threads, SQPOLL
+# included) / the ops of its whole run (ringbench runs with --warmup 0 --count 1, so its one sample is all
+# the I/O it does); start-up is in every tool's figure. It prints medians, IOPS ratios of back-to-back pairs, and
 # PASS/MISS for each goal of the issue:
 #   IOPS at or above fio's (uring / fio io_uring, epoll / fio psync; sqpoll / fio sqpoll is printed, not judged)
 #   uring <= 0.035 syscalls per op
@@ -149,6 +154,16 @@ elif command -v go >/dev/null; then
 else
 	[[ $only == small ]] || die "neither cc nor go: cannot build the many-file loop (use --only small)"
 fi
+chain=0
+if [[ $only != small ]]; then
+	# shellcheck source=scripts/lib/anchors.sh disable=SC1091 # followed with shellcheck -x
+	. "$lib/anchors.sh"
+	if command -v cc >/dev/null && anchor_liburing && anchor_build manyfile-uring.c "$work/chain" -luring 2>"$work/chain.log"; then
+		chain=1
+	else
+		say "cannot build scripts/c/manyfile-uring.c (no cc or liburing-dev): the liburing chain is skipped"
+	fi
+fi
 
 # perf: the events in the order vs-fio-report.py reads them. A zero syscall count for `true` means the
 # tracepoint is not readable for this user (it reads 0 without an error), so perf is not used.
@@ -268,6 +283,9 @@ round() {
 	if [[ $only != small ]]; then
 		((locked)) || xargs -a "$work/many.list" cat >/dev/null
 		measure "$m" many "$r" c-loop loop "@$work/many.list" -- "$work/loop" "$secs" "$work/many.list" "$mf_bytes"
+		if ((chain)); then
+			measure "$m" many "$r" c-uring-chain loop "@$work/many.list" -- "$work/chain" "$secs" "$work/many.list" "$mf_bytes"
+		fi
 		measure "$m" many "$r" rb-mf-epoll rb "" -- "${rb_many[@]}" --backend epoll
 		measure "$m" many "$r" rb-mf-uring rb "" -- "${rb_many[@]}" --backend uring
 	fi
@@ -276,12 +294,13 @@ round() {
 {
 	printf '# job\tsmall file: 4 KiB random reads of one %s file in page cache, depth %s, batch %s; many files: %s x %s, open + read + close\n' \
 		"$fsize" "$depth" "$batch" "$mf_files" "$mf_size"
-	printf '# rounds\t%s timed rounds (tools bare) + %s counted under perf stat, each run %s s; per round: fio psync, rb epoll, fio io_uring, rb uring, fio sqpoll, rb sqpoll, plain loop, rb many-file epoll, rb many-file uring\n' \
+	printf '# rounds\t%s timed rounds (tools bare) + %s counted under perf stat, each run %s s; per round: fio psync, rb epoll, fio io_uring, rb uring, fio sqpoll, rb sqpoll, plain loop, liburing chain, rb many-file epoll, rb many-file uring\n' \
 		"$rounds" "$((use_perf ? count_rounds : 0))" "$secs"
 	printf '# nrounds\t%s\n' "$rounds"
 	printf '# machine\t%s CPUs (%s), kernel %s\n' "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" "$(uname -r)"
-	printf '# tools\t%s, %s, %s, many-file loop %s\n' "$(fio --version)" "$( ((use_perf)) && perf version || echo 'no perf')" \
-		"$("$rbbin" version 2>/dev/null | head -1)" "$(command -v cc >/dev/null && echo 'C (cc -O2)' || echo Go)"
+	printf '# tools\t%s, %s, %s, many-file loop %s%s\n' "$(fio --version)" "$( ((use_perf)) && perf version || echo 'no perf')" \
+		"$("$rbbin" version 2>/dev/null | head -1)" "$(command -v cc >/dev/null && echo 'C (cc -O2)' || echo Go)" \
+		"$( ((chain)) && echo ", liburing chain (liburing $(dpkg-query -W -f '${Version}' liburing-dev 2>/dev/null || echo '?'))")"
 	printf '# lock\t%s\n' "$lock_note"
 } >"$manifest"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -11,13 +11,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// user_data layout: buffer slot in the high bits, the stage of a linked open-read-close chain in the low two.
+// User data (ring.PackUD): the stage of a linked open-read-close chain as the kind, the buffer slot as the id.
 const (
-	stageRead  = 0 // plain read, or the READ of a chain
-	stageOpen  = 1
-	stageClose = 2
-	stageBits  = 2
+	stageRead   uint8 = 0 // plain read, or the READ of a chain
+	stageOpen   uint8 = 1
+	stageClose  uint8 = 2
+	stageCancel uint8 = 3 // Close's cancel-everything request
 )
+
+// closeDrainTimeout bounds how long Close waits for requests still in flight.
+const closeDrainTimeout = 5 * time.Second
 
 // FileEngine runs file requests on one io_uring. Buffers live in an off-heap arena (the kernel writes into
 // them after io_uring_enter returns, so they must not be Go memory the GC could free or move); user_data
@@ -38,6 +41,8 @@ type FileEngine struct {
 	cqesPerOp   int
 	warns       []backend.Warning
 	pollTID     int
+	// drainTimeout is how long Close waits for requests in flight (closeDrainTimeout; tests shorten it).
+	drainTimeout time.Duration
 }
 
 // NewFileEngine sets up a ring with p for cfg; name labels errors. Call it on the thread that will use it.
@@ -52,13 +57,20 @@ func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEng
 	}
 	p.Entries = entries
 	p.CQEntries = 2 * entries
+	var before map[int]bool
+	if p.SQPoll {
+		before = sqpollThreads()
+	}
 	r, err := ring.New(p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, Explain(err))
 	}
 	e := &FileEngine{name: name, r: r, cfg: cfg, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin),
 		tag: make([]uint64, cfg.Depth), readRes: make([]int32, cfg.Depth),
-		cqes: make([]ring.CQE, 2*entries)}
+		cqes: make([]ring.CQE, 2*entries), drainTimeout: closeDrainTimeout}
+	if p.SQPoll {
+		e.pollTID = newPollThread(before)
+	}
 	if e.arena, err = ring.NewArena(cfg.Depth, cfg.BufSize); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("%s: buffers: %w", name, err)
@@ -110,6 +122,9 @@ func (e *FileEngine) Buffer(i int) []byte { return e.arena.Slot(i)[:e.cfg.BufSiz
 func (e *FileEngine) Submit(reqs []backend.Request, minComplete int, out []backend.Completion) (int, error) {
 	for i := range reqs {
 		if err := e.prep(&reqs[i]); err != nil {
+			// The requests before it are counted in outstanding: hand them to the kernel, so that every
+			// CQE Close waits for belongs to a submitted request.
+			_, _ = e.r.Submit()
 			return 0, err
 		}
 	}
@@ -183,7 +198,6 @@ func (e *FileEngine) ensureSpace(k int) error {
 func (e *FileEngine) prep(req *backend.Request) error {
 	slot := req.Buf
 	e.tag[slot] = req.Tag
-	ud := uint64(slot) << stageBits
 	buf := e.arena.Ptr(int(slot))
 	switch req.Kind {
 	case backend.OpRead:
@@ -200,7 +214,7 @@ func (e *FileEngine) prep(req *backend.Request) error {
 		} else {
 			ring.Read{FD: fd, Buf: buf, Len: uint32(req.Len), Offset: uint64(req.Offset), Fixed: e.fixed}.Prep(s)
 		}
-		s.SetUserData(ud | stageRead)
+		s.SetUserData(ring.PackUD(stageRead, 0, uint32(slot)))
 		e.outstanding++
 	case backend.OpOpenReadClose:
 		if err := e.ensureSpace(3); err != nil {
@@ -211,7 +225,7 @@ func (e *FileEngine) prep(req *backend.Request) error {
 		// No O_CLOEXEC: a direct descriptor lives only in the ring's table, and the kernel rejects the flag
 		// for it with -EINVAL.
 		ring.OpenAt{DirFD: unix.AT_FDCWD, Path: &req.Path[0], Flags: unix.O_RDONLY, FileIndex: uint32(slot) + 1}.Prep(s)
-		s.SetUserData(ud | stageOpen)
+		s.SetUserData(ring.PackUD(stageOpen, 0, uint32(slot)))
 		// Every SQE of the chain posts a CQE. IOSQE_CQE_SKIP_SUCCESS would save one per file, but whether
 		// the rest of a failed chain then posts depends on the kernel version, and a wait for a CQE that
 		// never comes hangs.
@@ -222,13 +236,13 @@ func (e *FileEngine) prep(req *backend.Request) error {
 		} else {
 			ring.Read{FD: slot, Buf: buf, Len: uint32(req.Len), Fixed: true}.Prep(s)
 		}
-		s.SetUserData(ud | stageRead)
+		s.SetUserData(ring.PackUD(stageRead, 0, uint32(slot)))
 		// A hard link: CLOSE runs even when the READ fails or comes up short (a short read breaks a soft
 		// link), so the slot never keeps a file open. A failed OPENAT still cancels both.
 		s.SetFlags(ring.FlagIOHardlink)
 		s = e.r.GetSQE()
 		ring.Close{FileIndex: uint32(slot) + 1}.Prep(s)
-		s.SetUserData(ud | stageClose)
+		s.SetUserData(ring.PackUD(stageClose, 0, uint32(slot)))
 		e.outstanding += e.cqesPerOp
 	default:
 		return fmt.Errorf("%s: unknown request kind %d", e.name, req.Kind)
@@ -246,9 +260,10 @@ func (e *FileEngine) reap(out []backend.Completion) int {
 	n := 0
 	e.outstanding -= got
 	for _, c := range e.cqes[:got] {
-		slot := int32(c.UserData >> stageBits)
+		stage, _, id := ring.UnpackUD(c.UserData)
+		slot := int32(id)
 		var res int32
-		switch c.UserData & (1<<stageBits - 1) {
+		switch stage {
 		case stageOpen:
 			// A failed OPENAT is what the request reports; READ and CLOSE then follow as -ECANCELED.
 			if c.Res < 0 {
@@ -292,23 +307,30 @@ func (e *FileEngine) AddWarning(w backend.Warning) { e.warns = append(e.warns, w
 // Warnings implements backend.Warner.
 func (e *FileEngine) Warnings() []backend.Warning { return e.warns }
 
-// Close implements backend.FileEngine. Requests still in flight (after an error) are waited for first:
-// the kernel may still write into the arena, which must outlive them.
+// Close implements backend.FileEngine. Requests still in flight (after an error) are cancelled and
+// waited for, at most drainTimeout, with SQEs queued but never submitted handed to the kernel first: the
+// kernel may still write into the arena, which must outlive them. If the drain gives up, the arena is
+// left mapped (leaked) rather than unmapped under the kernel, and Close returns the drain's error.
 func (e *FileEngine) Close() error {
 	var errs []error
+	drained := true
 	if e.r != nil {
-		deadline := time.Now().Add(5 * time.Second)
-		for e.outstanding > 0 && time.Now().Before(deadline) {
-			if err := e.r.WaitCQE(1); err != nil && !retryable(err) {
-				break
+		if e.outstanding > 0 || e.r.Pending() > 0 {
+			if err := e.r.CancelAndDrain(ring.PackUD(stageCancel, 0, 0), &e.outstanding, e.cqes, e.drainTimeout); err != nil {
+				drained = false
+				errs = append(errs, fmt.Errorf("%s: close: %w", e.name, err))
 			}
-			e.outstanding -= e.r.Reap(e.cqes)
 		}
 		errs = append(errs, e.r.Close())
 		e.r = nil
 	}
 	if e.arena != nil {
-		errs = append(errs, e.arena.Close())
+		if drained {
+			errs = append(errs, e.arena.Close())
+		} else {
+			errs = append(errs, fmt.Errorf("%s: close: %d-byte buffer arena left mapped: the kernel may still write into it",
+				e.name, len(e.arena.Bytes())))
+		}
 		e.arena = nil
 	}
 	return errors.Join(errs...)

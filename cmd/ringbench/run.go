@@ -248,6 +248,8 @@ func runAction(c *cli.Context) error {
 	prog.finish()
 	if len(f.Samples) == 0 {
 		switch {
+		case f.Interrupted && runErr != nil:
+			return cli.Exit(fmt.Sprintf("ringbench: interrupted before any sample was measured; no result file written: %v", runErr), exitInterrupted)
 		case f.Interrupted:
 			return cli.Exit("ringbench: interrupted before any sample was measured; no result file written", exitInterrupted)
 		case runErr != nil:

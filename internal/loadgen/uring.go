@@ -22,8 +22,9 @@ import (
 // smallSend is the largest send counted on to complete inline.
 const smallSend = 16 << 10
 
+// Request kinds, in the kind byte of user data (ring.PackUD); the id is the connection index.
 const (
-	ukRecv uint64 = iota + 1
+	ukRecv uint8 = iota + 1
 	ukSend
 	ukWake
 	ukIgnore
@@ -111,13 +112,13 @@ func (u *uringIO) sqe() *ring.SQE {
 func (u *uringIO) armWake() {
 	q := u.sqe()
 	ring.Read{FD: int32(u.l.evfd), Buf: unsafe.Pointer(&u.evbuf[0]), Len: 8, Offset: ^uint64(0)}.Prep(q)
-	q.SetUserData(ukWake << 56)
+	q.SetUserData(ring.PackUD(ukWake, 0, 0))
 }
 
 func (u *uringIO) arm(i int32) {
 	q := u.sqe()
 	ring.Recv{FD: i, Fixed: true, Multishot: true, BufferSelect: true, BufGroup: u.br.Group()}.Prep(q)
-	q.SetUserData(ukRecv<<56 | uint64(i))
+	q.SetUserData(ring.PackUD(ukRecv, 0, uint32(i)))
 	u.armed[i] = true
 }
 
@@ -135,7 +136,7 @@ func (u *uringIO) send(c *gconn) {
 	q := u.sqe()
 	n := min(owe, chunk)
 	ring.Send{FD: i, Fixed: true, Buf: unsafe.Pointer(&u.l.pool[off]), Len: uint32(n), Flags: unix.MSG_NOSIGNAL}.Prep(q)
-	q.SetUserData(ukSend<<56 | uint64(i))
+	q.SetUserData(ring.PackUD(ukSend, 0, uint32(i)))
 	u.sending[i] = true
 	u.expect++
 	// A large request, or several in flight, fills socket buffers: then a send may block.
@@ -200,8 +201,9 @@ func (u *uringIO) reap(now int64) {
 				}
 				continue
 			}
-			i := int32(uint32(cq.UserData))
-			switch cq.UserData >> 56 {
+			kind, _, id := ring.UnpackUD(cq.UserData)
+			i := int32(id)
+			switch kind {
 			case ukWake:
 				u.armWake()
 			case ukSend:
@@ -262,30 +264,7 @@ func (u *uringIO) recycle(bid uint16) {
 
 // close cancels every request, waits (boundedly) for them to end, and releases the ring.
 func (u *uringIO) close() {
-	q := u.sqe()
-	q.Opcode = ring.OpAsyncCancel
-	q.Fd = -1
-	q.OpFlags = 1<<0 | 1<<2 // IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY
-	q.SetUserData(ukIgnore << 56)
-	deadline := clock.Now() + int64(2*time.Second)
-	for u.inflight > 0 && clock.Now() < deadline {
-		_, err := u.r.SubmitAndWaitTimeout(1, 50*time.Millisecond)
-		if err != nil && err != unix.ETIME && err != unix.EINTR && err != unix.EAGAIN && err != unix.EBUSY {
-			break
-		}
-		for {
-			n := u.r.Reap(u.cqes)
-			for _, cq := range u.cqes[:n] {
-				if cq.Flags&ring.CQEFMore == 0 {
-					u.inflight--
-				}
-			}
-			if n < len(u.cqes) {
-				break
-			}
-		}
-	}
-	drained := u.inflight <= 0
+	drained := u.r.CancelAndDrain(ring.PackUD(ukIgnore, 0, 0), &u.inflight, u.cqes, 2*time.Second) == nil
 	_ = u.r.Close() // the registered files and the buffer ring go with it
 	if drained {
 		_ = unix.Munmap(u.evbuf)

@@ -48,13 +48,8 @@ func (r *Ring) SQWait() error {
 	}
 	r.publish()
 	for r.sqeTail-atomic.LoadUint32(r.sqHead) >= r.sqSize {
-		_, errno := r.enter(0, 0, enterSQWait|r.sqpollWake(), nil, 0)
-		if errno == unix.EINTR {
-			r.stats.Interrupted++
-			continue
-		}
-		if errno != 0 {
-			return errno
+		if _, errno := r.enterRetry(0, 0, enterSQWait|r.sqpollWake(), nil, 0); errno != 0 {
+			return enterError(errno)
 		}
 	}
 	return nil
@@ -143,6 +138,31 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, ar
 	return int(n), errno
 }
 
+// enterRetry is enter retried on EINTR, which it counts in
+// Stats.Interrupted; every enter and wait path goes through it. The kernel
+// reports EINTR only when it consumed no SQE, so the same arguments are
+// still right, except a timed wait's timeout: that is shortened to what is
+// left until r.extDeadline (down to 0, which still submits and then returns
+// ETIME).
+func (r *Ring) enterRetry(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, argSz uintptr) (int, unix.Errno) {
+	for {
+		n, errno := r.enter(toSubmit, minComplete, flags, arg, argSz)
+		if errno != unix.EINTR {
+			return n, errno
+		}
+		r.stats.Interrupted++
+		if flags&enterExtArg != 0 {
+			r.setExtTimeout(max(time.Until(r.extDeadline), 0))
+		}
+	}
+}
+
+// setExtTimeout points r.extArg at a timeout of d.
+func (r *Ring) setExtTimeout(d time.Duration) {
+	r.extTS = kernelTimespec{Sec: int64(d / time.Second), Nsec: int64(d % time.Second)}
+	r.extArg = geteventsArg{Ts: uint64(uintptr(unsafe.Pointer(&r.extTS)))}
+}
+
 // Submit publishes the filled SQEs and hands them to the kernel, returning
 // how many it handed over in this call.
 //
@@ -156,7 +176,8 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, ar
 // only when the poll thread has gone to sleep (IORING_SQ_NEED_WAKEUP), or to
 // flush an overflowed CQ. The return value then counts SQEs published.
 //
-// Errors are the bare unix.Errno from io_uring_enter (no allocation).
+// Errors are the bare unix.Errno from io_uring_enter (no allocation), except
+// EBADR, which is ErrCQDropped.
 // EAGAIN/EBUSY mean the kernel is short of resources or completions are
 // backed up: SQEs not consumed stay queued (Pending); Reap and call again.
 // EINTR is retried internally.
@@ -175,16 +196,10 @@ func (r *Ring) Submit() (int, error) {
 		if r.cqNeedsFlush() {
 			flags |= enterGetEvents
 		}
-		for flags != 0 {
-			_, errno := r.enter(pending, 0, flags, nil, 0)
-			if errno == unix.EINTR {
-				r.stats.Interrupted++
-				continue
+		if flags != 0 {
+			if _, errno := r.enterRetry(pending, 0, flags, nil, 0); errno != 0 {
+				return int(newly), enterError(errno)
 			}
-			if errno != 0 {
-				return int(newly), errno
-			}
-			break
 		}
 		return int(newly), nil
 	}
@@ -195,13 +210,9 @@ func (r *Ring) Submit() (int, error) {
 		if r.cqNeedsFlush() {
 			flags = enterGetEvents
 		}
-		n, errno := r.enter(pending, 0, flags, nil, 0)
-		if errno == unix.EINTR {
-			r.stats.Interrupted++
-			continue
-		}
+		n, errno := r.enterRetry(pending, 0, flags, nil, 0)
 		if errno != 0 {
-			return submitted, errno
+			return submitted, enterError(errno)
 		}
 		r.stats.SQEsSubmitted += uint64(n)
 		submitted += n
@@ -225,7 +236,7 @@ func (r *Ring) Submit() (int, error) {
 // overflow is pending). With SQPOLL it enters with GETEVENTS, adding
 // SQ_WAKEUP only when the poll thread sleeps.
 //
-// Errors are the bare unix.Errno from io_uring_enter. On EAGAIN or EBUSY the
+// Errors are the bare unix.Errno from io_uring_enter (EBADR: ErrCQDropped). On EAGAIN or EBUSY the
 // call returns at once (errors.Is(err, unix.EAGAIN)); SQEs not consumed stay
 // queued: Reap what is ready and call again.
 func (r *Ring) SubmitAndWait(waitNr uint32) (int, error) {
@@ -255,9 +266,8 @@ func (r *Ring) submitAndWait(waitNr uint32, d time.Duration, timed bool) (int, e
 		submitted = int(newly)
 		r.stats.SQEsSubmitted += uint64(newly)
 	}
-	var deadline time.Time
 	if timed {
-		deadline = time.Now().Add(d)
+		r.extDeadline = time.Now().Add(d)
 	}
 	for {
 		var flags, toSubmit, minC uint32
@@ -280,36 +290,27 @@ func (r *Ring) submitAndWait(waitNr uint32, d time.Duration, timed bool) (int, e
 		var arg unsafe.Pointer
 		var argSz uintptr
 		if timed && minC > 0 {
-			left := time.Until(deadline)
+			left := time.Until(r.extDeadline)
 			if left <= 0 {
 				if toSubmit == 0 && flags&enterSQWakeup == 0 {
 					return submitted, unix.ETIME
 				}
 				left = 0
 			}
-			r.extTS = kernelTimespec{Sec: int64(left / time.Second), Nsec: int64(left % time.Second)}
-			r.extArg = geteventsArg{Ts: uint64(uintptr(unsafe.Pointer(&r.extTS)))}
+			r.setExtTimeout(left)
 			arg, argSz = unsafe.Pointer(&r.extArg), unsafe.Sizeof(r.extArg)
 			flags |= enterExtArg
 		}
-		n, errno := r.enter(toSubmit, minC, flags, arg, argSz)
+		n, errno := r.enterRetry(toSubmit, minC, flags, arg, argSz)
 		switch errno {
 		case 0:
-		case unix.EINTR:
-			// Nothing was submitted (the kernel reports EINTR only when it
-			// consumed no SQE); re-publish state and retry.
-			r.stats.Interrupted++
-			if !r.sqpoll {
-				pending = r.sqeTail - atomic.LoadUint32(r.sqHead)
-			}
-			continue
 		case unix.ETIME:
 			if r.cqReady() >= want {
 				return submitted, nil
 			}
 			return submitted, unix.ETIME
 		default:
-			return submitted, errno
+			return submitted, enterError(errno)
 		}
 		if !r.sqpoll {
 			r.stats.SQEsSubmitted += uint64(n)
@@ -326,7 +327,7 @@ func (r *Ring) submitAndWait(waitNr uint32, d time.Duration, timed bool) (int, e
 		}
 		if minC > 0 && r.cqReady() < want {
 			r.stats.Interrupted++ // the wait returned early (signal)
-			if timed && !time.Now().Before(deadline) {
+			if timed && !time.Now().Before(r.extDeadline) {
 				return submitted, unix.ETIME
 			}
 		}
@@ -338,20 +339,15 @@ func (r *Ring) submitAndWait(waitNr uint32, d time.Duration, timed bool) (int, e
 // early returns are retried). The wait flushes overflowed CQEs and runs
 // pending task work. WaitCQE(0) enters once with GETEVENTS and min 0: it
 // runs deferred task work (DEFER_TASKRUN) and flushes overflow without
-// waiting. Errors are bare unix.Errno values.
+// waiting. Errors are bare unix.Errno values (EBADR: ErrCQDropped).
 func (r *Ring) WaitCQE(min uint32) error {
 	want := minU32(min, r.cqSize)
 	if want == 0 {
 		return r.flush()
 	}
 	for r.cqReady() < want {
-		_, errno := r.enter(0, want, enterGetEvents, nil, 0)
-		if errno == unix.EINTR {
-			r.stats.Interrupted++
-			continue
-		}
-		if errno != 0 {
-			return errno
+		if _, errno := r.enterRetry(0, want, enterGetEvents, nil, 0); errno != 0 {
+			return enterError(errno)
 		}
 	}
 	return nil
@@ -366,17 +362,10 @@ func minU32(a, b uint32) uint32 {
 
 // flush enters with GETEVENTS and min_complete 0.
 func (r *Ring) flush() error {
-	for {
-		_, errno := r.enter(0, 0, enterGetEvents, nil, 0)
-		if errno == unix.EINTR {
-			r.stats.Interrupted++
-			continue
-		}
-		if errno != 0 {
-			return errno
-		}
-		return nil
+	if _, errno := r.enterRetry(0, 0, enterGetEvents, nil, 0); errno != 0 {
+		return enterError(errno)
 	}
+	return nil
 }
 
 // Reap copies up to len(out) ready CQEs into out and returns how many, with

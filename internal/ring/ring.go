@@ -6,7 +6,9 @@
 // allocating. It also covers what the benchmarks need around that: typed
 // zero-allocation SQE builders (Nop, Read, OpenAt, Recv, ...), opcode probing,
 // registered files and buffers, a registered ring fd, provided-buffer rings
-// (BufRing) and an off-heap buffer arena (Arena).
+// (BufRing), an off-heap buffer arena (Arena), a user data layout (PackUD)
+// and a bounded cancel-everything-and-reap for shutdown (CancelAndDrain).
+// Code outside this package fills SQEs only through the builders.
 //
 // Threading: a Ring is not safe for concurrent use; give it to one
 // goroutine. Rings set up with SingleIssuer or DeferTaskrun (and a Ring whose
@@ -120,11 +122,15 @@ type Ring struct {
 	// allocate. The kernel reads them only during the syscall, and passing
 	// &r.extArg to the syscall keeps this whole Ring (extTS included) alive
 	// until it returns.
-	extArg geteventsArg
-	extTS  kernelTimespec
+	extArg      geteventsArg
+	extTS       kernelTimespec
+	extDeadline time.Time // when the current timed wait ends
 
 	bufRings []*BufRing
 	closed   bool
+	// drainGaveUp: the last CancelAndDrain timed out or failed, so requests
+	// may still be in flight (see Close).
+	drainGaveUp bool
 }
 
 // New sets up a ring as p asks. On EINVAL it steps down one flag at a time
@@ -328,24 +334,32 @@ func (r *Ring) unmap() {
 	}
 }
 
-// Close releases the ring: open BufRings, the registered ring fd (this must
-// run on the thread that registered it), the mappings and the fd. The kernel
-// cancels requests still in flight. Close is idempotent.
+// Close releases the ring: the registered ring fd (this must run on the
+// thread that registered it), the ring fd, the ring mappings and open
+// BufRings. Close is idempotent.
+//
+// Closing an io_uring fd does not wait for requests in flight: the kernel
+// cancels them and tears the ring down asynchronously, and until then a
+// request may still write into memory it was given. So the fd is closed
+// first and BufRing memory is unmapped after it, and only when no request
+// can still use it: when the last CancelAndDrain gave up (ErrDrainTimeout),
+// the buffers are deliberately left mapped (leaked) and Close returns an
+// error wrapping ErrMemoryKept. Callers must handle their own memory (an
+// Arena) the same way: drain first, and keep it mapped if the drain failed.
+// The SQ/CQ/SQE mappings are the kernel's own pages, safe to unmap anytime.
 func (r *Ring) Close() error {
 	if r.closed {
 		return nil
 	}
 	r.closed = true
 	var errs []error
-	for len(r.bufRings) > 0 {
-		if err := r.bufRings[len(r.bufRings)-1].Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if r.ringIndex >= 0 {
 		if err := r.UnregisterRingFD(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := unix.Close(r.fd); err != nil {
+		errs = append(errs, fmt.Errorf("io_uring: close ring fd: %w", err))
 	}
 	r.unmap()
 	// Use after Close becomes a nil dereference, not a fault on unmapped
@@ -353,8 +367,20 @@ func (r *Ring) Close() error {
 	r.sqes, r.cqes = nil, nil
 	r.sqHead, r.sqTail, r.sqFlags, r.sqDrop = nil, nil, nil, nil
 	r.cqHead, r.cqTail, r.cqOverflow = nil, nil, nil
-	if err := unix.Close(r.fd); err != nil {
-		errs = append(errs, fmt.Errorf("io_uring: close ring fd: %w", err))
+	// The buffer groups went with the ring fd (no unregister needed).
+	kept := 0
+	for _, b := range r.bufRings {
+		b.closed = true
+		if r.drainGaveUp {
+			kept += len(b.bufMem)
+			b.leak()
+		} else {
+			b.unmap()
+		}
+	}
+	r.bufRings = nil
+	if kept > 0 {
+		errs = append(errs, fmt.Errorf("%w (%d bytes)", ErrMemoryKept, kept))
 	}
 	return errors.Join(errs...)
 }

@@ -74,9 +74,23 @@ func fixedFlag(fixed bool) uint8 {
 	return 0
 }
 
-// The builders below fill a zeroed SQE (as returned by GetSQE): they set
-// only the fields their opcode uses and OR their flags in. Set user data and
-// IOSQE flags after Prep with SetUserData / SetFlags.
+// prep is the core every builder shares (liburing's io_uring_prep_rw): it
+// sets the opcode, the fd (a registered-file slot when fixed), addr, len and
+// off. Builders then set what only their opcode uses.
+func (s *SQE) prep(op uint8, fixed bool, fd int32, addr uint64, n uint32, off uint64) {
+	s.Opcode = op
+	s.Flags |= fixedFlag(fixed)
+	s.Fd = fd
+	s.Addr = addr
+	s.Len = n
+	s.Off = off
+}
+
+// The builders fill a zeroed SQE (as returned by GetSQE): they set only the
+// fields their opcode uses and OR their flags in. Set user data and IOSQE
+// flags after Prep with SetUserData / SetFlags. Builders for network
+// opcodes are in sqe_net.go, for cancellation and the file table in
+// sqe_ctl.go.
 
 // Nop is IORING_OP_NOP.
 type Nop struct{}
@@ -97,36 +111,18 @@ type Read struct {
 }
 
 // Prep fills s.
-func (o Read) Prep(s *SQE) {
-	s.Opcode = OpRead
-	s.Flags |= fixedFlag(o.Fixed)
-	s.Fd = o.FD
-	s.Addr = ptr(o.Buf)
-	s.Len = o.Len
-	s.Off = o.Offset
+func (o Read) Prep(s *SQE) { o.prepRW(s, OpRead) }
+
+func (o Read) prepRW(s *SQE, op uint8) {
+	s.prep(op, o.Fixed, o.FD, ptr(o.Buf), o.Len, o.Offset)
 	s.OpFlags = o.RWFlags
 }
 
-// Write is IORING_OP_WRITE (pwrite).
-type Write struct {
-	FD      int32
-	Buf     unsafe.Pointer
-	Len     uint32
-	Offset  uint64
-	Fixed   bool
-	RWFlags uint32
-}
+// Write is IORING_OP_WRITE (pwrite); its fields mean what Read's do.
+type Write Read
 
 // Prep fills s.
-func (o Write) Prep(s *SQE) {
-	s.Opcode = OpWrite
-	s.Flags |= fixedFlag(o.Fixed)
-	s.Fd = o.FD
-	s.Addr = ptr(o.Buf)
-	s.Len = o.Len
-	s.Off = o.Offset
-	s.OpFlags = o.RWFlags
-}
+func (o Write) Prep(s *SQE) { Read(o).prepRW(s, OpWrite) }
 
 // ReadFixed is IORING_OP_READ_FIXED: Buf..Buf+Len must lie inside
 // registered buffer BufIndex (RegisterBuffers).
@@ -140,36 +136,18 @@ type ReadFixed struct {
 }
 
 // Prep fills s.
-func (o ReadFixed) Prep(s *SQE) {
-	s.Opcode = OpReadFixed
-	s.Flags |= fixedFlag(o.Fixed)
-	s.Fd = o.FD
-	s.Addr = ptr(o.Buf)
-	s.Len = o.Len
-	s.Off = o.Offset
+func (o ReadFixed) Prep(s *SQE) { o.prepRW(s, OpReadFixed) }
+
+func (o ReadFixed) prepRW(s *SQE, op uint8) {
+	s.prep(op, o.Fixed, o.FD, ptr(o.Buf), o.Len, o.Offset)
 	s.BufIndex = o.BufIndex
 }
 
-// WriteFixed is IORING_OP_WRITE_FIXED.
-type WriteFixed struct {
-	FD       int32
-	Buf      unsafe.Pointer
-	Len      uint32
-	Offset   uint64
-	BufIndex uint16
-	Fixed    bool
-}
+// WriteFixed is IORING_OP_WRITE_FIXED; its fields mean what ReadFixed's do.
+type WriteFixed ReadFixed
 
 // Prep fills s.
-func (o WriteFixed) Prep(s *SQE) {
-	s.Opcode = OpWriteFixed
-	s.Flags |= fixedFlag(o.Fixed)
-	s.Fd = o.FD
-	s.Addr = ptr(o.Buf)
-	s.Len = o.Len
-	s.Off = o.Offset
-	s.BufIndex = o.BufIndex
-}
+func (o WriteFixed) Prep(s *SQE) { ReadFixed(o).prepRW(s, OpWriteFixed) }
 
 // OpenAt is IORING_OP_OPENAT. Path is a NUL-terminated string that must stay
 // valid until the kernel has consumed the SQE (with SQPOLL that is after
@@ -186,10 +164,7 @@ type OpenAt struct {
 
 // Prep fills s.
 func (o OpenAt) Prep(s *SQE) {
-	s.Opcode = OpOpenat
-	s.Fd = o.DirFD
-	s.Addr = ptr(unsafe.Pointer(o.Path))
-	s.Len = o.Mode
+	s.prep(OpOpenat, false, o.DirFD, ptr(unsafe.Pointer(o.Path)), o.Mode, 0)
 	s.OpFlags = uint32(o.Flags)
 	s.FileIndex = o.FileIndex
 }
@@ -203,100 +178,12 @@ type Close struct {
 
 // Prep fills s.
 func (o Close) Prep(s *SQE) {
-	s.Opcode = OpClose
+	fd := o.FD
 	if o.FileIndex != 0 {
-		s.FileIndex = o.FileIndex
-		return
+		fd = 0
 	}
-	s.Fd = o.FD
-}
-
-// Accept is IORING_OP_ACCEPT. Addr/AddrLen (sockaddr buffer and a *uint32
-// length, both off-heap or pinned) may be nil. Multishot keeps accepting
-// (CQE F_MORE); FileIndex slot+1 / FileIndexAlloc accepts into the fixed
-// table (multishot requires FileIndexAlloc then). Fixed: FD is a fixed slot.
-type Accept struct {
-	FD        int32
-	Flags     int // SOCK_NONBLOCK, SOCK_CLOEXEC
-	Multishot bool
-	Fixed     bool
-	FileIndex uint32
-	Addr      unsafe.Pointer
-	AddrLen   unsafe.Pointer
-}
-
-// Prep fills s.
-func (o Accept) Prep(s *SQE) {
-	s.Opcode = OpAccept
-	s.Flags |= fixedFlag(o.Fixed)
-	s.Fd = o.FD
-	s.Addr = ptr(o.Addr)
-	s.Off = ptr(o.AddrLen)
-	s.OpFlags = uint32(o.Flags)
+	s.prep(OpClose, false, fd, 0, 0, 0)
 	s.FileIndex = o.FileIndex
-	if o.Multishot {
-		s.IoPrio |= acceptMultishot
-	}
-}
-
-// Recv is IORING_OP_RECV. With BufferSelect the kernel picks a buffer from
-// provided-buffer group BufGroup (Buf nil; Len 0 = whole buffer) and reports
-// it in the CQE (BufferID). Multishot (6.0+) requires BufferSelect and keeps
-// posting CQEs with F_MORE until it ends (re-arm when F_MORE is missing, e.g.
-// after -ENOBUFS).
-type Recv struct {
-	FD           int32
-	Buf          unsafe.Pointer
-	Len          uint32
-	Flags        int // MSG_* flags
-	Multishot    bool
-	BufferSelect bool
-	BufGroup     uint16
-	Fixed        bool
-	PollFirst    bool
-}
-
-// Prep fills s.
-func (o Recv) Prep(s *SQE) {
-	s.Opcode = OpRecv
-	s.Flags |= fixedFlag(o.Fixed)
-	s.Fd = o.FD
-	s.Addr = ptr(o.Buf)
-	s.Len = o.Len
-	s.OpFlags = uint32(o.Flags)
-	if o.BufferSelect {
-		s.Flags |= FlagBufferSelect
-		s.BufIndex = o.BufGroup
-	}
-	if o.Multishot {
-		s.IoPrio |= recvMultishot
-	}
-	if o.PollFirst {
-		s.IoPrio |= recvsendPollFirst
-	}
-}
-
-// Send is IORING_OP_SEND. Buf must stay valid until completion.
-type Send struct {
-	FD        int32
-	Buf       unsafe.Pointer
-	Len       uint32
-	Flags     int // MSG_* flags
-	Fixed     bool
-	PollFirst bool
-}
-
-// Prep fills s.
-func (o Send) Prep(s *SQE) {
-	s.Opcode = OpSend
-	s.Flags |= fixedFlag(o.Fixed)
-	s.Fd = o.FD
-	s.Addr = ptr(o.Buf)
-	s.Len = o.Len
-	s.OpFlags = uint32(o.Flags)
-	if o.PollFirst {
-		s.IoPrio |= recvsendPollFirst
-	}
 }
 
 // Timeout is IORING_OP_TIMEOUT: completes with -ETIME after TS, or with 0
@@ -312,49 +199,6 @@ type Timeout struct {
 
 // Prep fills s.
 func (o Timeout) Prep(s *SQE) {
-	s.Opcode = OpTimeout
-	s.Fd = -1
-	s.Addr = ptr(unsafe.Pointer(o.TS))
-	s.Len = 1
-	s.Off = uint64(o.Count)
-	s.OpFlags = o.Flags
-}
-
-// PollAdd is IORING_OP_POLL_ADD: completes with the ready poll mask
-// (unix.POLLIN, ...). Multishot keeps it armed (F_MORE).
-type PollAdd struct {
-	FD        int32
-	Events    uint32
-	Multishot bool
-	Fixed     bool
-}
-
-// Prep fills s.
-func (o PollAdd) Prep(s *SQE) {
-	s.Opcode = OpPollAdd
-	s.Flags |= fixedFlag(o.Fixed)
-	s.Fd = o.FD
-	s.OpFlags = o.Events // poll32_events; little-endian layout assumed
-	if !littleEndian {
-		s.OpFlags = o.Events<<16 | o.Events>>16 // the kernel swahw32()s it back
-	}
-	if o.Multishot {
-		s.Len = pollAddMulti
-	}
-}
-
-// Cancel is IORING_OP_ASYNC_CANCEL for the request whose user data is
-// UserData (e.g. to stop a multishot accept/recv). Res is 0, -ENOENT or
-// -EALREADY.
-type Cancel struct {
-	UserData uint64
-	Flags    uint32 // IORING_ASYNC_CANCEL_* flags
-}
-
-// Prep fills s.
-func (o Cancel) Prep(s *SQE) {
-	s.Opcode = OpAsyncCancel
-	s.Fd = -1
-	s.Addr = o.UserData
+	s.prep(OpTimeout, false, -1, ptr(unsafe.Pointer(o.TS)), 1, uint64(o.Count))
 	s.OpFlags = o.Flags
 }

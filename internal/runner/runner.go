@@ -13,6 +13,7 @@ import (
 	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/workloads"
+	"github.com/ringbench/ringbench/workloads/dataset"
 )
 
 // Meta is what the result file records about the invocation besides the plan.
@@ -109,6 +110,9 @@ func (r *run) all(ctx context.Context) (err error) {
 		p, err := w.Prepare(ctx, r.cfg)
 		if err != nil {
 			if ctx.Err() != nil {
+				if errors.Is(err, dataset.ErrPartialLeft) { // the user must hear what stays in --dir
+					return fmt.Errorf("%s: %w", w.Name(), err)
+				}
 				return nil
 			}
 			if isFlagError(err) {

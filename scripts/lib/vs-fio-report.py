@@ -7,7 +7,8 @@
 MANIFEST has one tab-separated line per run: mode section round label kind prefix, where mode is timed (the
 tool ran bare: throughput, CPU) or counted (under perf stat: syscalls), section is small or many, kind is fio,
 rb or loop, and prefix names the run's files:
-  prefix.json  fio --output-format=json, ringbench's result file, or vs-fio-loop's JSON line
+  prefix.json  fio --output-format=json, ringbench's result file, or the JSON line of vs-fio-loop or of
+               scripts/c/manyfile-uring (kind loop)
   prefix.perf  perf stat -x, output, events in the order of PERF_EVENTS (absent without perf)
   prefix.time  "real user sys" seconds of the whole process tree (bash time: includes io_uring threads)
   prefix.res   "before after" page-cache residency of the data set (fio and loop runs)
@@ -28,7 +29,10 @@ SMALL = [  # (label, shown as, kind)
     ("fio-sqpoll", "fio io_uring sqpoll", "fio"),
     ("rb-sqpoll", "ringbench sqpoll", "rb"),
 ]
-MANY = [("c-loop", "plain loop", "loop"), ("rb-mf-epoll", "ringbench epoll", "rb"), ("rb-mf-uring", "ringbench uring", "rb")]
+MANY = [("c-loop", "plain loop", "loop"), ("c-uring-chain", "liburing chain", "loop"), ("rb-mf-epoll", "ringbench epoll", "rb"),
+        ("rb-mf-uring", "ringbench uring", "rb")]
+MANY_PAIRS = [("rb-mf-epoll", "c-loop", "epoll / plain loop"), ("rb-mf-uring", "c-loop", "uring / plain loop"),
+              ("rb-mf-uring", "c-uring-chain", "uring / liburing chain")]
 PAIRS = [("rb-epoll", "fio-psync", "epoll / fio psync"), ("rb-uring", "fio-uring", "uring / fio io_uring"),
          ("rb-sqpoll", "fio-sqpoll", "sqpoll / fio sqpoll")]
 
@@ -83,7 +87,8 @@ def parse_perf(path):
 class Run:
     def __init__(self, mode, section, rnd, label, kind, prefix):
         self.mode, self.section, self.round, self.label, self.kind, self.prefix = mode, section, int(rnd), label, kind, prefix
-        self.ops = self.rate = self.cpu_ns = None
+        # cpu_ns: whole run (the compared figure); cpu_ns_in: the tool's own in-window figure (reference only)
+        self.ops = self.rate = self.cpu_ns = self.cpu_ns_in = None
         self.own_sys = self.own_backend_sys = self.own_enters = None
         self.residency = None
         self.warnings = []
@@ -101,10 +106,12 @@ class Run:
                 self.error = "fio error %s" % job["error"]
             rd = job["read"]
             self.ops, self.rate = rd["total_ios"], rd["iops"]
-            if self.time and self.ops:
-                self.cpu_ns = (self.time[1] + self.time[2]) * 1e9 / self.ops
+            # fio's own figure: getrusage(RUSAGE_THREAD) of the job thread over the job's runtime; it misses
+            # io_uring's kernel threads (the SQPOLL poll thread among them).
+            if self.ops and job.get("job_runtime"):
+                self.cpu_ns_in = (job.get("usr_cpu", 0) + job.get("sys_cpu", 0)) / 100 * job["job_runtime"] * 1e6 / self.ops
         elif kind == "loop":
-            self.ops, self.rate, self.cpu_ns = j["files"], j["files_per_sec"], j["cpu_ns_per_file"]
+            self.ops, self.rate, self.cpu_ns_in = j["files"], j["files_per_sec"], j.get("cpu_ns_per_file")
             self.impl = j.get("impl", "c")
         else:
             ss = j.get("samples") or []
@@ -113,7 +120,7 @@ class Run:
                 return
             s = ss[0]
             self.ops, self.rate = s["ops"], s["ops_per_sec"]
-            self.cpu_ns = s["cpu"]["per_op_ns"] or None
+            self.cpu_ns_in = s["cpu"]["per_op_ns"] or None
             sc = s.get("syscalls") or {}
             if sc.get("available"):
                 self.own_sys = sc.get("per_op")
@@ -124,23 +131,24 @@ class Run:
             r = s.get("residency")
             if r:
                 self.residency = min(r["before"], r["after"])
-            self.warnings = s.get("warnings") or []
+            # Result schema 1: strings; 2: {"kind", "text"}.
+            self.warnings = [w.get("text", "") if isinstance(w, dict) else w for w in s.get("warnings") or []]
+        # CPU per op, the same window for every tool: user+sys of the whole run (bash time: the process tree,
+        # io_uring kernel threads included) / ops of the whole run. ringbench runs with --warmup 0 --count 1,
+        # so its one sample holds every op it did.
+        if self.time and self.ops:
+            self.cpu_ns = (self.time[1] + self.time[2]) * 1e9 / self.ops
         if self.mode == "counted":
             # perf's tracepoints slow every syscall: throughput and CPU come from the timed runs only.
-            self.rate = self.cpu_ns = None
+            self.rate = self.cpu_ns = self.cpu_ns_in = None
         if kind != "rb":
             r = read(prefix + ".res")
             if r and r.split():
                 self.residency = min(float(x) for x in r.split())
 
     def utilisation(self):
-        """CPUs busy during a timed run (fio and the loop: user+sys over wall time, start-up included;
-        ringbench: its in-sample CPU over the sample), or None."""
+        """CPUs busy during a timed run (user+sys over wall time, start-up included), or None."""
         if self.mode != "timed" or self.error:
-            return None
-        if self.kind == "rb":
-            if self.cpu_ns and self.rate:
-                return self.cpu_ns * self.rate / 1e9
             return None
         if self.time and self.time[0] > 0:
             return (self.time[1] + self.time[2]) / self.time[0]
@@ -282,9 +290,10 @@ def main():
                          num(med([r.submit_enters() for r in rs]), "%.4f"),
                          num(med([r.per_op("enters_wait") for r in rs]), "%.4f"),
                          num(med([r.cpu_ns for r in ok]), "%.0f"),
+                         num(med([r.cpu_ns_in for r in ok]), "%.0f"),
                          pct(min([r.residency for r in rs if r.residency is not None], default=None))])
         print(table(rows, ["job", "IOPS", "min-max", "syscalls/op", "whole-run/op", "enters/op", "submit-enters/op",
-                           "wait-enters/op", "CPU ns/op", "resident"]))
+                           "wait-enters/op", "CPU ns/op", "in-window", "resident"]))
         own = []
         for label, name, kind in SMALL:
             rs = [r for r in small if r.label == label and kind == "rb"]
@@ -334,7 +343,7 @@ def main():
             rs = [r for r in many if r.label == label]
             if not rs:
                 continue
-            if kind == "loop":
+            if label == "c-loop":
                 name += " (%s)" % ("C" if getattr(rs[0], "impl", "c") == "c" else "Go, no cc")
             ok = [r for r in rs if not r.stalled()]
             lo, hi = rng([r.rate for r in ok])
@@ -342,12 +351,17 @@ def main():
                          num(med([r.syscalls() for r in rs]), "%.3f"),
                          num(med([r.per_op("syscalls") for r in rs]), "%.3f"),
                          num(med([r.cpu_ns for r in ok]), "%.0f"),
+                         num(med([r.cpu_ns_in for r in ok]), "%.0f"),
                          pct(min([r.residency for r in rs if r.residency is not None], default=None))])
-        print(table(rows, ["job", "files/s", "min-max", "syscalls/op", "whole-run/op", "CPU ns/op", "resident"]))
+        print(table(rows, ["job", "files/s", "min-max", "syscalls/op", "whole-run/op", "CPU ns/op", "in-window", "resident"]))
         print()
         print("Ratios of files/s (median of per-round pairs):")
-        for a, text in (("rb-mf-epoll", "epoll / plain loop"), ("rb-mf-uring", "uring / plain loop")):
-            print("  %-22s %s" % (text, fmt_ratio(paired(many, a, "c-loop"))))
+        for a, b, text in MANY_PAIRS:
+            if any(r.label == b for r in many):
+                cpu_a = med([r.cpu_ns for r in many if r.label == a and not r.stalled()])
+                cpu_b = med([r.cpu_ns for r in many if r.label == b and not r.stalled()])
+                cpu = "" if not cpu_a or not cpu_b else "   CPU/op ratio %.2fx" % (cpu_a / cpu_b)
+                print("  %-24s %s%s" % (text, fmt_ratio(paired(many, a, b)), cpu))
         print()
         m = med(paired(many, "rb-mf-epoll", "c-loop"))
         goals.append((None if m is None else m >= GOAL_MANYFILE_RATIO,
@@ -386,8 +400,13 @@ def main():
     print("  whole-run/op, enters/op: perf stat over the whole process, start-up included, / ops.")
     print("  submit-enters: io_uring_enter with to_submit > 0 (sqpoll: with IORING_ENTER_SQ_WAKEUP, since the kernel")
     print("  ignores to_submit there); wait-enters: with IORING_ENTER_GETEVENTS and min_complete > 0.")
-    print("  CPU ns/op: fio = user+sys of fio's process tree / I/Os (io_uring threads included); ringbench = its")
-    print("  in-sample process CPU (SQPOLL thread included); plain loop = its own rusage.")
+    print("  CPU ns/op: the same window for every tool: user+sys of its whole run (bash time of the process tree,")
+    print("  io_uring kernel threads and SQPOLL included, start-up included) / ops of its whole run (ringbench runs")
+    print("  with --warmup 0 --count 1: its one sample is all its I/O). CPU/op ratios use it. Start-up weighs more")
+    print("  on ringbench (data-set checks, --mlock, residency checks: most on many-file) than on fio or the loops.")
+    print("  in-window: each tool's own figure over its measured window, for reference, not compared: ringbench's")
+    print("  in-sample process CPU (SQPOLL thread included); fio's usr_cpu+sys_cpu (RUSAGE_THREAD of the job")
+    print("  thread: misses io_uring kernel threads, so fio sqpoll's is far too low); the C loops' own rusage.")
     sys.exit(1 if errors and not good else 0)
 
 
