@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -55,6 +57,9 @@ func reportAction(c *cli.Context) error {
 		if d.v < minChartPx || d.v > maxChartPx {
 			return usageError("%s %d: must be between %d and %d pixels", d.name, d.v, minChartPx, maxChartPx)
 		}
+	}
+	if err := checkOutDir(c.String("out")); err != nil {
+		return usageError("--out %v", err)
 	}
 	out, err := report.Generate(files, report.Options{
 		Out: c.String("out"), Force: c.Bool("force"), WidthPx: w, HeightPx: h, Tool: "ringbench " + versionString(),
@@ -120,4 +125,33 @@ func interspersedFlags(c *cli.Context, args []string) ([]string, error) {
 // oneLine keeps an error message to one line.
 func oneLine(s string) string {
 	return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ")
+}
+
+// checkOutDir says, in one line, why dir cannot become an output directory: it is not a directory, or
+// the nearest existing directory on its way cannot be written (report creates the missing ones).
+func checkOutDir(dir string) error {
+	if dir == "" {
+		return errors.New("\"\": empty directory name")
+	}
+	d := filepath.Clean(dir)
+	for {
+		st, err := os.Stat(d)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s: %s is not a directory", dir, d)
+			}
+			if err := checkDir(d); err != nil {
+				return fmt.Errorf("%s: %w", dir, err)
+			}
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s: %v", dir, errors.Unwrap(err))
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return fmt.Errorf("%s: no existing directory on its path", dir)
+		}
+		d = parent
+	}
 }
