@@ -122,6 +122,14 @@ func loadAction(c *cli.Context) error {
 	if err := checkCPUFlag("cpu", c.Int("cpu")); err != nil {
 		return err
 	}
+	if cfg.Engine == loadgen.EngineUring {
+		// Asked for by name: say at once that it cannot run here, as run does for --backend uring.
+		if u, err := backend.Lookup("uring"); err == nil {
+			if err := u.Available(); err != nil {
+				return exitError(exitUnsupported, fmt.Errorf("--engine uring cannot run here: %w", err))
+			}
+		}
+	}
 	topology := c.String("topology")
 	if topology != backend.TopologyEcho && topology != backend.TopologyProxy {
 		return usageError("--topology %q: want echo or proxy", topology)

@@ -42,7 +42,7 @@ const (
 	// MaxMemConns is the most connections a "mem" request may wait for: the load generator's own limit.
 	MaxMemConns = loadgen.MaxConns
 	// MaxControlConns is how many control connections are served at once; more are refused.
-	MaxControlConns = 16
+	MaxControlConns = 64
 	// MinTokenLen is the shortest token serve accepts (--control-token).
 	MinTokenLen = 16
 
@@ -220,8 +220,9 @@ func (cs *controlServer) serveConn(c net.Conn) {
 			continue
 		}
 		if subtle.ConstantTimeCompare([]byte(req.Token), cs.token) != 1 || len(cs.token) == 0 {
+			// Closed, so that a connection without the token cannot hold one of MaxControlConns.
 			cs.refuse(c, sess, req.Op, "no or wrong token")
-			continue
+			return
 		}
 		resp, refusal := cs.handle(sess, req)
 		if refusal != "" {
