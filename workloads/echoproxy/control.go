@@ -7,8 +7,8 @@ package echoproxy
 // server's figures so stay the server process's alone even when load and server run on two hosts.
 //
 // Every request carries the server's token (serve prints it and can write it to a file); a request
-// without it is refused. The measurement belongs to one session, the control connection that first asked
-// for "mem-base" or "begin", until that connection closes: other sessions' measuring requests are
+// without it is refused. The measurement belongs to one session, the first control connection to say
+// "hello" (or to ask for "mem-base" or "begin" while none holds it), until that connection closes: other sessions' measuring requests are
 // refused, a second "begin" while a window is open is refused, and "end" is taken only from the session
 // that began. Requests are bounded (MaxRequestBytes, MaxMemConns, deadlines), and each refusal is logged
 // as one line.
@@ -241,6 +241,11 @@ func (cs *controlServer) serveConn(c net.Conn) {
 func (cs *controlServer) handle(sess *session, req ctlRequest) (resp ctlResponse, refusal string) {
 	switch req.Op {
 	case "hello":
+		cs.mu.Lock()
+		if cs.owner == nil {
+			cs.owner = sess
+		}
+		cs.mu.Unlock()
 		resp.OK, resp.Backend, resp.Topology, resp.Multishot, resp.PID = true, cs.ss.Backend.Name(), cs.info.Topology, cs.info.Multishot, os.Getpid()
 		return resp, ""
 	case "begin", "mem-base":
