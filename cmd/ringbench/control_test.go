@@ -184,3 +184,38 @@ func TestPeerTextIsSanitizedOnStdout(t *testing.T) {
 		t.Errorf("the escape should show, visibly, as \\x1b:\n%s", r.Stdout)
 	}
 }
+
+// TestServeControlAddressIsLoopbackUnlessNamed: "" and ":0" bind loopback; a named address that is not
+// loopback binds but warns.
+func TestServeControlAddressIsLoopbackUnlessNamed(t *testing.T) {
+	for _, addr := range []string{"", ":0"} {
+		srv := startServe(t, nil, "--backend", "epoll", "--control", addr)
+		if !strings.HasPrefix(srv.control, "127.0.0.1:") {
+			t.Errorf("--control %q: bound %s, want loopback", addr, srv.control)
+		}
+		srv.stop(t, syscall.SIGTERM)
+		if strings.Contains(srv.stderr.String(), "reachable from other hosts") {
+			t.Errorf("--control %q: warned about a loopback address: %s", addr, srv.stderr)
+		}
+	}
+	srv := startServe(t, nil, "--backend", "epoll", "--control", "0.0.0.0:0")
+	srv.stop(t, syscall.SIGTERM)
+	if !strings.Contains(srv.stderr.String(), "reachable from other hosts") {
+		t.Errorf("--control 0.0.0.0:0: no warning: %s", srv.stderr)
+	}
+}
+
+// TestPrintResultEscapesFileText checks the lines printResult adds below the table: skipped backends
+// and file warnings.
+func TestPrintResultEscapesFileText(t *testing.T) {
+	evil := "\x1b[2J\x1b]0;owned\a"
+	f := &result.File{Skipped: []result.Skip{{Backend: "uring" + evil, Reason: "no" + evil}},
+		Warnings: []result.Warning{{Kind: "x", Text: "warned" + evil}}}
+	var b strings.Builder
+	if err := printResult(&b, "table", f); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.ContainsAny(out, "\x1b\a") || !strings.Contains(out, `warned\x1b[2J`) {
+		t.Errorf("printResult:\n%q", out)
+	}
+}

@@ -332,6 +332,9 @@ func (cs *controlServer) refuse(c net.Conn, sess *session, op, why string) {
 		return
 	}
 	sess.logged++
+	if len(op) > 32 {
+		op = op[:32] + "..."
+	}
 	line := ""
 	switch {
 	case sess.logged <= maxLogged:
