@@ -156,3 +156,12 @@ func checkSQFlags(o backend.Options) error {
 	}
 	return checkNonNegative("cq-spin", o.CQSpin)
 }
+
+// checkResultFormat checks --format of run and load (what they print of their result).
+func checkResultFormat(format string) error {
+	switch format {
+	case "table", "json", "gobench", "markdown":
+		return nil
+	}
+	return usageError("--format %q: want table, json, gobench or markdown", format)
+}

@@ -46,7 +46,7 @@ func init() {
 	commands = append(commands, &cli.Command{
 		Name:        "load",
 		Usage:       "drive a `ringbench serve` server with echo-proxy load and write a result file",
-		UsageText:   "ringbench load --target ADDR [--control ADDR] [--conns N --msg-size S --pipeline K | --rate R] [--idle-conns N] [--verify]",
+		UsageText:   "ringbench load --target ADDR [--control ADDR --control-token-file F] [--conns N --msg-size S --pipeline K | --rate R] [--idle-conns N] [--verify]",
 		Description: loadDescription,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "server address, host:port"},
@@ -135,10 +135,8 @@ func loadAction(c *cli.Context) error {
 		return usageError("--topology %q: want echo or proxy", topology)
 	}
 	format := c.String("format")
-	switch format {
-	case "table", "json", "gobench", "markdown":
-	default:
-		return usageError("--format %q: want table, json, gobench or markdown", format)
+	if err := checkResultFormat(format); err != nil {
+		return err
 	}
 	var cpus []int
 	if cpu := c.Int("cpu"); cpu >= 0 {

@@ -58,7 +58,9 @@ func newApp() *cli.App {
 		Name:  "ringbench",
 		Usage: "measure what io_uring buys over epoll on this machine and kernel",
 		Description: "Runs the same file and network workloads on epoll, io_uring and io_uring with SQPOLL, " +
-			"counting syscalls, CPU time and latency with the kernel's own counters.",
+			"counting syscalls, CPU time and latency with the kernel's own counters.\n\n" +
+			"Exit statuses, the same for every command: 0 ok, 1 failure (compare: a regression), 2 bad input " +
+			"(flag, value or file), 3 not supported here (compare: not comparable), 130 interrupted.",
 		Version:              versionString(),
 		Commands:             commands,
 		OnUsageError:         onUsageError,

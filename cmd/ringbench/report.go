@@ -30,7 +30,8 @@ func init() {
 			"connection, each as PNG and SVG; and index.html, one page that works offline with every chart " +
 			"inline, the environment side by side, a summary table, warnings and the raw figures.\n\n" +
 			"Files with different labels, or else different kernels, become one series each. Flags may come " +
-			"before or after the files. --out must be empty or missing unless --force is given.",
+			"before or after the files. --out must be empty or missing unless --force is given.\n\n" +
+			"Exit status: 0 written, 1 failed, 2 bad flag, result file or --out.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "report-out", Usage: "directory to write the charts and index.html into"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "write into --out even if it is not empty, replacing files of the same names"},

@@ -107,10 +107,8 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 		return nil, usageError("run takes no arguments, got %q (flags go before the values, e.g. --backend uring)", c.Args().First())
 	}
 	inv := &runInvocation{force: c.Bool("force"), format: c.String("format"), label: c.String("label"), quiet: c.Bool("quiet")}
-	switch inv.format {
-	case "table", "json", "gobench", "markdown":
-	default:
-		return nil, usageError("--format %q: want table, json, gobench or markdown", inv.format)
+	if err := checkResultFormat(inv.format); err != nil {
+		return nil, err
 	}
 	cfg, err := runConfig(c)
 	if err != nil {

@@ -49,7 +49,7 @@ func init() {
 	commands = append(commands, &cli.Command{
 		Name:        "serve",
 		Usage:       "run a backend's echo (or proxy) server for `ringbench load` on another host",
-		UsageText:   "ringbench serve --backend B [--listen ADDR] [--upstream ADDR] [--control ADDR] [--multishot]",
+		UsageText:   "ringbench serve --backend B [--listen ADDR] [--upstream ADDR] [--control ADDR [--control-token-file F]] [--multishot]",
 		Description: fmt.Sprintf(serveDescription, echoproxy.MaxRequestBytes, echoproxy.MaxMemConns),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Usage: "backend serving (required): " + fmt.Sprint(backend.Names())},
