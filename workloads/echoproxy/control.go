@@ -201,10 +201,10 @@ func (cs *controlServer) serveConn(c net.Conn) {
 	defer cs.release(sess)
 	sc := bufio.NewScanner(c)
 	sc.Buffer(make([]byte, 0, 512), MaxRequestBytes)
-	hello := false
+	authed := false // a request with the token was answered
 	for {
 		d := idleTimeout
-		if !hello {
+		if !authed {
 			d = helloTimeout
 		}
 		_ = c.SetReadDeadline(time.Now().Add(d))
@@ -217,10 +217,11 @@ func (cs *controlServer) serveConn(c net.Conn) {
 		var req ctlRequest
 		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
 			cs.refuse(c, sess, "?", "bad request: "+err.Error())
-			continue
+			return
 		}
 		if subtle.ConstantTimeCompare([]byte(req.Token), cs.token) != 1 || len(cs.token) == 0 {
-			// Closed, so that a connection without the token cannot hold one of MaxControlConns.
+			// Closed (as after a bad request), so that a connection without the token cannot hold one of
+			// MaxControlConns.
 			cs.refuse(c, sess, req.Op, "no or wrong token")
 			return
 		}
@@ -229,7 +230,7 @@ func (cs *controlServer) serveConn(c net.Conn) {
 			cs.refuse(c, sess, req.Op, refusal)
 			continue
 		}
-		hello = true
+		authed = true
 		_ = c.SetWriteDeadline(time.Now().Add(replyTimeout))
 		if err := json.NewEncoder(c).Encode(resp); err != nil {
 			return
@@ -325,9 +326,14 @@ func (cs *controlServer) release(sess *session) {
 }
 
 // refuse answers a refused request and logs it, as one sanitized line.
+// The line is logged before the answer goes out, so that whoever reads the answer finds it logged.
 func (cs *controlServer) refuse(c net.Conn, sess *session, op, why string) {
+	cs.logRefusal(sess, op, why)
 	_ = c.SetWriteDeadline(time.Now().Add(replyTimeout))
 	_ = json.NewEncoder(c).Encode(ctlResponse{Refused: true, Error: "refused: " + why})
+}
+
+func (cs *controlServer) logRefusal(sess *session, op, why string) {
 	if cs.log == nil {
 		return
 	}
