@@ -16,6 +16,7 @@ import (
 	"github.com/ringbench/ringbench/internal/gobench"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/summary"
+	"github.com/ringbench/ringbench/internal/termsafe"
 )
 
 // defaultResultPath is results/ringbench-<UTC time>.json, suffixed -2, -3 ... when that exists.
@@ -55,10 +56,10 @@ func printResult(w io.Writer, format string, f *result.File) error {
 		if s.Workload != "" {
 			where += " on " + s.Workload
 		}
-		fmt.Fprintf(w, "skipped %s: %s\n", where, s.Reason)
+		fmt.Fprintf(w, "skipped %s: %s\n", termsafe.String(where), termsafe.String(s.Reason))
 	}
 	for _, warn := range f.Warnings {
-		fmt.Fprintf(w, "WARNING: %s\n", warn)
+		fmt.Fprintf(w, "WARNING: %s\n", termsafe.String(fmt.Sprint(warn)))
 	}
 	return nil
 }

@@ -10,10 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/result"
@@ -117,10 +115,8 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 		return nil, usageError("run takes no arguments, got %q (flags go before the values, e.g. --backend uring)", c.Args().First())
 	}
 	inv := &runInvocation{force: c.Bool("force"), format: c.String("format"), label: c.String("label"), quiet: c.Bool("quiet")}
-	switch inv.format {
-	case "table", "json", "gobench", "markdown":
-	default:
-		return nil, usageError("--format %q: want table, json, gobench or markdown", inv.format)
+	if err := checkResultFormat(inv.format); err != nil {
+		return nil, err
 	}
 	cfg, err := runConfig(c)
 	if err != nil {
@@ -132,6 +128,9 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	}
 	bnames, err := splitList(c.String("backend"), "--backend")
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSamples(c.Int("count"), c.Duration("duration"), c.Duration("warmup")); err != nil {
 		return nil, err
 	}
 	inv.plan, err = runner.NewPlan(runner.Request{Backends: bnames, Workloads: wnames, Config: cfg,
@@ -188,19 +187,8 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 			return cfg, usageError("--%s %d: must be at least 1", name, c.Int(name))
 		}
 	}
-	if cfg.Options.SQCPU < -1 {
-		return cfg, usageError("--sq-cpu %d: a CPU number, or -1", cfg.Options.SQCPU)
-	}
-	if cpu := cfg.Options.SQCPU; cpu >= 0 {
-		// The kernel refuses (EINVAL) to pin the poll thread to a CPU this process may not run on; say so
-		// here rather than let it read as "SQPOLL not supported".
-		var set unix.CPUSet
-		if err := unix.SchedGetaffinity(0, &set); err == nil && (cpu >= 8*int(unsafe.Sizeof(set)) || !set.IsSet(cpu)) {
-			return cfg, usageError("--sq-cpu %d: not a CPU this process may use (%d allowed; see taskset)", cpu, set.Count())
-		}
-	}
-	if cfg.Options.SQIdle < 0 || cfg.Options.CQSpin < 0 {
-		return cfg, usageError("--sq-idle and --cq-spin must not be negative")
+	if err := checkSQFlags(cfg.Options); err != nil {
+		return cfg, err
 	}
 	var err error
 	if c.IsSet("file-size") {

@@ -12,6 +12,7 @@ import (
 	"github.com/ringbench/ringbench/internal/gobench"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/series"
+	"github.com/ringbench/ringbench/internal/termsafe"
 )
 
 // Exit statuses of a comparison (usage and I/O errors, 2, are the caller's).
@@ -52,8 +53,11 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// ColumnTitle is a column's header: its name, with the kernel release first when kernels differ.
-func (r *Report) ColumnTitle(i int) string {
+// ColumnTitle is a column's header: its name, with the kernel release first when kernels differ. Names,
+// labels and kernels come from result files, so control characters are escaped (termsafe).
+func (r *Report) ColumnTitle(i int) string { return termsafe.String(r.columnTitle(i)) }
+
+func (r *Report) columnTitle(i int) string {
 	c := r.Columns[i]
 	if !r.KernelColumns {
 		return c.Name
@@ -146,7 +150,11 @@ func changeString(c Cell) string {
 	if *c.Change == 0 {
 		return "0.00%"
 	}
-	return fmt.Sprintf("%+.2f%%", *c.Change*100)
+	s := termsafe.Fixed(*c.Change*100, 2) + "%"
+	if *c.Change > 0 {
+		s = "+" + s
+	}
+	return s
 }
 
 func summaryString(unit string, s Summary) string {
@@ -187,7 +195,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		b.WriteString(l + "\n")
 	}
 	for _, m := range r.Mismatches {
-		b.WriteString("allowed mismatch: " + m + "\n")
+		b.WriteString("allowed mismatch: " + termsafe.String(m) + "\n")
 	}
 	for _, rows := range r.metricGroups() {
 		b.WriteString("\n" + metricHeading(rows[0]) + "\n")
@@ -198,7 +206,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(tw, strings.Join(hdr, "\t"))
 		for _, row := range rows {
-			f := []string{row.Series, summaryString(row.Unit, row.Base)}
+			f := []string{termsafe.String(row.Series), summaryString(row.Unit, row.Base)}
 			for _, c := range row.Cells {
 				f = append(f, summaryString(row.Unit, c.New), changeString(c), cellTest(row, c), verdictWord(c.Verdict))
 			}
@@ -214,7 +222,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	if len(r.Warnings) > 0 {
 		b.WriteString("\n")
 		for _, wn := range r.Warnings {
-			b.WriteString("warning: " + wn + "\n")
+			b.WriteString("warning: " + termsafe.String(wn) + "\n")
 		}
 	}
 	b.WriteString("\n" + r.VerdictLine() + "\n")
@@ -280,7 +288,7 @@ func MarkdownNotComparable(msg string) string {
 
 func mdEscape(s string) string {
 	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`")
-	return r.Replace(s)
+	return r.Replace(termsafe.String(s))
 }
 
 // WriteJSON renders the report as indented JSON.
@@ -394,7 +402,7 @@ func sig(v float64) string {
 		return "0"
 	}
 	a := math.Abs(v)
-	if a < 1e-4 {
+	if a < 1e-4 || a >= 1e15 || math.IsNaN(v) {
 		return strconv.FormatFloat(v, 'g', 4, 64)
 	}
 	digits := 4 - int(math.Floor(math.Log10(a))) - 1

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/series"
+	"github.com/ringbench/ringbench/internal/termsafe"
 	"github.com/ringbench/ringbench/internal/units"
 )
 
@@ -143,7 +144,7 @@ func topSyscalls(ss []*result.Sample) string {
 		if i >= 3 || per < 0.005 {
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s %.2f", e.k, per))
+		parts = append(parts, termsafe.String(e.k)+" "+termsafe.Fixed(per, 2))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -156,23 +157,23 @@ func WriteTable(w io.Writer, rows []Row) {
 		if wi > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s  (%s; medians of %d samples)\n", wl[0].Workload, wl[0].Params, wl[0].N)
+		fmt.Fprintf(w, "%s  (%s; medians of %d samples)\n", termsafe.String(wl[0].Workload), termsafe.String(wl[0].Params), wl[0].N)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "backend\tops/s\tMB/s\tp50\tp99\tp99.9\tmax\tsyscalls/op\tenters/op\tCPU/op\tctxsw/op\tpeak RSS\tcached\t")
 		for _, r := range wl {
-			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Backend, humanRate(r.OpsPerSec), r.MBPerSec,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", termsafe.String(r.Backend), humanRate(r.OpsPerSec), termsafe.Fixed(r.MBPerSec, 1),
 				Nanos(r.P50), Nanos(r.P99), Nanos(r.P999), Nanos(r.Max), perOp(r.SyscallsPerOp), perOp(r.EntersPerOp),
 				cpu(r), perOp(r.CtxPerOp), units.HumanBytes(r.PeakRSS), residency(r.Residency))
 		}
 		tw.Flush()
 		for _, r := range wl {
 			if r.TopSyscalls != "" {
-				fmt.Fprintf(w, "  %-7s syscalls/op: %s\n", r.Backend, r.TopSyscalls)
+				fmt.Fprintf(w, "  %-7s syscalls/op: %s\n", termsafe.String(r.Backend), r.TopSyscalls)
 			}
 		}
 		for _, r := range wl {
 			if r.MemPerConn >= 0 {
-				fmt.Fprintf(w, "  %-7s memory per idle connection: %s (server RSS)\n", r.Backend, units.HumanBytes(r.MemPerConn))
+				fmt.Fprintf(w, "  %-7s memory per idle connection: %s (server RSS)\n", termsafe.String(r.Backend), units.HumanBytes(r.MemPerConn))
 			}
 		}
 		if base := find(wl, "epoll"); base != nil {
@@ -181,12 +182,12 @@ func WriteTable(w io.Writer, rows []Row) {
 				if r.Backend == "epoll" || base.OpsPerSec == 0 {
 					continue
 				}
-				p := fmt.Sprintf("%s %.2fx ops/s", r.Backend, r.OpsPerSec/base.OpsPerSec)
+				p := fmt.Sprintf("%s %sx ops/s", termsafe.String(r.Backend), termsafe.Fixed(r.OpsPerSec/base.OpsPerSec, 2))
 				if base.CPUPerOp > 0 && r.CPUPerOp > 0 {
-					p += fmt.Sprintf(", %.2fx CPU/op", r.CPUPerOp/base.CPUPerOp)
+					p += fmt.Sprintf(", %sx CPU/op", termsafe.Fixed(r.CPUPerOp/base.CPUPerOp, 2))
 				}
 				if base.SyscallsPerOp > 0 && r.SyscallsPerOp >= 0 {
-					p += fmt.Sprintf(", %.3fx syscalls/op", r.SyscallsPerOp/base.SyscallsPerOp)
+					p += fmt.Sprintf(", %sx syscalls/op", termsafe.Fixed(r.SyscallsPerOp/base.SyscallsPerOp, 3))
 				}
 				parts = append(parts, p)
 			}
@@ -196,7 +197,7 @@ func WriteTable(w io.Writer, rows []Row) {
 		}
 		for _, r := range wl {
 			for _, warn := range r.Warnings {
-				fmt.Fprintf(w, "  WARNING %s: %s\n", r.Backend, warn)
+				fmt.Fprintf(w, "  WARNING %s: %s\n", termsafe.String(r.Backend), termsafe.String(warn))
 			}
 		}
 	}
@@ -205,18 +206,18 @@ func WriteTable(w io.Writer, rows []Row) {
 // WriteMarkdown prints the rows as Markdown tables, one per workload.
 func WriteMarkdown(w io.Writer, rows []Row) {
 	for _, wl := range groupByWorkload(rows) {
-		fmt.Fprintf(w, "### %s (%s; medians of %d samples)\n\n", wl[0].Workload, wl[0].Params, wl[0].N)
+		fmt.Fprintf(w, "### %s (%s; medians of %d samples)\n\n", termsafe.String(wl[0].Workload), termsafe.String(wl[0].Params), wl[0].N)
 		fmt.Fprintln(w, "| backend | ops/s | MB/s | p50 | p99 | p99.9 | syscalls/op | enters/op | CPU/op | ctxsw/op | peak RSS | cached |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, r := range wl {
-			fmt.Fprintf(w, "| %s | %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Backend, humanRate(r.OpsPerSec), r.MBPerSec,
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", termsafe.String(r.Backend), humanRate(r.OpsPerSec), termsafe.Fixed(r.MBPerSec, 1),
 				Nanos(r.P50), Nanos(r.P99), Nanos(r.P999), perOp(r.SyscallsPerOp), perOp(r.EntersPerOp), cpu(r), perOp(r.CtxPerOp),
 				units.HumanBytes(r.PeakRSS), residency(r.Residency))
 		}
 		fmt.Fprintln(w)
 		for _, r := range wl {
 			for _, warn := range r.Warnings {
-				fmt.Fprintf(w, "- **warning** %s: %s\n", r.Backend, warn)
+				fmt.Fprintf(w, "- **warning** %s: %s\n", termsafe.String(r.Backend), termsafe.String(warn))
 			}
 		}
 	}
@@ -253,36 +254,36 @@ func Nanos(ns float64) string {
 	case ns <= 0:
 		return "-"
 	case ns < 1e3:
-		return fmt.Sprintf("%.0fns", ns)
+		return termsafe.Fixed(ns, 0) + "ns"
 	case ns < 1e6:
-		return fmt.Sprintf("%.1fµs", ns/1e3)
+		return termsafe.Fixed(ns/1e3, 1) + "µs"
 	case ns < 1e9:
-		return fmt.Sprintf("%.2fms", ns/1e6)
+		return termsafe.Fixed(ns/1e6, 2) + "ms"
 	}
-	return fmt.Sprintf("%.2fs", ns/1e9)
+	return termsafe.Fixed(ns/1e9, 2) + "s"
 }
 
 func humanRate(v float64) string {
 	switch {
 	case v >= 1e6:
-		return fmt.Sprintf("%.2fM", v/1e6)
+		return termsafe.Fixed(v/1e6, 2) + "M"
 	case v >= 1e3:
-		return fmt.Sprintf("%.1fk", v/1e3)
+		return termsafe.Fixed(v/1e3, 1) + "k"
 	}
-	return fmt.Sprintf("%.0f", v)
+	return termsafe.Fixed(v, 0)
 }
 
 func perOp(v float64) string {
 	if v < 0 {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.3f", v)
+	return termsafe.Fixed(v, 3)
 }
 
 func cpu(r Row) string {
 	s := Nanos(r.CPUPerOp)
 	if r.PollShare >= 0.005 {
-		s += fmt.Sprintf(" (%.0f%% sqpoll)", 100*r.PollShare)
+		s += " (" + termsafe.Fixed(100*r.PollShare, 0) + "% sqpoll)"
 	}
 	return s
 }
@@ -291,5 +292,5 @@ func residency(v float64) string {
 	if v < 0 {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.0f%%", 100*v)
+	return termsafe.Fixed(100*v, 0) + "%"
 }

@@ -85,7 +85,7 @@ func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Pr
 	if cfg.Mlock {
 		if p.lock, err = dataset.LockInMemory(set.Paths); err != nil {
 			p.Close()
-			return nil, fmt.Errorf("--mlock: %w", err)
+			return nil, err // LockInMemory names --mlock
 		}
 	}
 	return p, nil

@@ -134,7 +134,7 @@ func (p *prepared) open(ctx context.Context) error {
 	if p.cfg.Mlock {
 		l, err := dataset.LockInMemory(p.set.Paths)
 		if err != nil {
-			return fmt.Errorf("--mlock: %w", err)
+			return err // LockInMemory names --mlock
 		}
 		p.lock = l
 	}
