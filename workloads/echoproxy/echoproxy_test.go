@@ -256,12 +256,23 @@ func TestTenThousandConnections(t *testing.T) {
 		}
 		t.Run(v.String(), func(t *testing.T) {
 			base := takeBaseline()
-			s, err := sample(t, v, workloads.Config{Conns: 10_000, Verify: true, Timeout: 20 * time.Second}, 700*time.Millisecond)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.Ops < 10_000 {
-				t.Errorf("10,000 connections completed only %d requests", s.Ops)
+			// How many round trips fit in a sample depends on what else the machine runs: a sample that falls
+			// short is taken again, twice as long, rather than judged by a duration tuned on a quiet machine.
+			d := 700 * time.Millisecond
+			for try := 1; ; try++ {
+				s, err := sample(t, v, workloads.Config{Conns: 10_000, Verify: true, Timeout: 20 * time.Second}, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.Ops >= 10_000 {
+					break
+				}
+				if try == 4 {
+					t.Errorf("10,000 connections completed only %d requests in %v", s.Ops, d)
+					break
+				}
+				t.Logf("%v: only %d requests (a busy machine?): again for %v", d, s.Ops, 2*d)
+				d *= 2
 			}
 			base.check(t)
 		})
