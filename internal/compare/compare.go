@@ -325,10 +325,10 @@ func Compare(sets []*Set, opt Options) (*Report, error) {
 	for _, m := range metrics {
 		for _, bs := range baseSeries {
 			key := bs.Key().Name()
-			bv := bs.Values(m.Value)
+			bv := bs.Values(series.Of(m))
 			anyOther := false
 			for j := 1; j < len(sets); j++ {
-				if len(others[j][key].Values(m.Value)) > 0 {
+				if len(others[j][key].Values(series.Of(m))) > 0 {
 					anyOther = true
 				}
 			}
@@ -344,7 +344,7 @@ func Compare(sets []*Set, opt Options) (*Report, error) {
 				Params: bs.Params, Base: summarize(bv, summaryWarnings),
 			}
 			for j := 1; j < len(sets); j++ {
-				nv := others[j][key].Values(m.Value)
+				nv := others[j][key].Values(series.Of(m))
 				cell := Cell{Column: j}
 				if len(nv) == 0 {
 					cell.Missing = true
