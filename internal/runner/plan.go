@@ -1,7 +1,8 @@
 // Package runner is the orchestrator of `ringbench run`: a Plan says which workloads run on which backends
 // with which configuration, how many samples of each pair and how long each is, and Run carries it out —
 // every workload prepared first, each backend warmed up once per workload, then the samples interleaved
-// across backends (ABCABC...) so that drift on a shared machine hits every backend alike — and builds the
+// across backends (ABCABC...) so that drift on a shared machine hits every backend alike, each round a
+// timed sample of every backend (no syscall counter open) and then a counted one — and builds the
 // result file, stopping cleanly (what was measured kept, marked interrupted) when its context ends.
 package runner
 
@@ -61,8 +62,15 @@ type Plan struct {
 	CountSyscalls bool
 }
 
-// Samples is the number of measured samples the plan takes (warm-ups not counted).
-func (p *Plan) Samples() int { return len(p.Workloads) * len(p.Backends) * p.Count }
+// Samples is the number of measured samples the plan takes (warm-ups not counted): per round one timed
+// sample of each backend on each workload, and as many counted ones when syscalls are counted.
+func (p *Plan) Samples() int {
+	n := len(p.Workloads) * len(p.Backends) * p.Count
+	if p.CountSyscalls {
+		n *= 2
+	}
+	return n
+}
 
 // NewPlan checks r without touching the disk or starting anything: the sample counts and lengths, each
 // workload's own flags (its Validate) and whether each backend can run here. "all" backends means every
