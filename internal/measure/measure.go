@@ -31,7 +31,7 @@ type Scope struct {
 }
 
 // errNotCounted is the reason given when syscall counting was switched off.
-var errNotCounted = errors.New("not counted (--count-syscalls=false: tracepoints cost every syscall ~0.2-0.5 µs, which lowers the throughput of syscall-heavy backends most)")
+var errNotCounted = errors.New("not counted (--count-syscalls=false or --samples timed: tracepoints cost every syscall ~0.2-0.5 µs, which lowers the throughput of syscall-heavy backends most)")
 
 // Options configure a Meter.
 type Options struct {

@@ -45,8 +45,11 @@ type Request struct {
 	Count     int
 	Duration  time.Duration
 	Warmup    time.Duration
-	// CountSyscalls counts syscalls with kernel tracepoints (measure.Options.CountSyscalls).
+	// CountSyscalls takes counted samples besides the timed ones: syscalls counted with kernel tracepoints
+	// (measure.Options.CountSyscalls).
 	CountSyscalls bool
+	// CountedOnly takes counted samples only (needs CountSyscalls): for gates on syscall counts alone.
+	CountedOnly bool
 }
 
 // Plan is a validated run.
@@ -60,16 +63,21 @@ type Plan struct {
 	Duration      time.Duration
 	Warmup        time.Duration
 	CountSyscalls bool
+	// Timed is whether rounds take timed samples; false only with Request.CountedOnly.
+	Timed bool
 }
 
 // Samples is the number of measured samples the plan takes (warm-ups not counted): per round one timed
 // sample of each backend on each workload, and as many counted ones when syscalls are counted.
 func (p *Plan) Samples() int {
-	n := len(p.Workloads) * len(p.Backends) * p.Count
-	if p.CountSyscalls {
-		n *= 2
+	kinds := 0
+	if p.Timed {
+		kinds++
 	}
-	return n
+	if p.CountSyscalls {
+		kinds++
+	}
+	return len(p.Workloads) * len(p.Backends) * p.Count * kinds
 }
 
 // NewPlan checks r without touching the disk or starting anything: the sample counts and lengths, each
@@ -80,7 +88,11 @@ func NewPlan(r Request) (*Plan, error) {
 	if err := CheckSamples(r.Count, r.Duration, r.Warmup); err != nil {
 		return nil, err
 	}
-	p := &Plan{Config: r.Config, Count: r.Count, Duration: r.Duration, Warmup: r.Warmup, CountSyscalls: r.CountSyscalls}
+	if r.CountedOnly && !r.CountSyscalls {
+		return nil, errors.New("--samples counted: needs --count-syscalls")
+	}
+	p := &Plan{Config: r.Config, Count: r.Count, Duration: r.Duration, Warmup: r.Warmup, CountSyscalls: r.CountSyscalls,
+		Timed: !r.CountedOnly}
 
 	if len(r.Workloads) == 1 && r.Workloads[0] == "all" {
 		p.Workloads = workloads.All()

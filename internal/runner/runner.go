@@ -84,6 +84,8 @@ type run struct {
 	prog Progress
 	// timed measures the timed samples: no syscall counter open (see samplePhases).
 	timed *measure.Meter
+	// held measures every counted sample when the run takes no timed ones: its counters stay open.
+	held *measure.Meter
 }
 
 // all prepares every workload first (data sets, servers), so that a data set that cannot be made (a full
@@ -120,6 +122,10 @@ func (r *run) all(ctx context.Context) (err error) {
 		notCounted = "timed sample: syscalls are counted in the counted samples (tracepoints off while timing)"
 	}
 	r.timed = measure.New(measure.Options{NotCounted: notCounted})
+	if r.plan.CountSyscalls && !r.plan.Timed {
+		r.held = measure.New(measure.Options{CountSyscalls: true, Hold: true})
+		defer r.held.Close()
+	}
 	var errs []error
 	for i, w := range r.plan.Workloads {
 		if ctx.Err() != nil {
@@ -140,7 +146,8 @@ type phase struct {
 	done  func(*measure.Meter)
 }
 
-// samplePhases are the phases of one round: timed samples, then counted ones when syscalls are counted.
+// samplePhases are the phases of one round: timed samples (unless the plan takes counted ones only), then
+// counted ones when syscalls are counted.
 //
 // A syscall tracepoint costs every syscall on the machine as long as any perf event on it exists, even a
 // disabled one (`ringbench probe` measures it): so the timed phase runs with no counter open at all, and
@@ -148,14 +155,19 @@ type phase struct {
 // after. Closing is the expensive part (an RCU grace period per tracepoint, about 35 ms each, half a second
 // with the default breakdown), so it happens once per round, not once per sample.
 func (r *run) samplePhases() []phase {
-	timed := phase{kind: result.KindTimed, meter: func() *measure.Meter { return r.timed }, done: func(*measure.Meter) {}}
-	if !r.plan.CountSyscalls {
-		return []phase{timed}
+	var phases []phase
+	if r.plan.Timed {
+		phases = append(phases, phase{kind: result.KindTimed, meter: func() *measure.Meter { return r.timed }, done: func(*measure.Meter) {}})
 	}
-	counted := phase{kind: result.KindCounted,
-		meter: func() *measure.Meter { return measure.New(measure.Options{CountSyscalls: true, Hold: true}) },
-		done:  func(m *measure.Meter) { m.Close() }}
-	return []phase{timed, counted}
+	switch {
+	case r.held != nil:
+		phases = append(phases, phase{kind: result.KindCounted, meter: func() *measure.Meter { return r.held }, done: func(*measure.Meter) {}})
+	case r.plan.CountSyscalls:
+		phases = append(phases, phase{kind: result.KindCounted,
+			meter: func() *measure.Meter { return measure.New(measure.Options{CountSyscalls: true, Hold: true}) },
+			done:  func(m *measure.Meter) { m.Close() }})
+	}
+	return phases
 }
 
 // isFlagError reports whether a workload's Prepare complained about a flag value (its message names it).

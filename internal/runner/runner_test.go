@@ -191,3 +191,29 @@ type progressFuncs struct {
 
 func (p progressFuncs) Status(s string) { p.status(s) }
 func (p progressFuncs) Step()           { p.step() }
+
+// TestRunCountedOnly: --samples counted takes counted samples only, and needs syscall counting.
+func TestRunCountedOnly(t *testing.T) {
+	r := request(t)
+	r.CountedOnly = true
+	p, err := NewPlan(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Run(context.Background(), p, Meta{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Samples) != 4 || p.Samples() != 4 {
+		t.Fatalf("%d samples (plan %d), want 4", len(f.Samples), p.Samples())
+	}
+	for _, s := range f.Samples {
+		if s.Kind != result.KindCounted || (!s.Syscalls.Available && s.Syscalls.Reason == "") {
+			t.Errorf("sample %s %s: %+v", s.Backend, s.Kind, s.Syscalls)
+		}
+	}
+	r.CountSyscalls = false
+	if _, err := NewPlan(r); err == nil || !strings.HasPrefix(err.Error(), "--samples counted") {
+		t.Errorf("counted only without counting: %v", err)
+	}
+}
