@@ -45,7 +45,10 @@ const (
 	DefaultThreshold    = 0.05
 	DefaultAlpha        = 0.05
 	DefaultMinAbsChange = 0.01
-	Confidence          = 0.95
+	// GateMinAbsChange is the absolute margin of the CI gate (scripts/ci-regression.sh): syscalls/op is the
+	// I/O thread's, whose spread between runs is well under 0.005, so one more syscall per 100 ops shows.
+	GateMinAbsChange = 0.005
+	Confidence       = 0.95
 	// MinSamples is the fewest values per side for a U-test verdict: with 3+3 the smallest possible
 	// p-value is 0.1, so no difference could ever be significant at 0.05.
 	MinSamples = 4
