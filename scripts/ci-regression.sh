@@ -41,6 +41,8 @@
 #   RINGBENCH_NEW            where the new result goes (a temporary file); if it already exists it is
 #                            compared as it is and no suite is run (baseline mode)
 #   RINGBENCH_BIN            a ringbench binary to use instead of building one (the head, in A/B mode)
+#   RINGBENCH_SUDO           1: run `ringbench run` with sudo (perf events need root on hosted runners);
+#                            git, the builds and compare stay with the calling user
 #   RINGBENCH_AB_BASE        A/B mode: the git ref to compare against, e.g. origin/main or $BASE_SHA
 #   RINGBENCH_AB_ROUNDS      A/B mode: interleaved rounds    (3; RINGBENCH_COUNT is split among them)
 #   RINGBENCH_AB_OUT         A/B mode: keep the result files in this directory (default: a temporary one)
@@ -74,6 +76,9 @@ else
 fi
 
 say() { echo "ci-regression: $*" >&2; }
+
+runas=()
+[[ ${RINGBENCH_SUDO:-0} == 1 ]] && runas=(sudo)
 
 if [[ -z $ab_base && ! -f $baseline ]]; then
 	say "no baseline at $baseline; create one with the same suite (see the top of $0)"
@@ -111,7 +116,7 @@ suite() {
 		kinds=(--samples "$samples")
 	fi
 	# shellcheck disable=SC2086 # RINGBENCH_RUN_FLAGS is a list of flags
-	"$bin" run --workload "$workloads" --backend "$backends" --count "$n" "${kinds[@]}" \
+	"${runas[@]}" "$bin" run --workload "$workloads" --backend "$backends" --count "$n" "${kinds[@]}" \
 		--duration "$duration" --warmup "$warmup" "$@" ${RINGBENCH_RUN_FLAGS:-} --out "$out" >&2
 	local rc=$?
 	if ((rc != 0)); then
