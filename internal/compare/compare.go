@@ -3,7 +3,9 @@
 //
 // Result files are grouped into sets (files sharing a label are pooled; an unlabelled file is a set of its
 // own). The first set is the baseline; every other set is compared with it, series by series
-// (workload, backend, params, grouped by internal/series) and metric by metric.
+// (workload, backend, params, grouped by internal/series) and metric by metric. Each metric's values come
+// only from the samples that measure it truly (series.Of): timing figures from timed samples, syscall
+// figures from counted ones.
 //
 // Two rules give verdicts:
 //
@@ -13,7 +15,7 @@
 //     moved in the worse direction by more than the metric's threshold. At least MinSamples values per side
 //     are needed; with fewer there is a warning and no verdict.
 //
-//   - Nearly deterministic metrics (syscalls/op, enters/op): the ordering rule. A regression when every new
+//   - Nearly deterministic metrics (syscalls/op, the I/O thread's count; enters/op): the ordering rule. A regression when every new
 //     value is worse than every baseline value by more than the threshold (relative to the worst baseline
 //     value) and by more than MinAbsChange (absolute). It needs MinSamplesOrdering values per side. Under the
 //     null hypothesis of identical distributions, all new values land beyond all baseline values by chance with
