@@ -15,8 +15,8 @@
 //     moved in the worse direction by more than the metric's threshold. At least MinSamples values per side
 //     are needed; with fewer there is a warning and no verdict.
 //
-//   - Nearly deterministic metrics (syscalls/op, the I/O thread's count; enters/op): the ordering rule. A regression when every new
-//     value is worse than every baseline value by more than the threshold (relative to the worst baseline
+//   - Nearly deterministic metrics (syscalls/op, the I/O thread's count; enters/op): the ordering rule. A
+//     regression when every new value is worse than every baseline value by more than the threshold (relative to the worst baseline
 //     value) and by more than MinAbsChange (absolute). It needs MinSamplesOrdering values per side. Under the
 //     null hypothesis of identical distributions, all new values land beyond all baseline values by chance with
 //     probability 1/C(n1+n2, n1) (1/20 at 3+3, 1/924 at 6+6) even before the margin is asked for, and the margin

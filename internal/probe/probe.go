@@ -51,11 +51,11 @@ type Report struct {
 	Counting      Counting         `json:"syscall_counting"`
 	// NullSyscallNs is the median cost of one getppid(2) made the way Go backends make syscalls
 	// (unix.Syscall); 0 when not measured.
-	NullSyscallNs  float64   `json:"null_syscall_ns,omitempty"`
-	NullSyscallHow string    `json:"null_syscall_method,omitempty"`
+	NullSyscallNs  float64 `json:"null_syscall_ns,omitempty"`
+	NullSyscallHow string  `json:"null_syscall_method,omitempty"`
 	// TracepointCost is what syscall counting adds to each syscall here; nil when not measured.
 	TracepointCost *TracepointCost `json:"tracepoint_cost,omitempty"`
-	Backends       []Verdict `json:"backends"`
+	Backends       []Verdict       `json:"backends"`
 	// Fingerprint is the full environment record that results store.
 	Fingerprint fingerprint.Fingerprint `json:"fingerprint"`
 }
