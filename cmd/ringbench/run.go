@@ -94,7 +94,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, gobench (Go benchmark text for benchstat), markdown", Category: "output"},
 		&cli.StringFlag{Name: "label", Usage: "name this result set (report and compare group by it)", Category: "output"},
 		&cli.StringFlag{Name: "save-baseline", Usage: "also write the result here, as the baseline for `ringbench compare` in CI", Category: "output"},
-		&cli.BoolFlag{Name: "count-syscalls", Value: true, Usage: "count syscalls with kernel tracepoints; they cost every syscall ~0.2-0.5 µs, lowering the throughput of syscall-heavy backends (epoll, gostd) most: use --count-syscalls=false for throughput comparisons", Category: "output"},
+		&cli.BoolFlag{Name: "count-syscalls", Value: true, Usage: "take counted samples besides the timed ones: syscalls counted with kernel tracepoints, which cost every syscall ~0.2-0.5 µs and so are never open during a timed sample (ops/s, latency, CPU/op); false: timed samples only", Category: "output"},
+		&cli.StringFlag{Name: "samples", Value: "timed,counted", Usage: "the samples each round takes: timed,counted; timed (as --count-syscalls=false); counted (syscall figures only, e.g. for a CI gate on syscalls/op)", Category: "output"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr", Category: "output"},
 	}
 }
@@ -133,8 +134,22 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	if err := checkSamples(c.Int("count"), c.Duration("duration"), c.Duration("warmup")); err != nil {
 		return nil, err
 	}
+	countSyscalls, countedOnly := c.Bool("count-syscalls"), false
+	switch k := c.String("samples"); k {
+	case "timed,counted", "counted,timed":
+	case "timed":
+		countSyscalls = false
+	case "counted":
+		if !countSyscalls {
+			return nil, usageError("--samples counted: contradicts --count-syscalls=false")
+		}
+		countedOnly = true
+	default:
+		return nil, usageError("--samples %q: want timed,counted, timed or counted", k)
+	}
 	inv.plan, err = runner.NewPlan(runner.Request{Backends: bnames, Workloads: wnames, Config: cfg,
-		Count: c.Int("count"), Duration: c.Duration("duration"), Warmup: c.Duration("warmup"), CountSyscalls: c.Bool("count-syscalls")})
+		Count: c.Int("count"), Duration: c.Duration("duration"), Warmup: c.Duration("warmup"), CountSyscalls: countSyscalls,
+		CountedOnly: countedOnly})
 	switch {
 	case errors.Is(err, runner.ErrUnavailable):
 		return nil, exitError(exitUnsupported, err)

@@ -317,7 +317,11 @@ func sampleTable(r *Report, w *Workload) rawTable {
 			if smp.CPU.PollThreadNs <= sys {
 				sys -= smp.CPU.PollThreadNs
 			}
-			row := []string{s.Name(), fileOf[smp], fmt.Sprint(smp.Repeat), fmt.Sprintf("%.2f", smp.Seconds),
+			repeat := fmt.Sprint(smp.Repeat)
+			if smp.Kind != "" {
+				repeat += " " + smp.Kind
+			}
+			row := []string{s.Name(), fileOf[smp], repeat, fmt.Sprintf("%.2f", smp.Seconds),
 				fmt.Sprint(smp.Ops), formatRate(smp.OpsPerSec)}
 			if smp.Latency.Count > 0 {
 				row = append(row, formatNs(float64(smp.Latency.P50)), formatNs(float64(smp.Latency.P99)),
@@ -325,8 +329,8 @@ func sampleTable(r *Report, w *Workload) rawTable {
 			} else {
 				row = append(row, "—", "—", "—", "—")
 			}
-			if smp.Syscalls.Available {
-				row = append(row, formatPerOp(smp.Syscalls.PerOp))
+			if v, ok := smp.IOSyscalls(); ok {
+				row = append(row, formatPerOp(v))
 			} else {
 				row = append(row, "n/a")
 			}

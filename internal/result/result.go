@@ -77,6 +77,9 @@ type Sample struct {
 	// They become benchmark keys in Go benchmark text: BenchmarkSmallFile/backend=uring/depth=32.
 	Params map[string]string `json:"params,omitempty"`
 	Repeat int               `json:"repeat"` // 0-based index of this sample within its series
+	// Kind is KindTimed or KindCounted (see kind.go); empty in files written before samples had kinds,
+	// whose samples give every figure.
+	Kind string `json:"kind,omitempty"`
 
 	Seconds     float64 `json:"seconds"`
 	Ops         int64   `json:"ops"`
