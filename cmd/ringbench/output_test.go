@@ -17,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringbench/ringbench/internal/report"
+	"github.com/ringbench/ringbench/internal/result"
 )
 
 // TestRunRefusesUnwritableOutputsBeforeMeasuring: every output path that could not be written at the end
@@ -250,4 +253,52 @@ func children(pid int) []int {
 		}
 	}
 	return out
+}
+
+// reportInput writes a result file with one sample (latency histogram included) per backend on workload.
+func reportInput(t *testing.T, dir, workload string, backends []string) string {
+	t.Helper()
+	f := &result.File{}
+	for i, b := range backends {
+		h := result.NewHistogram()
+		for v := int64(1); v <= 200; v++ {
+			_ = h.RecordValue(v * int64(1000+i))
+		}
+		f.Samples = append(f.Samples, result.Sample{Backend: b, Workload: workload, Seconds: 1, Ops: 1000,
+			OpsPerSec: 1000, Latency: result.LatencyFrom(h), EntersPerOp: -1})
+	}
+	p := filepath.Join(dir, "in.json")
+	if err := result.Save(p, f, false); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestReportBoundsItsWork: a file of 3,000 backends is refused with one line naming the count and the
+// cap (it once took 4 GB and drew a PNG 136,443 pixels wide), writing nothing; 5,000-character names
+// render, shortened.
+func TestReportBoundsItsWork(t *testing.T) {
+	dir := t.TempDir()
+	var backends []string
+	for i := range 3000 {
+		backends = append(backends, fmt.Sprintf("backend-%04d", i))
+	}
+	in := reportInput(t, dir, "small-file", backends)
+	r := runRingbench(t, dir, 120*time.Second, "report", in, "--out", "out")
+	assertUsageError(t, r, fmt.Sprintf("has 3000 series (backends × parameters × files), more than the %d a chart shows", report.MaxSeriesPerChart))
+	if _, err := os.Stat(filepath.Join(dir, "out")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--out was created: %v", err)
+	}
+
+	dir = t.TempDir()
+	long := strings.Repeat("w", 5000)
+	in = reportInput(t, dir, long, []string{"epoll", strings.Repeat("b", 5000)})
+	r = runRingbench(t, dir, 120*time.Second, "report", in, "--out", "out")
+	if r.Code != 0 || r.Stderr != "" {
+		t.Fatalf("5,000-character names: exit %d, stderr %.300q", r.Code, r.Stderr)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "out", "index.html"))
+	if err != nil || !strings.Contains(string(page), `title="`+long+`"`) {
+		t.Errorf("index.html does not keep the whole name in a title: %v", err)
+	}
 }

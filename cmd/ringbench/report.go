@@ -28,7 +28,11 @@ func init() {
 			"connection, each as PNG and SVG; and index.html, one page that works offline with every chart " +
 			"inline, the environment side by side, a summary table, warnings and the raw figures.\n\n" +
 			"Files with different labels, or else different kernels, become one series each. Flags may come " +
-			"before or after the files. --out must be empty or missing unless --force is given.",
+			"before or after the files. --out must be empty or missing unless --force is given.\n\n" +
+			fmt.Sprintf("Limits: at most %d MiB of result files and %d samples in all, %d series (backend × parameters × file) "+
+				"per workload and %d in all, %d charts; past them report exits 2 naming the count and the limit. Names "+
+				"longer than %d characters are shortened in charts and on the page (whole in a tooltip).",
+				report.MaxInputBytes>>20, report.MaxSamples, report.MaxSeriesPerChart, report.MaxSeries, report.MaxCharts, report.MaxNameRunes),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "report-out", Usage: "directory to write the charts and index.html into"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "write into --out even if it is not empty, replacing files of the same names"},
