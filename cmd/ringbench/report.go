@@ -69,7 +69,9 @@ func reportAction(c *cli.Context) error {
 		}
 		return exitError(exitFailure, errors.New(oneLine(err.Error())))
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%d charts as PNG and SVG, %d warnings)\n", out.Index, len(out.Charts), len(out.Report.Warnings))
+	if _, err := fmt.Fprintf(c.App.Writer, "wrote %s (%d charts as PNG and SVG, %d warnings)\n", out.Index, len(out.Charts), len(out.Report.Warnings)); err != nil {
+		return exitError(exitFailure, fmt.Errorf("writing to stdout: %w (the report %s was written)", err, out.Index))
+	}
 	return nil
 }
 

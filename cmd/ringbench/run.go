@@ -38,7 +38,9 @@ func init() {
 		UsageText: "ringbench run [--backend LIST|all] [--workload LIST|all] [--duration D --warmup D --count N] [flags]",
 		Description: "Measures each workload on each backend, samples interleaved across backends (ABCABC...) so that " +
 			"machine noise hits all alike. With no flags: every runnable backend on small-file and many-file, then a " +
-			"comparison table. Results go to results/ringbench-<time>.json (see --out).\n\n" +
+			"comparison table. Results go to results/ringbench-<time>.json (see --out); every output path is checked " +
+			"before anything is measured, and a result that still cannot be written there goes to " +
+			"$TMPDIR/ringbench-<time>.json instead (exit 1, saying where).\n\n" +
 			"Exit status: 0 measured, 1 a measurement failed, 2 bad flag or value, 3 a backend asked for by name cannot " +
 			"run on this kernel (see `ringbench probe`), 130 interrupted (what was measured is saved, marked interrupted).",
 		Flags:  runFlags(),
