@@ -91,7 +91,17 @@ func TestReportShortensLongNames(t *testing.T) {
 	long := strings.Repeat("w", 5000)
 	longBackend := strings.Repeat("b", 5000)
 	p := manyBackends(t, long, 2, func(i int) string { return fmt.Sprint(longBackend, i) })
-	o, err := Generate([]string{p}, Options{Out: filepath.Join(t.TempDir(), "out")})
+	// A second file with a long label: sets show in legends and tick labels too.
+	f, err := result.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Label = strings.Repeat("l", 5000)
+	p2 := filepath.Join(t.TempDir(), "labelled.json")
+	if err := result.Save(p2, f, false); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Generate([]string{p, p2}, Options{Out: filepath.Join(t.TempDir(), "out")})
 	if err != nil {
 		t.Fatalf("%.300v", err)
 	}

@@ -263,7 +263,7 @@ func layout(w *Workload, sets []string, include func(*Series) bool, perBar bool)
 			if perBar {
 				label := splitVariant(v)
 				if len(sets) > 1 {
-					label += "\n" + set
+					label += "\n" + clip(set, MaxNameRunes)
 				}
 				ticks = append(ticks, plot.Tick{Value: x, Label: label})
 			}
