@@ -121,10 +121,8 @@ func compareAction(c *cli.Context) error {
 	if c.IsSet("out") && out == "" {
 		return usageError("--out: empty file name")
 	}
-	if out != "" && !force {
-		if _, err := os.Lstat(out); err == nil {
-			return usageError("--out %s: %v", out, result.ErrExists)
-		}
+	if err := checkCompareOut(out, force, args); err != nil {
+		return err
 	}
 
 	files := make([]*result.File, len(args))
@@ -200,6 +198,20 @@ func compareAction(c *cli.Context) error {
 		}
 		return nil
 	}
+}
+
+// checkCompareOut refuses an --out that cannot be written, or that names one of the files compared (with
+// --force it would replace an input by the comparison).
+func checkCompareOut(out string, force bool, inputs []string) error {
+	if out == "" {
+		return nil
+	}
+	for _, in := range inputs {
+		if samePath(out, in) {
+			return usageError("--out %s: is one of the files compared", out)
+		}
+	}
+	return checkOutPath("--out", out, force, false)
 }
 
 // appendStepSummary appends Markdown to $GITHUB_STEP_SUMMARY when it is set. A failure there is a warning:

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
@@ -142,13 +141,9 @@ func loadAction(c *cli.Context) error {
 	if cpu := c.Int("cpu"); cpu >= 0 {
 		cpus = []int{cpu}
 	}
-	out := c.String("out")
-	if out == "" {
-		out = defaultResultPath(time.Now())
-	} else if !c.Bool("force") {
-		if _, err := os.Lstat(out); err == nil {
-			return usageError("--out %s: %v", out, result.ErrExists)
-		}
+	out, defaultOut, err := loadOutPath(c)
+	if err != nil {
+		return err
 	}
 	if err := fds.RaiseLimit(cfg.Conns + idle + 256); err != nil {
 		return usageError("--conns %d --idle-conns %d: %v", cfg.Conns, idle, err)
@@ -226,29 +221,40 @@ func loadAction(c *cli.Context) error {
 		f.Warnings = append(f.Warnings, result.Warning{Kind: result.WarnInterrupted, Text: "interrupted: fewer samples than asked for"})
 	}
 	if len(f.Samples) > 0 {
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return exitError(exitFailure, fmt.Errorf("--out %s: %w", out, err))
-		}
-		if err := result.Save(out, f, c.Bool("force")); err != nil {
-			return exitError(exitFailure, err)
-		}
-		if err := printResult(c.App.Writer, format, f); err != nil {
-			return exitError(exitFailure, err)
+		written, saveErr := saveResult(f, out, defaultOut, "", c.Bool("force"))
+		if err := printChecked(c.App.Writer, format, f, written); err != nil {
+			return err
 		}
 		if memory != nil && format == "table" {
 			slab := "unreadable"
 			if memory.SlabPerConnBytes != nil {
 				slab = termsafe.Fixed(*memory.SlabPerConnBytes, 0) + " B (whole kernel, both ends of each connection when on one host)"
 			}
-			fmt.Fprintf(c.App.Writer, "memory per idle connection (%d): server RSS %s B, kernel slab %s\n",
-				memory.IdleConns, termsafe.Fixed(memory.RSSPerConnBytes, 0), slab)
+			if _, err := fmt.Fprintf(c.App.Writer, "memory per idle connection (%d): server RSS %s B, kernel slab %s\n",
+				memory.IdleConns, termsafe.Fixed(memory.RSSPerConnBytes, 0), slab); err != nil {
+				return exitError(exitFailure, fmt.Errorf("writing the table output: %w", err))
+			}
 		}
-		fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", out)
+		if saveErr != nil {
+			return saveErr
+		}
+		fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", written)
 	}
 	if interrupted {
 		return cli.Exit("ringbench: interrupted", exitInterrupted)
 	}
 	return nil
+}
+
+// loadOutPath is --out (or the default results/ringbench-<time>.json), checked writable before any
+// connection is made.
+func loadOutPath(c *cli.Context) (out string, isDefault bool, err error) {
+	out = c.String("out")
+	isDefault = out == ""
+	if isDefault {
+		out = defaultResultPath(time.Now())
+	}
+	return out, isDefault, checkOutPath("--out", out, c.Bool("force"), isDefault)
 }
 
 // loadSample runs one sample: connect, warm up, window (bracketed on the server over --control), stop.

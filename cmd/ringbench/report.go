@@ -31,7 +31,11 @@ func init() {
 			"inline, the environment side by side, a summary table, warnings and the raw figures.\n\n" +
 			"Files with different labels, or else different kernels, become one series each. Flags may come " +
 			"before or after the files. --out must be empty or missing unless --force is given.\n\n" +
-			"Exit status: 0 written, 1 failed, 2 bad flag, result file or --out.",
+			"Exit status: 0 written, 1 failed, 2 bad flag, result file or --out.\n\n" +
+			fmt.Sprintf("Limits: at most %d MiB of result files and %d samples in all, %d series (backend × parameters × file) "+
+				"per workload and %d in all, %d charts; past them report exits 2 naming the count and the limit. Names "+
+				"longer than %d characters are shortened in charts and on the page (whole in a tooltip).",
+				report.MaxInputBytes>>20, report.MaxSamples, report.MaxSeriesPerChart, report.MaxSeries, report.MaxCharts, report.MaxNameRunes),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "report-out", Usage: "directory to write the charts and index.html into"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "write into --out even if it is not empty, replacing files of the same names"},
@@ -71,7 +75,9 @@ func reportAction(c *cli.Context) error {
 		}
 		return exitError(exitFailure, errors.New(oneLine(err.Error())))
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%d charts as PNG and SVG, %d warnings)\n", out.Index, len(out.Charts), len(out.Report.Warnings))
+	if _, err := fmt.Fprintf(c.App.Writer, "wrote %s (%d charts as PNG and SVG, %d warnings)\n", out.Index, len(out.Charts), len(out.Report.Warnings)); err != nil {
+		return exitError(exitFailure, fmt.Errorf("writing to stdout: %w (the report %s was written)", err, out.Index))
+	}
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	backend "github.com/ringbench/ringbench/backends"
-	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/runner"
 	"github.com/ringbench/ringbench/workloads"
 
@@ -38,7 +36,9 @@ func init() {
 		UsageText: "ringbench run [--backend LIST|all] [--workload LIST|all] [--duration D --warmup D --count N] [flags]",
 		Description: "Measures each workload on each backend, samples interleaved across backends (ABCABC...) so that " +
 			"machine noise hits all alike. With no flags: every runnable backend on small-file and many-file, then a " +
-			"comparison table. Results go to results/ringbench-<time>.json (see --out).\n\n" +
+			"comparison table. Results go to results/ringbench-<time>.json (see --out); every output path is checked " +
+			"before anything is measured, and a result that still cannot be written there goes to " +
+			"$TMPDIR/ringbench-<time>.json instead (exit 1, saying where).\n\n" +
 			"Latency is fio's lat, the same for every backend: from when ringbench's request loop hands a request to " +
 			"the backend to when the loop sees its completion (stamped by the loop, not the backend, so hand-offs, " +
 			"batching and reaping delays count). Open loop (--rate): from each request's scheduled send time; requests " +
@@ -105,10 +105,12 @@ type runInvocation struct {
 	plan     *runner.Plan
 	out      string
 	baseline string
-	force    bool
-	format   string
-	label    string
-	quiet    bool
+	// defaultOut: out is results/ringbench-<time>.json, whose directory run creates.
+	defaultOut bool
+	force      bool
+	format     string
+	label      string
+	quiet      bool
 }
 
 func parseRunFlags(c *cli.Context) (*runInvocation, error) {
@@ -157,29 +159,33 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 		return nil, usageError("%v", err)
 	}
 
-	// Output files: refuse to clobber before spending minutes measuring.
-	inv.out = c.String("out")
-	if inv.out == "" {
-		inv.out = defaultResultPath(time.Now())
-	} else if !inv.force {
-		if _, err := os.Lstat(inv.out); err == nil {
-			return nil, usageError("--out %s: file exists (use --force to overwrite)", inv.out)
-		}
-	}
-	if d := filepath.Dir(inv.out); d != "" {
-		if st, err := os.Stat(d); err == nil && !st.IsDir() {
-			return nil, usageError("--out %s: %s is not a directory", inv.out, d)
-		} else if err != nil && c.IsSet("out") {
-			return nil, usageError("--out %s: directory %s: %v", inv.out, d, errors.Unwrap(err))
-		}
-	}
-	inv.baseline = c.String("save-baseline")
-	if inv.baseline != "" && !inv.force {
-		if _, err := os.Lstat(inv.baseline); err == nil {
-			return nil, usageError("--save-baseline %s: file exists (use --force to overwrite)", inv.baseline)
-		}
+	if err := inv.checkOutputs(c); err != nil {
+		return nil, err
 	}
 	return inv, nil
+}
+
+// checkOutputs settles --out and --save-baseline and checks, before anything is created or measured,
+// that both can be written at the end: refusing to clobber, or to lose minutes of measuring to a bad path.
+func (inv *runInvocation) checkOutputs(c *cli.Context) error {
+	inv.out = c.String("out")
+	inv.defaultOut = inv.out == ""
+	if inv.defaultOut {
+		inv.out = defaultResultPath(time.Now())
+	}
+	if err := checkOutPath("--out", inv.out, inv.force, inv.defaultOut); err != nil {
+		return err
+	}
+	inv.baseline = c.String("save-baseline")
+	if inv.baseline != "" {
+		if err := checkOutPath("--save-baseline", inv.baseline, inv.force, false); err != nil {
+			return err
+		}
+		if samePath(inv.out, inv.baseline) {
+			return usageError("--save-baseline %s: the same file as --out", inv.baseline)
+		}
+	}
+	return nil
 }
 
 // runConfig parses the workload and backend flags. It checks what only the command line knows (a zero the
@@ -259,21 +265,14 @@ func runAction(c *cli.Context) error {
 			return runExitError(runErr)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(inv.out), 0o755); err != nil {
-		return exitError(exitFailure, fmt.Errorf("--out %s: %w", inv.out, err))
+	written, saveErr := saveResult(f, inv.out, inv.defaultOut, inv.baseline, inv.force)
+	if err := printChecked(c.App.Writer, inv.format, f, written); err != nil {
+		return err
 	}
-	if err := result.Save(inv.out, f, inv.force); err != nil {
-		return exitError(exitFailure, err)
+	if saveErr != nil {
+		return saveErr
 	}
-	if inv.baseline != "" {
-		if err := result.Save(inv.baseline, f, inv.force); err != nil {
-			return exitError(exitFailure, err)
-		}
-	}
-	if err := printResult(c.App.Writer, inv.format, f); err != nil {
-		return exitError(exitFailure, err)
-	}
-	fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", inv.out)
+	fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", written)
 	switch {
 	case f.Interrupted:
 		return cli.Exit("ringbench: interrupted; partial result saved", exitInterrupted)

@@ -18,7 +18,8 @@ import (
 var pageTemplate string
 
 var page = template.Must(template.New("index.html").Funcs(template.FuncMap{
-	"add": func(a, b int) int { return a + b },
+	"add":   func(a, b int) int { return a + b },
+	"short": shortHTML,
 }).Parse(pageTemplate))
 
 // pageData is what template.html renders.

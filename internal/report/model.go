@@ -131,6 +131,9 @@ func Build(inputs []*Input) (*Report, error) {
 		displays = append(displays, in.File.Display)
 	}
 	groups := series.Group(sources...)
+	if err := checkGroups(groups); err != nil {
+		return nil, err
+	}
 	order := series.NewOrder(displays...)
 
 	// Params that vary among the samples of one workload and backend name the variants.
