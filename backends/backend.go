@@ -5,8 +5,14 @@
 // File I/O follows the completion model (fio's queue/commit/getevents): a workload hands an engine a batch
 // of requests and asks for at least N completions back. A readiness backend such as epoll, which cannot
 // poll regular files, completes each request with a plain pread inside Submit; io_uring backends put the
-// whole batch in one io_uring_enter. The engine times each request itself (Start, End), because only it
-// knows when a request was really issued and seen complete.
+// whole batch in one io_uring_enter.
+//
+// Engines do not time requests: the one driver of file workloads (workloads/internal/filedrive) stamps
+// latency the same way for every backend, as fio's `lat` does: from the clock read just before it hands
+// a request to Submit to the clock read just after the Submit that returned the request's completion.
+// Whatever an engine does in between (a hand-off to a worker goroutine, the earlier preads of a
+// synchronous batch, a completion left waiting in the CQ) is the request's latency, so an engine cannot
+// leave part of its cost out by stamping late or early.
 package backend
 
 import (
@@ -89,14 +95,12 @@ type Request struct {
 	Tag  uint64
 }
 
-// Completion reports a finished request. Res is bytes transferred or -errno. Start and End are
-// clock.Now() readings: when the request was issued and when its completion was seen.
+// Completion reports a finished request. Res is bytes transferred or -errno. It carries no times: the
+// driver stamps latency (see the package doc).
 type Completion struct {
-	Tag   uint64
-	Res   int32
-	Buf   int32
-	Start int64
-	End   int64
+	Tag uint64
+	Res int32
+	Buf int32
 }
 
 // FileEngine executes file requests.

@@ -123,7 +123,7 @@ start_serve() {
 	local out=$tmp/serve.out
 	: >"$out"
 	# shellcheck disable=SC2046
-	taskset -c "$server_cpu" "$RINGBENCH" serve $(variant_args "$1") --max-conns 16384 >"$out" 2>"$tmp/serve.err" &
+	taskset -c "$server_cpu" "$RINGBENCH" serve $(variant_args "$1") --max-conns 16384 --control-token-file "$tmp/control-token" >"$out" 2>"$tmp/serve.err" &
 	serve_pid=$!
 	for _ in $(seq 200); do
 		if grep -q '^control ' "$out"; then
@@ -227,7 +227,7 @@ for rep in $(seq "$COUNT"); do
 				continue
 			fi
 			start_serve "$v"
-			if ! taskset -c "$load_cpu" "$RINGBENCH" load --target "$listen" --control "$control" --conns "$conns" \
+			if ! taskset -c "$load_cpu" "$RINGBENCH" load --target "$listen" --control "$control" --control-token-file "$tmp/control-token" --conns "$conns" \
 				--msg-size 64 --duration "$DURATION" --warmup 300ms --engine "$ENGINE" --out "$file" --force --format json \
 				>/dev/null 2>"$tmp/load.err"; then
 				echo "echo-bench: load failed for $v at $conns connections:" >&2
@@ -272,7 +272,7 @@ if ((IDLE > 0)); then
 	for v in $BACKENDS; do
 		start_serve "$v"
 		file=$OUT/$v-idle.json
-		if ! taskset -c "$load_cpu" "$RINGBENCH" load --target "$listen" --control "$control" --conns 1 \
+		if ! taskset -c "$load_cpu" "$RINGBENCH" load --target "$listen" --control "$control" --control-token-file "$tmp/control-token" --conns 1 \
 			--idle-conns "$IDLE" --duration 200ms --warmup 0s --out "$file" --force --format json \
 			>/dev/null 2>"$tmp/load.err"; then
 			echo "echo-bench: idle run failed for $v:" >&2

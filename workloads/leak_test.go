@@ -22,6 +22,7 @@ import (
 	"github.com/ringbench/ringbench/internal/leakcheck"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/measure"
+	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/dataset"
 	_ "github.com/ringbench/ringbench/workloads/echoproxy"
@@ -98,17 +99,32 @@ func snapshot(t *testing.T, dirs ...string) *leakcheck.State {
 // sampleAll takes a warm-up and a measured sample on b and wants the measured one to have done something.
 func sampleAll(ctx context.Context, t *testing.T, p workloads.Prepared, b backend.Backend) {
 	t.Helper()
-	if _, err := p.Sample(ctx, workloads.SampleSpec{Meter: meter, Backend: b, Duration: warmupDuration, Warmup: true}); err != nil {
+	if _, err := sampleSome(ctx, t, p, workloads.SampleSpec{Meter: meter, Backend: b, Duration: warmupDuration, Warmup: true}); err != nil {
 		t.Errorf("%s warm-up: %v", b.Name(), err)
 		return
 	}
-	s, err := p.Sample(ctx, workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration, Repeat: 1})
+	s, err := sampleSome(ctx, t, p, workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration, Repeat: 1})
 	if err != nil {
 		t.Errorf("%s sample: %v", b.Name(), err)
 		return
 	}
 	if s.Ops == 0 {
 		t.Errorf("%s sample: no operations", b.Name())
+	}
+}
+
+// sampleSome takes a sample, and again twice as long (three more times at most) when the echo-proxy workload
+// refused it for completing no request: what gets done in 30 ms depends on what else the machine runs (an
+// SQPOLL thread sharing two busy CPUs may finish nothing), and the leak checks do not depend on it.
+func sampleSome(ctx context.Context, t *testing.T, p workloads.Prepared, spec workloads.SampleSpec) (result.Sample, error) {
+	t.Helper()
+	for try := 1; ; try++ {
+		s, err := p.Sample(ctx, spec)
+		if err == nil || try == 4 || !strings.Contains(err.Error(), "no request completed") {
+			return s, err
+		}
+		t.Logf("%v (a busy machine?): again for %v", err, 2*spec.Duration)
+		spec.Duration *= 2
 	}
 }
 
@@ -401,8 +417,12 @@ func TestSampleFailuresLeakNothing(t *testing.T) {
 			}
 			set := keptDir(t, dir, wname)
 			defer func() {
-				if err := dataset.RemoveDir(set); err != nil {
-					t.Errorf("removing the kept data set: %v", err)
+				// Zeroed files no longer prove to be ringbench's: RemoveDir leaves them, so the test removes them.
+				if err := dataset.RemoveDir(set); err == nil || !strings.Contains(err.Error(), "not the data set's") {
+					t.Errorf("RemoveDir of a set whose files were all overwritten = %v, want them left", err)
+				}
+				if err := os.RemoveAll(set); err != nil {
+					t.Error(err)
 				}
 			}()
 			corrupt(t, set)

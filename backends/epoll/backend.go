@@ -9,7 +9,6 @@ import (
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/alignedbuf"
-	"github.com/ringbench/ringbench/internal/clock"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,7 +53,6 @@ func (e *fileEngine) Submit(reqs []backend.Request, _ int, out []backend.Complet
 	for i := range reqs {
 		r := &reqs[i]
 		buf := e.bufs.Slot(int(r.Buf))[:r.Len]
-		start := clock.Now()
 		var res int32
 		switch r.Kind {
 		case backend.OpRead:
@@ -64,7 +62,7 @@ func (e *fileEngine) Submit(reqs []backend.Request, _ int, out []backend.Complet
 		default:
 			return i, fmt.Errorf("epoll: unknown request kind %d", r.Kind)
 		}
-		out[i] = backend.Completion{Tag: r.Tag, Res: res, Buf: r.Buf, Start: start, End: clock.Now()}
+		out[i] = backend.Completion{Tag: r.Tag, Res: res, Buf: r.Buf}
 	}
 	return len(reqs), nil
 }

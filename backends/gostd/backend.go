@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	backend "github.com/ringbench/ringbench/backends"
-	"github.com/ringbench/ringbench/internal/clock"
 	"golang.org/x/sys/unix"
 )
 
@@ -73,9 +72,8 @@ func (e *fileEngine) worker() {
 	defer e.wg.Done()
 	for r := range e.reqs {
 		buf := e.bufs[r.Buf][:r.Len]
-		start := clock.Now()
 		res := e.do(&r, buf)
-		e.done <- backend.Completion{Tag: r.Tag, Res: res, Buf: r.Buf, Start: start, End: clock.Now()}
+		e.done <- backend.Completion{Tag: r.Tag, Res: res, Buf: r.Buf}
 	}
 }
 

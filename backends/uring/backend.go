@@ -4,6 +4,11 @@
 package uring
 
 import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/ring"
 	"github.com/ringbench/ringbench/internal/ring/caps"
@@ -25,9 +30,33 @@ func (Backend) Summary() string {
 // Available implements backend.Backend: whether a plain ring can be set up (probed once, see caps.Setup).
 func (Backend) Available() error { return caps.Setup() }
 
-// Explain turns a ring setup error into one wrapping backend.ErrNotSupported that a user can act on
-// (caps.SetupError).
-func Explain(err error) error { return caps.SetupError(err) }
+// Explain turns a ring setup error into one a user can act on. Only what this kernel, its policy or this
+// process's limits forbid (ENOSYS, EPERM, ENOMEM from RLIMIT_MEMLOCK, no descriptor left, a flag the
+// kernel does not know) wraps backend.ErrNotSupported, explained by caps.SetupError: a run skips such a
+// backend. Anything else (an EINVAL left after every fallback, say: parameters ringbench got wrong) is a
+// failure, so that it cannot pass for "not supported here" and vanish from a run that exits 0.
+func Explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	if forbidden(err) {
+		return caps.SetupError(err)
+	}
+	return fmt.Errorf("io_uring setup failed: %w", err)
+}
+
+// forbidden reports whether a setup or registration error means the kernel, a policy or a limit refuses,
+// rather than that the request was wrong.
+func forbidden(err error) bool {
+	if errors.Is(err, ring.ErrNotSupported) || errors.Is(err, backend.ErrNotSupported) {
+		return true
+	}
+	switch caps.ErrnoOf(err) {
+	case unix.ENOSYS, unix.EPERM, unix.ENOMEM, unix.EMFILE, unix.ENFILE:
+		return true
+	}
+	return false
+}
 
 // NewFileEngine implements backend.Backend.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {

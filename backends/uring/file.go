@@ -13,10 +13,14 @@ import (
 
 // User data (ring.PackUD): the stage of a linked open-read-close chain as the kind, the buffer slot as the id.
 const (
-	stageRead  uint8 = 0 // plain read, or the READ of a chain
-	stageOpen  uint8 = 1
-	stageClose uint8 = 2
+	stageRead   uint8 = 0 // plain read, or the READ of a chain
+	stageOpen   uint8 = 1
+	stageClose  uint8 = 2
+	stageCancel uint8 = 3 // Close's cancel-everything request
 )
+
+// closeDrainTimeout bounds how long Close waits for requests still in flight.
+const closeDrainTimeout = 5 * time.Second
 
 // FileEngine runs file requests on one io_uring. Buffers live in an off-heap arena (the kernel writes into
 // them after io_uring_enter returns, so they must not be Go memory the GC could free or move); user_data
@@ -30,7 +34,6 @@ type FileEngine struct {
 	cqSpin  int64
 	sqpoll  bool
 	tag     []uint64
-	start   []int64
 	readRes []int32 // chains: result of the READ (or of the failed OPENAT)
 	cqes    []ring.CQE
 	// outstanding counts the CQEs that requests in flight will still post.
@@ -38,6 +41,8 @@ type FileEngine struct {
 	cqesPerOp   int
 	warns       []backend.Warning
 	pollTID     int
+	// drainTimeout is how long Close waits for requests in flight (closeDrainTimeout; tests shorten it).
+	drainTimeout time.Duration
 }
 
 // NewFileEngine sets up a ring with p for cfg; name labels errors. Call it on the thread that will use it.
@@ -52,13 +57,20 @@ func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEng
 	}
 	p.Entries = entries
 	p.CQEntries = 2 * entries
+	var before map[int]bool
+	if p.SQPoll {
+		before = sqpollThreads()
+	}
 	r, err := ring.New(p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, Explain(err))
 	}
 	e := &FileEngine{name: name, r: r, cfg: cfg, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin),
-		tag: make([]uint64, cfg.Depth), start: make([]int64, cfg.Depth), readRes: make([]int32, cfg.Depth),
-		cqes: make([]ring.CQE, 2*entries)}
+		tag: make([]uint64, cfg.Depth), readRes: make([]int32, cfg.Depth),
+		cqes: make([]ring.CQE, 2*entries), drainTimeout: closeDrainTimeout}
+	if p.SQPoll {
+		e.pollTID = newPollThread(before)
+	}
 	if e.arena, err = ring.NewArena(cfg.Depth, cfg.BufSize); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("%s: buffers: %w", name, err)
@@ -66,6 +78,11 @@ func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEng
 	if cfg.FixedBufs {
 		if err := r.RegisterBuffers(e.arena.Iovecs()); err != nil {
 			e.Close()
+			if errors.Is(err, unix.ENOMEM) {
+				// Registered buffers are pinned and charged to RLIMIT_MEMLOCK: a limit, not a failure.
+				err = fmt.Errorf("%w: %d buffers of %d bytes exceed the locked-memory limit (%w; RLIMIT_MEMLOCK: "+
+					"raise it with ulimit -l, or lower --depth)", backend.ErrNotSupported, cfg.Depth, cfg.BufSize, err)
+			}
 			return nil, fmt.Errorf("%s: --fixed-bufs: %w", name, err)
 		}
 	}
@@ -103,9 +120,11 @@ func (e *FileEngine) Buffer(i int) []byte { return e.arena.Slot(i)[:e.cfg.BufSiz
 // io_uring_enter that submits them and waits for enough completions. With SQPOLL, publishing needs no
 // syscall unless the poll thread sleeps, and waiting spins on the CQ for --cq-spin before entering.
 func (e *FileEngine) Submit(reqs []backend.Request, minComplete int, out []backend.Completion) (int, error) {
-	now := clock.Now()
 	for i := range reqs {
-		if err := e.prep(&reqs[i], now); err != nil {
+		if err := e.prep(&reqs[i]); err != nil {
+			// The requests before it are counted in outstanding: hand them to the kernel, so that every
+			// CQE Close waits for belongs to a submitted request.
+			_, _ = e.r.Submit()
 			return 0, err
 		}
 	}
@@ -176,10 +195,9 @@ func (e *FileEngine) ensureSpace(k int) error {
 	return nil
 }
 
-func (e *FileEngine) prep(req *backend.Request, now int64) error {
+func (e *FileEngine) prep(req *backend.Request) error {
 	slot := req.Buf
 	e.tag[slot] = req.Tag
-	e.start[slot] = now
 	buf := e.arena.Ptr(int(slot))
 	switch req.Kind {
 	case backend.OpRead:
@@ -233,13 +251,12 @@ func (e *FileEngine) prep(req *backend.Request, now int64) error {
 }
 
 // reap takes every ready CQE with one acquire and one release of the ring indices and turns finished
-// requests into completions, stamped with one clock reading.
+// requests into completions.
 func (e *FileEngine) reap(out []backend.Completion) int {
 	got := e.r.Reap(e.cqes)
 	if got == 0 {
 		return 0
 	}
-	now := clock.Now()
 	n := 0
 	e.outstanding -= got
 	for _, c := range e.cqes[:got] {
@@ -271,7 +288,7 @@ func (e *FileEngine) reap(out []backend.Completion) int {
 			// Cannot happen: out holds Depth completions and at most Depth requests are in flight.
 			panic("uring: more completions than requests in flight")
 		}
-		out[n] = backend.Completion{Tag: e.tag[slot], Res: res, Buf: slot, Start: e.start[slot], End: now}
+		out[n] = backend.Completion{Tag: e.tag[slot], Res: res, Buf: slot}
 		n++
 	}
 	return n
@@ -290,23 +307,30 @@ func (e *FileEngine) AddWarning(w backend.Warning) { e.warns = append(e.warns, w
 // Warnings implements backend.Warner.
 func (e *FileEngine) Warnings() []backend.Warning { return e.warns }
 
-// Close implements backend.FileEngine. Requests still in flight (after an error) are waited for first:
-// the kernel may still write into the arena, which must outlive them.
+// Close implements backend.FileEngine. Requests still in flight (after an error) are cancelled and
+// waited for, at most drainTimeout, with SQEs queued but never submitted handed to the kernel first: the
+// kernel may still write into the arena, which must outlive them. If the drain gives up, the arena is
+// left mapped (leaked) rather than unmapped under the kernel, and Close returns the drain's error.
 func (e *FileEngine) Close() error {
 	var errs []error
+	drained := true
 	if e.r != nil {
-		deadline := time.Now().Add(5 * time.Second)
-		for e.outstanding > 0 && time.Now().Before(deadline) {
-			if err := e.r.WaitCQE(1); err != nil && !retryable(err) {
-				break
+		if e.outstanding > 0 || e.r.Pending() > 0 {
+			if err := e.r.CancelAndDrain(ring.PackUD(stageCancel, 0, 0), &e.outstanding, e.cqes, e.drainTimeout); err != nil {
+				drained = false
+				errs = append(errs, fmt.Errorf("%s: close: %w", e.name, err))
 			}
-			e.outstanding -= e.r.Reap(e.cqes)
 		}
 		errs = append(errs, e.r.Close())
 		e.r = nil
 	}
 	if e.arena != nil {
-		errs = append(errs, e.arena.Close())
+		if drained {
+			errs = append(errs, e.arena.Close())
+		} else {
+			errs = append(errs, fmt.Errorf("%s: close: %d-byte buffer arena left mapped: the kernel may still write into it",
+				e.name, len(e.arena.Bytes())))
+		}
 		e.arena = nil
 	}
 	return errors.Join(errs...)

@@ -57,6 +57,7 @@ type Server struct {
 	name     string
 	cfg      backend.ServerConfig
 	params   ring.Params
+	knobs    knobs
 	lfd      int
 	evfd     int
 	upstream []byte // raw sockaddr of the upstream (proxy), copied off-heap at setup
@@ -130,13 +131,25 @@ type qitem struct {
 
 // NewServer starts a server thread with ring parameters p; name labels errors ("uring", "sqpoll").
 func NewServer(cfg backend.ServerConfig, p ring.Params, name string) (*Server, error) {
+	return newServer(cfg, p, name, knobs{})
+}
+
+// knobs are test-only sizes (0: the defaults): a tiny SQ and reap batch make a full SQ, and reaping
+// while one is handled, common.
+type knobs struct {
+	sqEntries, cqEntries uint32
+	reapBatch            int
+	bufRingEntries       uint32
+}
+
+func newServer(cfg backend.ServerConfig, p ring.Params, name string, k knobs) (*Server, error) {
 	if err := cfg.Normalize(); err != nil {
 		if cfg.ListenFD > 0 {
 			unix.Close(cfg.ListenFD)
 		}
 		return nil, fmt.Errorf("%s server: %w", name, err)
 	}
-	s := &Server{name: name, cfg: cfg, params: p, lfd: cfg.ListenFD, evfd: -1, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin),
+	s := &Server{name: name, cfg: cfg, params: p, knobs: k, lfd: cfg.ListenFD, evfd: -1, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin),
 		start: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{})}
 	if cfg.Topology == backend.TopologyProxy {
 		sa, family, err := netutil.ResolveSockaddr(cfg.Upstream, false)

@@ -53,15 +53,14 @@ func (s *Server) setup() error {
 	p := s.params
 	p.Entries = 1024
 	p.CQEntries = 8192
+	if s.knobs.sqEntries > 0 {
+		p.Entries, p.CQEntries = s.knobs.sqEntries, s.knobs.cqEntries
+	}
 	if s.r, err = ring.New(p); err != nil {
 		return fmt.Errorf("%s server: %w", s.name, Explain(err))
 	}
 	if s.sqpoll {
-		for tid := range sqpollThreads() {
-			if !before[tid] {
-				s.pollTID = tid
-			}
-		}
+		s.pollTID = newPollThread(before)
 	}
 	want := p.SingleIssuer || p.DeferTaskrun
 	got := s.r.SetupFlags()
@@ -93,13 +92,20 @@ func (s *Server) setup() error {
 		s.AddWarning(backend.Warning{Kind: backend.WarnRingFallback, Text: fmt.Sprintf("%s: no sparse registered-file table here (5.19+); sockets used as plain descriptors", s.name)})
 	}
 	if s.cfg.Multishot {
-		if s.br, err = s.r.NewBufRing(0, bufRingEntries, s.cfg.BufSize); err != nil {
+		entries := uint32(bufRingEntries)
+		if s.knobs.bufRingEntries > 0 {
+			entries = s.knobs.bufRingEntries
+		}
+		if s.br, err = s.r.NewBufRing(0, entries, s.cfg.BufSize); err != nil {
 			return fmt.Errorf("%s server: --multishot: provided-buffer ring (5.19+): %w", s.name, errors.Join(backend.ErrNotSupported, err))
 		}
 	}
 	s.timedWait = s.r.Features()&ring.FeatExtArg != 0
 	s.cqes = make([]ring.CQE, 1024)
 	s.aux = make([]ring.CQE, 256)
+	if k := s.knobs.reapBatch; k > 0 {
+		s.cqes, s.aux = make([]ring.CQE, k), make([]ring.CQE, k)
+	}
 	s.conns = make([]conn, 0, 64)
 	return nil
 }
@@ -125,6 +131,17 @@ func sqpollThreads() map[int]bool {
 		}
 	}
 	return out
+}
+
+// newPollThread returns an SQPOLL thread of this process not in before (0 if none): the poll thread of
+// a ring set up since before was taken.
+func newPollThread(before map[int]bool) int {
+	for tid := range sqpollThreads() {
+		if !before[tid] {
+			return tid
+		}
+	}
+	return 0
 }
 
 // cleanup cancels every request, waits (boundedly) for their completions, and releases the ring, the

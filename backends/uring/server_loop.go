@@ -33,7 +33,8 @@ func (s *Server) reserve(n int) {
 			panic(fmt.Sprintf("%s server: submission queue stuck: %v", s.name, err))
 		}
 		if i > 0 {
-			// The kernel may want room in the CQ first: reap aside, handle after the current batch.
+			// The kernel may want room in the CQ first: reap aside, handled (in ring order) right after
+			// the batch being handled now, before anything reaped later (see reapAll).
 			k := s.r.Reap(s.aux)
 			for _, c := range s.aux[:k] {
 				if c.Flags&ring.CQEFMore == 0 {
@@ -111,9 +112,14 @@ func (s *Server) spin() {
 	}
 }
 
-// reapAll handles every ready completion; true when the wake-up (Close) arrived.
+// reapAll handles every ready completion, in ring order; true when the wake-up (Close) arrived.
+//
+// CQEs that reserve reaped aside (s.deferred) while an earlier batch was being handled are older than
+// anything still in the ring, so they are handled before the next Reap: handling them out of order
+// would, for example, echo two chunks of one socket swapped (multishot), or see a recv complete before
+// the send linked ahead of it (plain). Handling them may defer more, which are newer still and go last.
 func (s *Server) reapAll() bool {
-	stop := false
+	stop := s.handleDeferred()
 	for {
 		n := s.r.Reap(s.cqes)
 		if n == 0 {
@@ -128,21 +134,31 @@ func (s *Server) reapAll() bool {
 				stop = true
 			}
 		}
+		if s.handleDeferred() {
+			stop = true
+		}
 		if n < len(s.cqes) {
 			break
 		}
 	}
+	if s.br != nil && s.recycled > 0 {
+		s.br.Advance()
+		s.rearmStarved()
+		s.recycled = 0
+	}
+	return stop
+}
+
+// handleDeferred handles the CQEs reserve reaped aside, oldest first, including any deferred while
+// doing so.
+func (s *Server) handleDeferred() bool {
+	stop := false
 	for k := 0; k < len(s.deferred); k++ {
 		if s.handle(s.deferred[k]) {
 			stop = true
 		}
 	}
 	s.deferred = s.deferred[:0]
-	if s.br != nil && s.recycled > 0 {
-		s.br.Advance()
-		s.rearmStarved()
-		s.recycled = 0
-	}
 	return stop
 }
 

@@ -58,7 +58,17 @@ func (s *Server) onRecvMultishot(i int32, c ring.CQE) {
 	}
 	switch {
 	case c.Res == -int32(unix.ENOBUFS):
-		// The buffer ring is empty: re-armed when buffers come back.
+		// The buffer ring is empty: re-armed when buffers come back. A paused connection whose recv ran
+		// out of buffers before the backpressure cancel reached it stays paused, and sendNext re-arms it
+		// once its queue drains, as after the cancel. Only if the queue has already drained is the pause
+		// over here; left set, it would outlive the recv re-armed for the starved connection and
+		// disable backpressure on the connection for good.
+		if cn.paused {
+			if len(cn.q) > 0 || cn.sending {
+				break
+			}
+			cn.paused = false
+		}
 		if !cn.starved {
 			cn.starved = true
 			s.starved = append(s.starved, i)
@@ -132,7 +142,8 @@ func (s *Server) rearmStarved() {
 	n := min(s.recycled, len(s.starved))
 	for _, i := range s.starved[:n] {
 		cn := &s.conns[i]
-		if cn.inUse && cn.starved && !cn.closing && !cn.recvArmed {
+		// A paused connection is re-armed by sendNext when its queue drains, not here.
+		if cn.inUse && cn.starved && !cn.closing && !cn.recvArmed && !cn.paused {
 			s.startRecv(i)
 		}
 		cn.starved = false

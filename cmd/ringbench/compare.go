@@ -35,7 +35,8 @@ identical distributions, all new values fall beyond all baseline values with pro
 1/C(n1+n2,n1) (1/20 at 3+3, 1/924 at 6+6) before the margin is even asked for. These comparisons are
 not in the Holm family.
 
-Exit status: 0 no regression, 1 regression, 2 usage or I/O error, 3 not comparable (fingerprints
+Exit status: 0 no regression, 1 regression (also under --strict when cells are missing: a regression
+found wins), 2 usage or I/O error, 3 not comparable (fingerprints
 differ in CPU model or count, governor, virtualisation, mitigations or GOMAXPROCS, unless
 --allow-mismatch; or, under --strict, a comparison has too few values, a metric is missing on one
 side or in every series, or the sample sizes are too small for any U-test to be significant after
@@ -120,10 +121,8 @@ func compareAction(c *cli.Context) error {
 	if c.IsSet("out") && out == "" {
 		return usageError("--out: empty file name")
 	}
-	if out != "" && !force {
-		if _, err := os.Lstat(out); err == nil {
-			return usageError("--out %s: %v", out, result.ErrExists)
-		}
+	if err := checkCompareOut(out, force, args); err != nil {
+		return err
 	}
 
 	files := make([]*result.File, len(args))
@@ -188,6 +187,10 @@ func compareAction(c *cli.Context) error {
 		few := rep.TooFewSamples()
 		return cli.Exit(fmt.Sprintf("ringbench: not comparable under --strict: %d problem(s), first: %s", len(few), few[0]), exitUnsupported)
 	case compare.ExitRegression:
+		if few := rep.TooFewSamples(); strict && len(few) > 0 {
+			// The regression decides the status; what --strict found is still said.
+			fmt.Fprintf(c.App.ErrWriter, "ringbench: also not comparable under --strict: %d problem(s), first: %s\n", len(few), few[0])
+		}
 		return cli.Exit("ringbench: "+rep.VerdictLine(), exitFailure)
 	default:
 		if out != "" {
@@ -195,6 +198,20 @@ func compareAction(c *cli.Context) error {
 		}
 		return nil
 	}
+}
+
+// checkCompareOut refuses an --out that cannot be written, or that names one of the files compared (with
+// --force it would replace an input by the comparison).
+func checkCompareOut(out string, force bool, inputs []string) error {
+	if out == "" {
+		return nil
+	}
+	for _, in := range inputs {
+		if samePath(out, in) {
+			return usageError("--out %s: is one of the files compared", out)
+		}
+	}
+	return checkOutPath("--out", out, force, false)
 }
 
 // appendStepSummary appends Markdown to $GITHUB_STEP_SUMMARY when it is set. A failure there is a warning:

@@ -269,3 +269,23 @@ func TestCompareFormatsAndOut(t *testing.T) {
 		t.Fatalf("--force: %+v", r)
 	}
 }
+
+// TestCompareStrictRegressionWinsOverMissingCells: under --strict, a comparison with a regression and a
+// series with too few values exits 1 (the regression), not 3; without the regression it is 3.
+func TestCompareStrictRegressionWinsOverMissingCells(t *testing.T) {
+	dir := t.TempDir()
+	base := writeResult(t, dir, "base.json", "", cmpEnv("6.18.0"), cmpSamples(10, 100_000, 3, "epoll", "uring"))
+	slow := writeResult(t, dir, "slow.json", "", cmpEnv("6.18.0"),
+		append(cmpSamples(10, 90_000, 3, "epoll"), cmpSamples(2, 100_000, 3, "uring")...))
+	same := writeResult(t, dir, "same.json", "", cmpEnv("6.18.0"),
+		append(cmpSamples(10, 100_000, 3, "epoll"), cmpSamples(2, 100_000, 3, "uring")...))
+
+	r := runRingbench(t, dir, cmpTimeout, "compare", "--strict", "--metrics", "ops/s", base, slow)
+	if r.Code != exitFailure || !strings.Contains(r.Stderr, "verdict: REGRESSION") || !strings.Contains(r.Stderr, "also not comparable under --strict") {
+		t.Fatalf("regression with a series of 2 values under --strict: %+v", r)
+	}
+	r = runRingbench(t, dir, cmpTimeout, "compare", "--strict", "--metrics", "ops/s", base, same)
+	if r.Code != exitUnsupported || !strings.Contains(r.Stderr, "not comparable under --strict") {
+		t.Fatalf("no regression, a series of 2 values, --strict: %+v", r)
+	}
+}

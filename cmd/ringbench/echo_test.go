@@ -21,6 +21,7 @@ import (
 type server struct {
 	cmd             *exec.Cmd
 	listen, control string
+	tokenFile       string // serve's --control-token-file
 	stdout, stderr  *bytes.Buffer
 	done            chan error
 }
@@ -29,13 +30,15 @@ type server struct {
 // print its addresses.
 func startServe(t *testing.T, prefix []string, args ...string) *server {
 	t.Helper()
+	tokenFile := filepath.Join(t.TempDir(), "control-token")
+	args = append([]string{"--control-token-file", tokenFile}, args...)
 	argv := append(append(append([]string{}, prefix...), ringbenchBin, "serve"), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	s := &server{cmd: cmd, tokenFile: tokenFile, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -76,6 +79,11 @@ func startServe(t *testing.T, prefix []string, args ...string) *server {
 		s.done <- cmd.Wait()
 	}()
 	return s
+}
+
+// controlArgs are load's flags for this server's control port.
+func (s *server) controlArgs() []string {
+	return []string{"--control", s.control, "--control-token-file", s.tokenFile}
 }
 
 // stop signals the server and waits for it (idempotent); it returns the exit code.
@@ -151,7 +159,7 @@ func TestServeAndLoadWriteAResultFile(t *testing.T) {
 			}
 			srv := startServe(t, nil, args...)
 			out := filepath.Join(dir, tc.backend+".json")
-			r := runRingbench(t, dir, 60*time.Second, "load", "--target", srv.listen, "--control", srv.control,
+			r := runRingbench(t, dir, 60*time.Second, "load", "--target", srv.listen, "--control", srv.control, "--control-token-file", srv.tokenFile,
 				"--conns", "4", "--msg-size", "256", "--duration", "300ms", "--idle-conns", "300", "--verify", "--out", out)
 			if r.Code != 0 {
 				t.Fatalf("load: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
@@ -186,7 +194,7 @@ func TestServeProxiesToAnUpstream(t *testing.T) {
 	echo := startServe(t, nil, "--backend", "epoll")
 	proxy := startServe(t, nil, "--backend", "uring", "--upstream", echo.listen)
 	out := filepath.Join(t.TempDir(), "p.json")
-	r := runRingbench(t, "", 60*time.Second, "load", "--target", proxy.listen, "--control", proxy.control,
+	r := runRingbench(t, "", 60*time.Second, "load", "--target", proxy.listen, "--control", proxy.control, "--control-token-file", proxy.tokenFile,
 		"--conns", "8", "--pipeline", "2", "--duration", "300ms", "--verify", "--out", out)
 	if r.Code != 0 {
 		t.Fatalf("load: exit %d\n%s", r.Code, r.Stderr)
@@ -208,7 +216,7 @@ func TestLoadReportsAKilledServer(t *testing.T) {
 	srv := startServe(t, nil, "--backend", "uring")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ringbenchBin, "load", "--target", srv.listen, "--control", srv.control,
+	cmd := exec.CommandContext(ctx, ringbenchBin, "load", "--target", srv.listen, "--control", srv.control, "--control-token-file", srv.tokenFile,
 		"--conns", "8", "--duration", "20s", "--timeout", "3s", "--out", filepath.Join(t.TempDir(), "k.json"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -283,7 +291,7 @@ func TestServeAndLoadAcrossNetworkNamespaces(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "ns.json")
 	r := runCmd(t, "", 60*time.Second, nil, ip, "netns", "exec", nsL, ringbenchBin, "load", "--target", srv.listen,
-		"--control", srv.control, "--conns", "4", "--duration", "300ms", "--verify", "--out", out)
+		"--control", srv.control, "--control-token-file", srv.tokenFile, "--conns", "4", "--duration", "300ms", "--verify", "--out", out)
 	if r.Code != 0 {
 		t.Fatalf("load across namespaces: exit %d\n%s", r.Code, r.Stderr)
 	}

@@ -5,10 +5,16 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
+	"unsafe"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
+	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/loadgen"
+	"github.com/ringbench/ringbench/internal/netutil"
+	"github.com/ringbench/ringbench/internal/runner"
 	"github.com/ringbench/ringbench/internal/units"
 )
 
@@ -64,4 +70,95 @@ func checkDir(dir string) error {
 	f.Close()
 	os.Remove(name)
 	return nil
+}
+
+// The validators below are the one check of each flag that several commands share (run, serve, load):
+// each returns a usage error (exit 2) naming the flag.
+
+// minSampleDuration is the shortest --duration accepted: shorter windows complete no operation and would
+// only fail later, as a measurement failure.
+const minSampleDuration = 10 * time.Millisecond
+
+// checkSamples checks --count, --duration and --warmup: runner.CheckSamples' limits, and a window long
+// enough to measure anything.
+func checkSamples(count int, dur, warm time.Duration) error {
+	if err := runner.CheckSamples(count, dur, warm); err != nil {
+		return usageError("%v", err)
+	}
+	if dur < minSampleDuration {
+		return usageError("--duration %v: at least %v", dur, minSampleDuration)
+	}
+	return nil
+}
+
+// checkCPUFlag checks a CPU number flag (--cpu, --sq-cpu): -1 (not pinned) or a CPU this process may run
+// on. The kernel would refuse the others later, in ways that read as "not supported" or as a failure.
+func checkCPUFlag(flag string, cpu int) error {
+	if cpu == -1 {
+		return nil
+	}
+	if cpu < -1 {
+		return usageError("--%s %d: a CPU number, or -1", flag, cpu)
+	}
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err == nil && (cpu >= 8*int(unsafe.Sizeof(set)) || !set.IsSet(cpu)) {
+		return usageError("--%s %d: not a CPU this process may use (%d allowed; see taskset)", flag, cpu, set.Count())
+	}
+	return nil
+}
+
+// checkNonNegative checks a duration flag that may be zero but not negative.
+func checkNonNegative(flag string, d time.Duration) error {
+	if d < 0 {
+		return usageError("--%s %v: must not be negative", flag, d)
+	}
+	return nil
+}
+
+// checkMultishot checks --multishot against the backend: only the io_uring backends have it.
+func checkMultishot(on bool, backendName string) error {
+	if on && backendName != "uring" && backendName != "sqpoll" {
+		return usageError("--multishot: only the uring and sqpoll backends have it, not %s", backendName)
+	}
+	return nil
+}
+
+// checkDialAddr checks an address to connect to (--target, --control of load): numeric host and port.
+func checkDialAddr(flag, addr string) error {
+	if _, _, err := netutil.ResolveSockaddr(addr, false); err != nil {
+		return usageError("--%s: %v", flag, err)
+	}
+	return nil
+}
+
+// listenAddr checks an address to listen on and returns it with the host filled in: "" and a missing
+// host (":0") mean loopback, never every interface.
+func listenAddr(flag, addr string) (string, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	sa, _, err := netutil.ResolveSockaddr(addr, true)
+	if err != nil {
+		return "", usageError("--%s: %v", flag, err)
+	}
+	return netutil.SockaddrString(sa), nil
+}
+
+// checkSQFlags checks the SQPOLL tuning flags run and serve share: --sq-cpu, --sq-idle, --cq-spin.
+func checkSQFlags(o backend.Options) error {
+	// --sq-cpu is checked by applyCPUFlags (cpus.go), against this process's cpuset as the kernel checks
+	// it, not against the affinity mask: the poll thread may run outside --cpus or taskset's mask.
+	if err := checkNonNegative("sq-idle", o.SQIdle); err != nil {
+		return err
+	}
+	return checkNonNegative("cq-spin", o.CQSpin)
+}
+
+// checkResultFormat checks --format of run and load (what they print of their result).
+func checkResultFormat(format string) error {
+	switch format {
+	case "table", "json", "gobench", "markdown":
+		return nil
+	}
+	return usageError("--format %q: want table, json, gobench or markdown", format)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
@@ -17,9 +16,8 @@ import (
 	"github.com/ringbench/ringbench/internal/fds"
 	"github.com/ringbench/ringbench/internal/fingerprint"
 	"github.com/ringbench/ringbench/internal/loadgen"
-	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/result"
-	"github.com/ringbench/ringbench/internal/runner"
+	"github.com/ringbench/ringbench/internal/termsafe"
 	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/echoproxy"
 )
@@ -35,20 +33,25 @@ one small echo each and then stay idle, for the server's memory per connection.
 
 With --control ADDR (printed by "ringbench serve"), the server measures its own process over exactly
 the load's window and the result file carries its syscalls, CPU and context switches per request and
-its memory per idle connection; without it, only throughput and latency.
+its memory per idle connection; without it, only throughput and latency. The control channel needs
+the token the server printed or wrote to its --control-token-file: --control-token-file F (or
+--control-token T, visible to other users in the process list).
 
-Exit status: 0 measured, 1 the run failed (the server closed connections, stopped answering or was
-killed), 2 bad flag or value, 130 interrupted.`
+Exit status: 0 measured, 1 the run failed (the server closed connections, stopped answering, was
+killed or refused a control request), 2 bad flag or value, 3 --engine uring cannot run here,
+130 interrupted.`
 
 func init() {
 	commands = append(commands, &cli.Command{
 		Name:        "load",
 		Usage:       "drive a `ringbench serve` server with echo-proxy load and write a result file",
-		UsageText:   "ringbench load --target ADDR [--control ADDR] [--conns N --msg-size S --pipeline K | --rate R] [--idle-conns N] [--verify]",
+		UsageText:   "ringbench load --target ADDR [--control ADDR --control-token-file F] [--conns N --msg-size S --pipeline K | --rate R] [--idle-conns N] [--verify]",
 		Description: loadDescription,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "server address, host:port"},
 			&cli.StringFlag{Name: "control", Usage: "the server's control address, for its own figures"},
+			&cli.StringFlag{Name: "control-token", Usage: "the server's control token (as `ringbench serve` printed it)"},
+			&cli.StringFlag{Name: "control-token-file", Usage: "read the server's control token from this file (serve --control-token-file)"},
 			&cli.IntFlag{Name: "conns", Value: 16, Usage: "connections carrying load"},
 			&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "message size, " + msgSizeRange},
 			&cli.IntFlag{Name: "pipeline", Value: 1, Usage: "requests in flight per connection"},
@@ -100,41 +103,50 @@ func loadAction(c *cli.Context) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError("%v", err)
 	}
-	if _, _, err := netutil.ResolveSockaddr(cfg.Target, false); err != nil {
-		return usageError("--target: %v", err)
+	if err := checkDialAddr("target", cfg.Target); err != nil {
+		return err
+	}
+	ctlAddr, token, err := controlFlags(c)
+	if err != nil {
+		return err
 	}
 	idle := c.Int("idle-conns")
 	count, dur, warm := c.Int("count"), c.Duration("duration"), c.Duration("warmup")
 	if idle < 0 || idle > loadgen.MaxConns {
 		return usageError("--idle-conns %d: want 0 to %d", idle, loadgen.MaxConns)
 	}
-	if err := runner.CheckSamples(count, dur, warm); err != nil {
-		return usageError("%v", err)
+	if err := checkSamples(count, dur, warm); err != nil {
+		return err
+	}
+	if err := checkCPUFlag("cpu", c.Int("cpu")); err != nil {
+		return err
+	}
+	if cfg.Engine == loadgen.EngineUring {
+		// Asked for by name: say at once that it cannot run here, as run does for --backend uring.
+		if u, err := backend.Lookup("uring"); err == nil {
+			if err := u.Available(); err != nil {
+				return exitError(exitUnsupported, fmt.Errorf("--engine uring cannot run here: %w", err))
+			}
+		}
 	}
 	topology := c.String("topology")
 	if topology != backend.TopologyEcho && topology != backend.TopologyProxy {
 		return usageError("--topology %q: want echo or proxy", topology)
 	}
 	format := c.String("format")
-	switch format {
-	case "table", "json", "gobench", "markdown":
-	default:
-		return usageError("--format %q: want table, json, gobench or markdown", format)
+	if err := checkResultFormat(format); err != nil {
+		return err
 	}
 	var cpus []int
 	if cpu := c.Int("cpu"); cpu >= 0 {
 		cpus = []int{cpu}
 	}
-	out := c.String("out")
-	if out == "" {
-		out = defaultResultPath(time.Now())
-	} else if !c.Bool("force") {
-		if _, err := os.Lstat(out); err == nil {
-			return usageError("--out %s: %v", out, result.ErrExists)
-		}
+	out, defaultOut, err := loadOutPath(c)
+	if err != nil {
+		return err
 	}
 	if err := fds.RaiseLimit(cfg.Conns + idle + 256); err != nil {
-		return exitError(exitFailure, err)
+		return usageError("--conns %d --idle-conns %d: %v", cfg.Conns, idle, err)
 	}
 	if runtime.GOMAXPROCS(0) < 2 {
 		// Under `taskset -c N` GOMAXPROCS is 1, and then the runtime takes the only P from the generator's
@@ -147,8 +159,8 @@ func loadAction(c *cli.Context) error {
 
 	var cc *echoproxy.ControlClient
 	backendName, multishot := "remote", false
-	if addr := c.String("control"); addr != "" {
-		if cc, err = echoproxy.DialControl(addr); err != nil {
+	if ctlAddr != "" {
+		if cc, err = echoproxy.DialControl(ctlAddr, token); err != nil {
 			return exitError(exitFailure, err)
 		}
 		defer cc.Close()
@@ -193,11 +205,14 @@ func loadAction(c *cli.Context) error {
 				Text: "no --control: the server's syscalls, CPU and memory were not measured"})
 		}
 		f.Samples = append(f.Samples, sm)
-		fmt.Fprintf(c.App.ErrWriter, "sample %d: %.0f requests/s; %s\n", i+1, sm.OpsPerSec, line)
+		fmt.Fprintf(c.App.ErrWriter, "sample %d: %s requests/s; %s\n", i+1, termsafe.Fixed(sm.OpsPerSec, 0), termsafe.String(line))
 	}
 	f.Finished = time.Now().UTC()
 	if runErr != nil {
 		// The server closed connections, stopped answering or was killed: nothing trustworthy to save.
+		if errors.Is(runErr, backend.ErrNotSupported) {
+			return exitError(exitUnsupported, runErr)
+		}
 		return exitError(exitFailure, runErr)
 	}
 	interrupted := ctx.Err() != nil
@@ -206,29 +221,40 @@ func loadAction(c *cli.Context) error {
 		f.Warnings = append(f.Warnings, result.Warning{Kind: result.WarnInterrupted, Text: "interrupted: fewer samples than asked for"})
 	}
 	if len(f.Samples) > 0 {
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return exitError(exitFailure, fmt.Errorf("--out %s: %w", out, err))
-		}
-		if err := result.Save(out, f, c.Bool("force")); err != nil {
-			return exitError(exitFailure, err)
-		}
-		if err := printResult(c.App.Writer, format, f); err != nil {
-			return exitError(exitFailure, err)
+		written, saveErr := saveResult(f, out, defaultOut, "", c.Bool("force"))
+		if err := printChecked(c.App.Writer, format, f, written); err != nil {
+			return err
 		}
 		if memory != nil && format == "table" {
 			slab := "unreadable"
 			if memory.SlabPerConnBytes != nil {
-				slab = fmt.Sprintf("%.0f B (whole kernel, both ends of each connection when on one host)", *memory.SlabPerConnBytes)
+				slab = termsafe.Fixed(*memory.SlabPerConnBytes, 0) + " B (whole kernel, both ends of each connection when on one host)"
 			}
-			fmt.Fprintf(c.App.Writer, "memory per idle connection (%d): server RSS %.0f B, kernel slab %s\n",
-				memory.IdleConns, memory.RSSPerConnBytes, slab)
+			if _, err := fmt.Fprintf(c.App.Writer, "memory per idle connection (%d): server RSS %s B, kernel slab %s\n",
+				memory.IdleConns, termsafe.Fixed(memory.RSSPerConnBytes, 0), slab); err != nil {
+				return exitError(exitFailure, fmt.Errorf("writing the table output: %w", err))
+			}
 		}
-		fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", out)
+		if saveErr != nil {
+			return saveErr
+		}
+		fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", written)
 	}
 	if interrupted {
 		return cli.Exit("ringbench: interrupted", exitInterrupted)
 	}
 	return nil
+}
+
+// loadOutPath is --out (or the default results/ringbench-<time>.json), checked writable before any
+// connection is made.
+func loadOutPath(c *cli.Context) (out string, isDefault bool, err error) {
+	out = c.String("out")
+	isDefault = out == ""
+	if isDefault {
+		out = defaultResultPath(time.Now())
+	}
+	return out, isDefault, checkOutPath("--out", out, c.Bool("force"), isDefault)
 }
 
 // loadSample runs one sample: connect, warm up, window (bracketed on the server over --control), stop.
@@ -292,4 +318,40 @@ func loadOptions(c *cli.Context) map[string]string {
 		}
 	}
 	return opts
+}
+
+// controlFlags checks --control, --control-token and --control-token-file together, and returns the
+// control address and token ("" and "" without --control).
+func controlFlags(c *cli.Context) (addr, token string, err error) {
+	addr = c.String("control")
+	if c.IsSet("control-token") && c.IsSet("control-token-file") {
+		return "", "", usageError("--control-token and --control-token-file: give one of them")
+	}
+	if addr == "" {
+		if c.IsSet("control") {
+			return "", "", usageError("--control: empty address")
+		}
+		if c.IsSet("control-token") || c.IsSet("control-token-file") {
+			return "", "", usageError("--control-token and --control-token-file need --control")
+		}
+		return "", "", nil
+	}
+	if err := checkDialAddr("control", addr); err != nil {
+		return "", "", err
+	}
+	switch {
+	case c.IsSet("control-token"):
+		token = c.String("control-token")
+		if err := echoproxy.CheckToken(token); err != nil {
+			return "", "", usageError("--control-token: %v", err)
+		}
+	case c.IsSet("control-token-file"):
+		if token, err = echoproxy.ReadTokenFile(c.String("control-token-file")); err != nil {
+			return "", "", usageError("--control-token-file: %v", err)
+		}
+	default:
+		return "", "", usageError("--control needs the server's token: --control-token-file F or --control-token T " +
+			"(ringbench serve prints it, or writes it to its --control-token-file)")
+	}
+	return addr, token, nil
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/ringbench/ringbench/internal/termsafe"
 )
 
 // Set at build time: go build -ldflags "-X main.version=v0.1.0 -X main.commit=$(git rev-parse --short HEAD)".
@@ -30,14 +32,15 @@ const (
 // commands is filled by each command's file from init, so that commands live in files of their own.
 var commands []*cli.Command
 
-// usageError is a one-line complaint about what the user typed; it exits with status 2.
+// usageError is a one-line complaint about what the user typed; it exits with status 2. Messages may
+// quote result files and peers, so control characters are escaped (termsafe).
 func usageError(format string, args ...any) error {
-	return cli.Exit("ringbench: "+fmt.Sprintf(format, args...), exitUsage)
+	return cli.Exit("ringbench: "+termsafe.String(fmt.Sprintf(format, args...)), exitUsage)
 }
 
-// exitError wraps err with a status, printed as one line.
+// exitError wraps err with a status, printed as one line (escaped, as usageError's).
 func exitError(code int, err error) error {
-	return cli.Exit("ringbench: "+err.Error(), code)
+	return cli.Exit("ringbench: "+termsafe.String(err.Error()), code)
 }
 
 func onUsageError(_ *cli.Context, err error, _ bool) error {
@@ -55,7 +58,9 @@ func newApp() *cli.App {
 		Name:  "ringbench",
 		Usage: "measure what io_uring buys over epoll on this machine and kernel",
 		Description: "Runs the same file and network workloads on epoll, io_uring and io_uring with SQPOLL, " +
-			"counting syscalls, CPU time and latency with the kernel's own counters.",
+			"counting syscalls, CPU time and latency with the kernel's own counters.\n\n" +
+			"Exit statuses, the same for every command: 0 ok, 1 failure (compare: a regression), 2 bad input " +
+			"(flag, value or file), 3 not supported here (compare: not comparable), 130 interrupted.",
 		Version:              versionString(),
 		Commands:             commands,
 		OnUsageError:         onUsageError,

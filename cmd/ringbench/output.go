@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -16,6 +17,7 @@ import (
 	"github.com/ringbench/ringbench/internal/gobench"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/summary"
+	"github.com/ringbench/ringbench/internal/termsafe"
 )
 
 // defaultResultPath is results/ringbench-<UTC time>.json, suffixed -2, -3 ... when that exists.
@@ -28,6 +30,99 @@ func defaultResultPath(t time.Time) string {
 		}
 		p = base + "-" + strconv.Itoa(i) + ".json"
 	}
+}
+
+// checkOutPath refuses, before anything is created or measured, an output path that Save could not write
+// at the end: one line naming flag and path, exit 2. The default path (not set by the user) may name
+// directories still to be created.
+func checkOutPath(flag, path string, force, isDefault bool) error {
+	if err := result.CheckWritable(path, force, isDefault); err != nil {
+		return usageError("%s %v", flag, err)
+	}
+	return nil
+}
+
+// saveResult writes f to out (creating its directory when out is the default path) and to baseline when
+// set. When out cannot be written after all, the result goes to a new file in $TMPDIR instead, and the
+// error (exit 1) says where: the measurement is never lost to a failed write. It returns the path holding
+// the result ("" when none does).
+func saveResult(f *result.File, out string, mkdir bool, baseline string, force bool) (string, error) {
+	written := out
+	err := func() error {
+		if mkdir {
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return fmt.Errorf("--out %s: %w", out, err)
+			}
+		}
+		return result.Save(out, f, force)
+	}()
+	if err != nil {
+		fb, ferr := result.SaveFallback("", f, time.Now())
+		if ferr != nil {
+			written = ""
+			err = fmt.Errorf("%w; the fallback %s failed too: %w", err, fb, ferr)
+		} else {
+			written = fb
+			err = fmt.Errorf("%w; result written to %s instead", err, fb)
+		}
+	}
+	if baseline != "" {
+		if berr := result.Save(baseline, f, force); berr != nil {
+			err = errors.Join(err, fmt.Errorf("--save-baseline: %w", berr))
+		}
+	}
+	if err != nil {
+		return written, exitError(exitFailure, errors.New(strings.ReplaceAll(err.Error(), "\n", "; ")))
+	}
+	return written, nil
+}
+
+// samePath reports whether a and b name the same file: the same path once cleaned, or, when both exist,
+// the same inode (a link, or another spelling through a symbolic link).
+func samePath(a, b string) bool {
+	if aa, err := filepath.Abs(a); err == nil {
+		if bb, err := filepath.Abs(b); err == nil && aa == bb {
+			return true
+		}
+	}
+	sa, erra := os.Stat(a)
+	sb, errb := os.Stat(b)
+	return erra == nil && errb == nil && os.SameFile(sa, sb)
+}
+
+// stdoutWriter remembers the first error writing to w, for printers that do not return one.
+type stdoutWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stdoutWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// printChecked prints f to w in format and fails (exit 1, one line) when w does not take it, as when
+// stdout is a full disk or a closed pipe. saved names where the result file is, for the message.
+func printChecked(w io.Writer, format string, f *result.File, saved string) error {
+	sw := &stdoutWriter{w: w}
+	err := printResult(sw, format, f)
+	if err == nil {
+		err = sw.err
+	}
+	if err != nil {
+		msg := fmt.Errorf("writing the %s output: %w", format, err)
+		if saved != "" {
+			msg = fmt.Errorf("%w (the result file %s was written)", msg, saved)
+		}
+		return exitError(exitFailure, msg)
+	}
+	return nil
 }
 
 func writeJSON(w io.Writer, f *result.File) error {
@@ -47,15 +142,18 @@ func printResult(w io.Writer, format string, f *result.File) error {
 	default:
 		summary.WriteTable(w, summary.Rows(f.Samples))
 	}
+	if n := summary.Notice(f.Samples); n != "" && (format == "table" || format == "markdown") {
+		fmt.Fprintf(w, "WARNING: %s\n", n)
+	}
 	for _, s := range f.Skipped {
 		where := s.Backend
 		if s.Workload != "" {
 			where += " on " + s.Workload
 		}
-		fmt.Fprintf(w, "skipped %s: %s\n", where, s.Reason)
+		fmt.Fprintf(w, "skipped %s: %s\n", termsafe.String(where), termsafe.String(s.Reason))
 	}
 	for _, warn := range f.Warnings {
-		fmt.Fprintf(w, "WARNING: %s\n", warn)
+		fmt.Fprintf(w, "WARNING: %s\n", termsafe.String(fmt.Sprint(warn)))
 	}
 	return nil
 }

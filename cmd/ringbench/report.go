@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -28,7 +30,12 @@ func init() {
 			"connection, each as PNG and SVG; and index.html, one page that works offline with every chart " +
 			"inline, the environment side by side, a summary table, warnings and the raw figures.\n\n" +
 			"Files with different labels, or else different kernels, become one series each. Flags may come " +
-			"before or after the files. --out must be empty or missing unless --force is given.",
+			"before or after the files. --out must be empty or missing unless --force is given.\n\n" +
+			"Exit status: 0 written, 1 failed, 2 bad flag, result file or --out.\n\n" +
+			fmt.Sprintf("Limits: at most %d MiB of result files and %d samples in all, %d series (backend × parameters × file) "+
+				"per workload and %d in all, %d charts; past them report exits 2 naming the count and the limit. Names "+
+				"longer than %d characters are shortened in charts and on the page (whole in a tooltip).",
+				report.MaxInputBytes>>20, report.MaxSamples, report.MaxSeriesPerChart, report.MaxSeries, report.MaxCharts, report.MaxNameRunes),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "report-out", Usage: "directory to write the charts and index.html into"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "write into --out even if it is not empty, replacing files of the same names"},
@@ -56,6 +63,9 @@ func reportAction(c *cli.Context) error {
 			return usageError("%s %d: must be between %d and %d pixels", d.name, d.v, minChartPx, maxChartPx)
 		}
 	}
+	if err := checkOutDir(c.String("out")); err != nil {
+		return usageError("--out %v", err)
+	}
 	out, err := report.Generate(files, report.Options{
 		Out: c.String("out"), Force: c.Bool("force"), WidthPx: w, HeightPx: h, Tool: "ringbench " + versionString(),
 	})
@@ -65,7 +75,9 @@ func reportAction(c *cli.Context) error {
 		}
 		return exitError(exitFailure, errors.New(oneLine(err.Error())))
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%d charts as PNG and SVG, %d warnings)\n", out.Index, len(out.Charts), len(out.Report.Warnings))
+	if _, err := fmt.Fprintf(c.App.Writer, "wrote %s (%d charts as PNG and SVG, %d warnings)\n", out.Index, len(out.Charts), len(out.Report.Warnings)); err != nil {
+		return exitError(exitFailure, fmt.Errorf("writing to stdout: %w (the report %s was written)", err, out.Index))
+	}
 	return nil
 }
 
@@ -120,4 +132,33 @@ func interspersedFlags(c *cli.Context, args []string) ([]string, error) {
 // oneLine keeps an error message to one line.
 func oneLine(s string) string {
 	return strings.ReplaceAll(strings.TrimSpace(s), "\n", " ")
+}
+
+// checkOutDir says, in one line, why dir cannot become an output directory: it is not a directory, or
+// the nearest existing directory on its way cannot be written (report creates the missing ones).
+func checkOutDir(dir string) error {
+	if dir == "" {
+		return errors.New("\"\": empty directory name")
+	}
+	d := filepath.Clean(dir)
+	for {
+		st, err := os.Stat(d)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("%s: %s is not a directory", dir, d)
+			}
+			if err := checkDir(d); err != nil {
+				return fmt.Errorf("%s: %w", dir, err)
+			}
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s: %v", dir, errors.Unwrap(err))
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return fmt.Errorf("%s: no existing directory on its path", dir)
+		}
+		d = parent
+	}
 }

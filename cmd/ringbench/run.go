@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	backend "github.com/ringbench/ringbench/backends"
-	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/runner"
 	"github.com/ringbench/ringbench/workloads"
 
@@ -38,9 +36,19 @@ func init() {
 		UsageText: "ringbench run [--backend LIST|all] [--workload LIST|all] [--duration D --warmup D --count N] [flags]",
 		Description: "Measures each workload on each backend, samples interleaved across backends (ABCABC...) so that " +
 			"machine noise hits all alike. With no flags: every runnable backend on small-file and many-file, then a " +
-			"comparison table. Results go to results/ringbench-<time>.json (see --out).\n\n" +
-			"Exit status: 0 measured, 1 a measurement failed, 2 bad flag or value, 3 a backend asked for by name cannot " +
-			"run on this kernel (see `ringbench probe`), 130 interrupted (what was measured is saved, marked interrupted).",
+			"comparison table. Results go to results/ringbench-<time>.json (see --out); every output path is checked " +
+			"before anything is measured, and a result that still cannot be written there goes to " +
+			"$TMPDIR/ringbench-<time>.json instead (exit 1, saying where).\n\n" +
+			"Latency is fio's lat, the same for every backend: from when ringbench's request loop hands a request to " +
+			"the backend to when the loop sees its completion (stamped by the loop, not the backend, so hand-offs, " +
+			"batching and reaping delays count). Open loop (--rate): from each request's scheduled send time; requests " +
+			"still unanswered when a sample ends count up to its end. A buffered file sample whose data set fell below " +
+			"99% page-cache residency is marked invalid and left out of the table, compare and report.\n\n" +
+			"Exit status: 0 measured, 1 a measurement failed (a backend failed to set up or while sampling, for any " +
+			"reason but lack of support), 2 bad flag or value, 3 a backend asked for by name cannot run here, on this " +
+			"kernel or under these limits (RLIMIT_MEMLOCK, policy; see `ringbench probe`), whether found before the run " +
+			"or when setting it up, 130 interrupted (what was measured is saved, marked interrupted). With --backend all, " +
+			"backends that cannot run here are skipped and listed.",
 		Flags:  runFlags(),
 		Action: runAction,
 	})
@@ -87,7 +95,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, gobench (Go benchmark text for benchstat), markdown", Category: "output"},
 		&cli.StringFlag{Name: "label", Usage: "name this result set (report and compare group by it)", Category: "output"},
 		&cli.StringFlag{Name: "save-baseline", Usage: "also write the result here, as the baseline for `ringbench compare` in CI", Category: "output"},
-		&cli.BoolFlag{Name: "count-syscalls", Value: true, Usage: "count syscalls with kernel tracepoints; they cost every syscall ~0.2-0.5 µs, lowering the throughput of syscall-heavy backends (epoll, gostd) most: use --count-syscalls=false for throughput comparisons", Category: "output"},
+		&cli.BoolFlag{Name: "count-syscalls", Value: true, Usage: "take counted samples besides the timed ones: syscalls counted with kernel tracepoints, which cost every syscall ~0.2-0.5 µs and so are never open during a timed sample (ops/s, latency, CPU/op); false: timed samples only", Category: "output"},
+		&cli.StringFlag{Name: "samples", Value: "timed,counted", Usage: "the samples each round takes: timed,counted; timed (as --count-syscalls=false); counted (syscall figures only, e.g. for a CI gate on syscalls/op)", Category: "output"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr", Category: "output"},
 	}
 }
@@ -97,10 +106,12 @@ type runInvocation struct {
 	plan     *runner.Plan
 	out      string
 	baseline string
-	force    bool
-	format   string
-	label    string
-	quiet    bool
+	// defaultOut: out is results/ringbench-<time>.json, whose directory run creates.
+	defaultOut bool
+	force      bool
+	format     string
+	label      string
+	quiet      bool
 }
 
 func parseRunFlags(c *cli.Context) (*runInvocation, error) {
@@ -108,10 +119,8 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 		return nil, usageError("run takes no arguments, got %q (flags go before the values, e.g. --backend uring)", c.Args().First())
 	}
 	inv := &runInvocation{force: c.Bool("force"), format: c.String("format"), label: c.String("label"), quiet: c.Bool("quiet")}
-	switch inv.format {
-	case "table", "json", "gobench", "markdown":
-	default:
-		return nil, usageError("--format %q: want table, json, gobench or markdown", inv.format)
+	if err := checkResultFormat(inv.format); err != nil {
+		return nil, err
 	}
 	cfg, err := runConfig(c)
 	if err != nil {
@@ -125,8 +134,25 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSamples(c.Int("count"), c.Duration("duration"), c.Duration("warmup")); err != nil {
+		return nil, err
+	}
+	countSyscalls, countedOnly := c.Bool("count-syscalls"), false
+	switch k := c.String("samples"); k {
+	case "timed,counted", "counted,timed":
+	case "timed":
+		countSyscalls = false
+	case "counted":
+		if !countSyscalls {
+			return nil, usageError("--samples counted: contradicts --count-syscalls=false")
+		}
+		countedOnly = true
+	default:
+		return nil, usageError("--samples %q: want timed,counted, timed or counted", k)
+	}
 	inv.plan, err = runner.NewPlan(runner.Request{Backends: bnames, Workloads: wnames, Config: cfg,
-		Count: c.Int("count"), Duration: c.Duration("duration"), Warmup: c.Duration("warmup"), CountSyscalls: c.Bool("count-syscalls")})
+		Count: c.Int("count"), Duration: c.Duration("duration"), Warmup: c.Duration("warmup"), CountSyscalls: countSyscalls,
+		CountedOnly: countedOnly})
 	switch {
 	case errors.Is(err, runner.ErrUnavailable):
 		return nil, exitError(exitUnsupported, err)
@@ -134,29 +160,33 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 		return nil, usageError("%v", err)
 	}
 
-	// Output files: refuse to clobber before spending minutes measuring.
-	inv.out = c.String("out")
-	if inv.out == "" {
-		inv.out = defaultResultPath(time.Now())
-	} else if !inv.force {
-		if _, err := os.Lstat(inv.out); err == nil {
-			return nil, usageError("--out %s: file exists (use --force to overwrite)", inv.out)
-		}
-	}
-	if d := filepath.Dir(inv.out); d != "" {
-		if st, err := os.Stat(d); err == nil && !st.IsDir() {
-			return nil, usageError("--out %s: %s is not a directory", inv.out, d)
-		} else if err != nil && c.IsSet("out") {
-			return nil, usageError("--out %s: directory %s: %v", inv.out, d, errors.Unwrap(err))
-		}
-	}
-	inv.baseline = c.String("save-baseline")
-	if inv.baseline != "" && !inv.force {
-		if _, err := os.Lstat(inv.baseline); err == nil {
-			return nil, usageError("--save-baseline %s: file exists (use --force to overwrite)", inv.baseline)
-		}
+	if err := inv.checkOutputs(c); err != nil {
+		return nil, err
 	}
 	return inv, nil
+}
+
+// checkOutputs settles --out and --save-baseline and checks, before anything is created or measured,
+// that both can be written at the end: refusing to clobber, or to lose minutes of measuring to a bad path.
+func (inv *runInvocation) checkOutputs(c *cli.Context) error {
+	inv.out = c.String("out")
+	inv.defaultOut = inv.out == ""
+	if inv.defaultOut {
+		inv.out = defaultResultPath(time.Now())
+	}
+	if err := checkOutPath("--out", inv.out, inv.force, inv.defaultOut); err != nil {
+		return err
+	}
+	inv.baseline = c.String("save-baseline")
+	if inv.baseline != "" {
+		if err := checkOutPath("--save-baseline", inv.baseline, inv.force, false); err != nil {
+			return err
+		}
+		if samePath(inv.out, inv.baseline) {
+			return usageError("--save-baseline %s: the same file as --out", inv.baseline)
+		}
+	}
+	return nil
 }
 
 // runConfig parses the workload and backend flags. It checks what only the command line knows (a zero the
@@ -182,8 +212,8 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 			return cfg, usageError("--%s %d: must be at least 1", name, c.Int(name))
 		}
 	}
-	if cfg.Options.SQIdle < 0 || cfg.Options.CQSpin < 0 {
-		return cfg, usageError("--sq-idle and --cq-spin must not be negative")
+	if err := checkSQFlags(cfg.Options); err != nil {
+		return cfg, err
 	}
 	var err error
 	if c.IsSet("file-size") {
@@ -231,27 +261,22 @@ func runAction(c *cli.Context) error {
 	prog.finish()
 	if len(f.Samples) == 0 {
 		switch {
+		case f.Interrupted && runErr != nil:
+			return cli.Exit(fmt.Sprintf("ringbench: interrupted before any sample was measured; no result file written: %v", runErr), exitInterrupted)
 		case f.Interrupted:
 			return cli.Exit("ringbench: interrupted before any sample was measured; no result file written", exitInterrupted)
 		case runErr != nil:
 			return runExitError(runErr)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(inv.out), 0o755); err != nil {
-		return exitError(exitFailure, fmt.Errorf("--out %s: %w", inv.out, err))
+	written, saveErr := saveResult(f, inv.out, inv.defaultOut, inv.baseline, inv.force)
+	if err := printChecked(c.App.Writer, inv.format, f, written); err != nil {
+		return err
 	}
-	if err := result.Save(inv.out, f, inv.force); err != nil {
-		return exitError(exitFailure, err)
+	if saveErr != nil {
+		return saveErr
 	}
-	if inv.baseline != "" {
-		if err := result.Save(inv.baseline, f, inv.force); err != nil {
-			return exitError(exitFailure, err)
-		}
-	}
-	if err := printResult(c.App.Writer, inv.format, f); err != nil {
-		return exitError(exitFailure, err)
-	}
-	fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", inv.out)
+	fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", written)
 	switch {
 	case f.Interrupted:
 		return cli.Exit("ringbench: interrupted; partial result saved", exitInterrupted)
@@ -261,10 +286,15 @@ func runAction(c *cli.Context) error {
 	return nil
 }
 
-// runExitError is the exit status of a failed run: 2 when the user's flags caused it, else 1.
+// runExitError is the exit status of a failed run: 2 when the user's flags caused it, 3 when all that went
+// wrong is that a backend named with --backend cannot run a workload on this kernel or under these limits
+// (runner.ErrUnavailable), else 1.
 func runExitError(err error) error {
-	if errors.Is(err, runner.ErrBadInput) {
+	switch {
+	case errors.Is(err, runner.ErrBadInput):
 		return exitError(exitUsage, err)
+	case errors.Is(err, runner.ErrUnavailable):
+		return exitError(exitUnsupported, err)
 	}
 	return exitError(exitFailure, err)
 }

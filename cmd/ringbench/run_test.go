@@ -282,8 +282,9 @@ func TestRunSyscallsPerOpAgreeWithPerfStat(t *testing.T) {
 	d := newRunDirs(t)
 	const total, enters = "raw_syscalls:sys_enter", "syscalls:sys_enter_io_uring_enter"
 	events := []string{total, enters}
+	// Counted samples only: a timed sample would add syscalls to perf's count that ringbench does not count.
 	base := []string{"run", "--backend", "uring", "--workload", "small-file", "--files", "1", "--file-size", "16M",
-		"--warmup", "0", "--count", "1", "--format", "json", "-q", "--dir", d.data}
+		"--warmup", "0", "--count", "1", "--samples", "counted", "--format", "json", "-q", "--dir", d.data}
 
 	type measured struct {
 		perf perfCounts
@@ -373,8 +374,8 @@ func TestRunVerifyPassesOnEveryBackend(t *testing.T) {
 					}
 				}
 			}
-			if n != 1 {
-				t.Errorf("%s on %s: %d samples, want 1", w, b, n)
+			if n != 2 {
+				t.Errorf("%s on %s: %d samples, want 2 (timed and counted)", w, b, n)
 			}
 		}
 	}
@@ -666,9 +667,11 @@ func TestRunResultFieldsFormatsAndPaths(t *testing.T) {
 		}
 		for _, w := range []string{"SmallFile", "ManyFile"} {
 			for _, b := range []string{"epoll", "uring"} {
-				re := regexp.MustCompile(`(?m)^Benchmark` + w + `/backend=` + b + `/\S+-\d+\s+\d+\s+[\d.e+]+ ns/op\s.*[\d.e+]+ ops/s\s.*[\d.e+]+ syscalls/op`)
-				if !re.MatchString(r.Stdout) {
-					t.Errorf("no benchmark line for %s on %s:\n%s", w, b, r.Stdout)
+				// The timed sample's line has the timing units, the counted sample's the syscall units.
+				timed := regexp.MustCompile(`(?m)^Benchmark` + w + `/backend=` + b + `/\S+-\d+\s+\d+\s+[\d.e+]+ ns/op\s.*[\d.e+]+ ops/s\s`)
+				counted := regexp.MustCompile(`(?m)^Benchmark` + w + `/backend=` + b + `/\S+-\d+\s+\d+\s+[\d.e+]+ syscalls/op`)
+				if !timed.MatchString(r.Stdout) || !counted.MatchString(r.Stdout) {
+					t.Errorf("no timed or no counted benchmark line for %s on %s:\n%s", w, b, r.Stdout)
 				}
 			}
 		}
@@ -719,18 +722,27 @@ func checkResultFields(t *testing.T, file map[string]any) {
 		return f
 	}
 	samples, _ := file["samples"].([]any)
-	if len(samples) != 4 {
-		t.Fatalf("want 4 samples, got %d", len(samples))
+	if len(samples) != 8 {
+		t.Fatalf("want 8 samples (4 timed, 4 counted), got %d", len(samples))
 	}
+	kinds := map[any]int{}
 	for _, x := range samples {
 		s := x.(map[string]any)
-		who := fmt.Sprintf("%v on %v", s["workload"], s["backend"])
+		who := fmt.Sprintf("%v on %v, %v", s["workload"], s["backend"], s["kind"])
+		kinds[s["kind"]]++
 		ops := num(s, "ops")
 		if !(ops > 0) || !(num(s, "seconds") >= 0.1) || !(num(s, "ops_per_sec") > 0) {
 			t.Errorf("%s: ops %v, seconds %v, ops_per_sec %v", who, ops, s["seconds"], s["ops_per_sec"])
 		}
-		if v := num(s, "syscalls.per_op"); !(v > 0) {
-			t.Errorf("%s: syscalls per op %v", who, v)
+		if s["kind"] == "counted" {
+			if v := num(s, "syscalls.per_op"); !(v > 0) {
+				t.Errorf("%s: syscalls per op %v", who, v)
+			}
+			if v := num(s, "syscalls.backend.per_op"); !(v > 0) {
+				t.Errorf("%s: the I/O thread's syscalls per op %v", who, v)
+			}
+		} else if sc, _ := s["syscalls"].(map[string]any); sc["available"] != false || sc["reason"] == "" {
+			t.Errorf("%s: a timed sample's syscalls %v: want unavailable with the reason", who, sc)
 		}
 		enters := num(s, "enters_per_op")
 		if s["backend"] == "uring" && !(enters > 0) || s["backend"] == "epoll" && enters != -1 {
@@ -760,6 +772,9 @@ func checkResultFields(t *testing.T, file map[string]any) {
 				t.Errorf("%s: %s = %v, want a fraction", who, p, v)
 			}
 		}
+	}
+	if kinds["timed"] != 4 || kinds["counted"] != 4 {
+		t.Errorf("sample kinds %v, want 4 timed and 4 counted", kinds)
 	}
 	env, _ := file["env"].(map[string]any)
 	for _, path := range []string{"tool.version", "tool.commit", "kernel.release", "cpu.model", "go.version", "io_uring.features", "data_dir.fs_type"} {
@@ -1152,10 +1167,13 @@ func TestRunEchoProxyCountsSyscallsInEverySample(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
 	f := loadResult(t, out)
-	if len(f.Samples) != 4 {
-		t.Fatalf("%d samples, want 4", len(f.Samples))
+	if len(f.Samples) != 8 {
+		t.Fatalf("%d samples, want 8 (4 timed, 4 counted)", len(f.Samples))
 	}
 	for _, s := range f.Samples {
+		if s.Kind != result.KindCounted {
+			continue
+		}
 		if !s.Syscalls.Available {
 			if strings.Contains(s.Syscalls.Reason, "paranoid") || strings.Contains(s.Syscalls.Reason, "permission") {
 				t.Skipf("syscall counting not permitted for this user: %s", s.Syscalls.Reason)

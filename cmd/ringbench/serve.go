@@ -34,19 +34,30 @@ names another address, and prints "listening ADDR" and "control ADDR" on stdout 
 
 The control address is for "ringbench load --control ADDR": over it the load generator asks this
 process to measure itself (syscalls, CPU, context switches, memory per idle connection) over exactly
-the load's window, and writes the figures into its result file.`
+the load's window, and writes the figures into its result file. It too is on loopback unless
+--control names an address (":0" is loopback; a warning says when it is not). Every request must
+carry the control token: --control-token sets it, else a random one is made; it is written to
+--control-token-file (mode 0600, removed at exit) or else printed as "control-token TOKEN", for
+"ringbench load --control-token-file F" (or --control-token T). The measurement belongs to one load
+session at a time; requests from other sessions, without the token or out of bounds (a request over
+%d bytes, "mem" for more than %d connections) are refused and logged on stderr.
+
+Exit status: 0 stopped by a signal or --duration, 1 the server failed, 2 bad flag or value, 3 the
+backend cannot run here.`
 
 func init() {
 	commands = append(commands, &cli.Command{
 		Name:        "serve",
 		Usage:       "run a backend's echo (or proxy) server for `ringbench load` on another host",
-		UsageText:   "ringbench serve --backend B [--listen ADDR] [--upstream ADDR] [--control ADDR] [--multishot]",
-		Description: serveDescription,
+		UsageText:   "ringbench serve --backend B [--listen ADDR] [--upstream ADDR] [--control ADDR [--control-token-file F]] [--multishot]",
+		Description: fmt.Sprintf(serveDescription, echoproxy.MaxRequestBytes, echoproxy.MaxMemConns),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Usage: "backend serving (required): " + fmt.Sprint(backend.Names())},
 			&cli.StringFlag{Name: "listen", Aliases: []string{"l"}, Value: "127.0.0.1:0", Usage: "address to listen on (port 0: any free port)"},
 			&cli.StringFlag{Name: "upstream", Usage: "proxy to this echo server (host:port) instead of echoing"},
-			&cli.StringFlag{Name: "control", Value: "127.0.0.1:0", Usage: "control address for `ringbench load --control`, or \"off\""},
+			&cli.StringFlag{Name: "control", Value: "127.0.0.1:0", Usage: "control address for `ringbench load --control`, or \"off\" (no host: loopback)"},
+			&cli.StringFlag{Name: "control-token", Usage: "the control token (at least 16 characters; default: a random one)"},
+			&cli.StringFlag{Name: "control-token-file", Usage: "write the control token to this file (mode 0600) instead of printing it"},
 			&cli.BoolFlag{Name: "multishot", Usage: "uring, sqpoll: multishot accept and recv from a provided buffer ring"},
 			&cli.IntFlag{Name: "max-conns", Value: backend.DefaultMaxConns, Usage: "close client connections beyond this many at once"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after this long (0: run until interrupted)"},
@@ -86,8 +97,36 @@ func serveAction(c *cli.Context) error {
 	if c.Int("max-conns") < 1 {
 		return usageError("--max-conns %d: must be at least 1", c.Int("max-conns"))
 	}
-	if c.Duration("duration") < 0 {
-		return usageError("--duration %v: must not be negative", c.Duration("duration"))
+	if err := checkNonNegative("duration", c.Duration("duration")); err != nil {
+		return err
+	}
+	opts := backend.Options{SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")}
+	if err := checkSQFlags(opts); err != nil {
+		return err
+	}
+	if err := checkMultishot(c.Bool("multishot"), b.Name()); err != nil {
+		return err
+	}
+	ctlAddr := c.String("control")
+	if ctlAddr != "off" {
+		if ctlAddr, err = listenAddr("control", ctlAddr); err != nil {
+			return err
+		}
+	}
+	token := c.String("control-token")
+	if c.IsSet("control-token") {
+		if err := echoproxy.CheckToken(token); err != nil {
+			return usageError("--control-token: %v", err)
+		}
+	} else if token, err = echoproxy.NewToken(); err != nil {
+		return exitError(exitFailure, err)
+	}
+	tokenFile := c.String("control-token-file")
+	if tokenFile != "" && ctlAddr != "off" {
+		if err := writeTokenFile(tokenFile, token); err != nil {
+			return usageError("--control-token-file %s: %v", tokenFile, err)
+		}
+		defer os.Remove(tokenFile)
 	}
 	need := c.Int("max-conns") + 256
 	if topology == backend.TopologyProxy {
@@ -99,7 +138,7 @@ func serveAction(c *cli.Context) error {
 	}
 	ss, err := echoproxy.StartServer(b, echoproxy.ServerOptions{Listen: c.String("listen"), Topology: topology,
 		Upstream: c.String("upstream"), Multishot: c.Bool("multishot"), MaxConns: c.Int("max-conns"),
-		Options: backend.Options{SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")}})
+		Options: opts})
 	if err != nil {
 		if errors.Is(err, backend.ErrNotSupported) {
 			return exitError(exitUnsupported, err)
@@ -115,18 +154,23 @@ func serveAction(c *cli.Context) error {
 	}
 	var ctl net.Listener
 	ctlDone := make(chan struct{})
-	if addr := c.String("control"); addr != "off" {
-		ctl, err = net.Listen("tcp", addr)
+	if ctlAddr != "off" {
+		ctl, err = net.Listen("tcp", ctlAddr)
 		if err != nil {
 			ss.Close()
-			return exitError(exitFailure, fmt.Errorf("--control %s: %w", addr, err))
+			return exitError(exitFailure, fmt.Errorf("--control %s: %w", ctlAddr, err))
+		}
+		if ta, ok := ctl.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+			fmt.Fprintf(c.App.ErrWriter, "ringbench: warning: the control port %s is reachable from other hosts; "+
+				"only the token keeps others from it\n", ctl.Addr())
 		}
 		// Counters are opened per window, not held: between windows this process's syscalls stay untraced.
 		meter := measure.New(measure.Options{CountSyscalls: true})
 		go func() {
 			defer close(ctlDone)
 			defer meter.Close()
-			echoproxy.ServeControl(ctl, ss, meter, echoproxy.ControlInfo{Topology: topology, Multishot: c.Bool("multishot")})
+			echoproxy.ServeControl(ctl, ss, meter, echoproxy.ControlInfo{Topology: topology, Multishot: c.Bool("multishot")},
+				echoproxy.ControlOptions{Token: token, Log: c.App.ErrWriter})
 		}()
 	} else {
 		close(ctlDone)
@@ -134,6 +178,9 @@ func serveAction(c *cli.Context) error {
 	fmt.Fprintf(c.App.Writer, "listening %s\n", ss.Addr)
 	if ctl != nil {
 		fmt.Fprintf(c.App.Writer, "control %s\n", ctl.Addr())
+		if tokenFile == "" {
+			fmt.Fprintf(c.App.Writer, "control-token %s\n", token)
+		}
 	}
 	for _, w := range ss.Warnings() {
 		fmt.Fprintf(c.App.ErrWriter, "ringbench: warning: %s\n", w)
@@ -180,4 +227,21 @@ wait:
 		return exitError(exitFailure, runErr)
 	}
 	return nil
+}
+
+// writeTokenFile writes the control token to path, readable by its owner only. An existing file is
+// replaced, not written through (it could be a link to somewhere else).
+func writeTokenFile(path, token string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(token + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

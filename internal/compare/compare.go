@@ -3,7 +3,9 @@
 //
 // Result files are grouped into sets (files sharing a label are pooled; an unlabelled file is a set of its
 // own). The first set is the baseline; every other set is compared with it, series by series
-// (workload, backend, params, grouped by internal/series) and metric by metric.
+// (workload, backend, params, grouped by internal/series) and metric by metric. Each metric's values come
+// only from the samples that measure it truly (series.Of): timing figures from timed samples, syscall
+// figures from counted ones.
 //
 // Two rules give verdicts:
 //
@@ -13,8 +15,8 @@
 //     moved in the worse direction by more than the metric's threshold. At least MinSamples values per side
 //     are needed; with fewer there is a warning and no verdict.
 //
-//   - Nearly deterministic metrics (syscalls/op, enters/op): the ordering rule. A regression when every new
-//     value is worse than every baseline value by more than the threshold (relative to the worst baseline
+//   - Nearly deterministic metrics (syscalls/op, the I/O thread's count; enters/op): the ordering rule. A
+//     regression when every new value is worse than every baseline value by more than the threshold (relative to the worst baseline
 //     value) and by more than MinAbsChange (absolute). It needs MinSamplesOrdering values per side. Under the
 //     null hypothesis of identical distributions, all new values land beyond all baseline values by chance with
 //     probability 1/C(n1+n2, n1) (1/20 at 3+3, 1/924 at 6+6) even before the margin is asked for, and the margin
@@ -45,7 +47,10 @@ const (
 	DefaultThreshold    = 0.05
 	DefaultAlpha        = 0.05
 	DefaultMinAbsChange = 0.01
-	Confidence          = 0.95
+	// GateMinAbsChange is the absolute margin of the CI gate (scripts/ci-regression.sh): syscalls/op is the
+	// I/O thread's, whose spread between runs is well under 0.005, so one more syscall per 100 ops shows.
+	GateMinAbsChange = 0.005
+	Confidence       = 0.95
 	// MinSamples is the fewest values per side for a U-test verdict: with 3+3 the smallest possible
 	// p-value is 0.1, so no difference could ever be significant at 0.05.
 	MinSamples = 4
@@ -301,11 +306,12 @@ func Compare(sets []*Set, opt Options) (*Report, error) {
 
 	// Series in the order the baseline has them; series only in other columns are reported, not compared.
 	base := sets[0]
-	baseSeries := series.Samples(base.Samples)
+	valid := validSamples(sets, rep)
+	baseSeries := series.Samples(valid[0])
 	baseBy := series.ByName(baseSeries)
 	others := make([]map[string]*series.Series, len(sets))
 	for j := 1; j < len(sets); j++ {
-		ss := series.Samples(sets[j].Samples)
+		ss := series.Samples(valid[j])
 		by := series.ByName(ss)
 		others[j] = by
 		for _, s := range ss {
@@ -325,10 +331,10 @@ func Compare(sets []*Set, opt Options) (*Report, error) {
 	for _, m := range metrics {
 		for _, bs := range baseSeries {
 			key := bs.Key().Name()
-			bv := bs.Values(m.Value)
+			bv := bs.Values(series.Of(m))
 			anyOther := false
 			for j := 1; j < len(sets); j++ {
-				if len(others[j][key].Values(m.Value)) > 0 {
+				if len(others[j][key].Values(series.Of(m))) > 0 {
 					anyOther = true
 				}
 			}
@@ -344,7 +350,7 @@ func Compare(sets []*Set, opt Options) (*Report, error) {
 				Params: bs.Params, Base: summarize(bv, summaryWarnings),
 			}
 			for j := 1; j < len(sets); j++ {
-				nv := others[j][key].Values(m.Value)
+				nv := others[j][key].Values(series.Of(m))
 				cell := Cell{Column: j}
 				if len(nv) == 0 {
 					cell.Missing = true
@@ -585,6 +591,19 @@ func (r *Report) orderingRuleLine() string {
 
 // Regressed reports whether any comparison is a regression.
 func (r *Report) Regressed() bool { return r.Regressions > 0 }
+
+// validSamples is each set's valid samples (series.Valid); a warning per set says what was left out.
+func validSamples(sets []*Set, rep *Report) [][]result.Sample {
+	out := make([][]result.Sample, len(sets))
+	for j, s := range sets {
+		var ex series.Excluded
+		out[j], ex = series.Valid(s.Samples)
+		if line := ex.Line(); line != "" {
+			rep.Warnings = append(rep.Warnings, s.Name+": "+line)
+		}
+	}
+	return out
+}
 
 // TooFewSamples lists what --strict refuses: comparisons without a verdict, metrics asked for and found
 // nowhere, and a comparison with nothing in common at all.

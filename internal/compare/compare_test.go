@@ -551,3 +551,24 @@ func TestAGateThatCannotFireIsSaid(t *testing.T) {
 		t.Fatalf("single comparison: dead %v regressed %v", r.DeadGate, r.Regressed())
 	}
 }
+
+// TestInvalidSamplesAreLeftOut: three baseline samples that read from disk (10x slower) are left out of
+// the comparison, which says so; counted in, they would make an improvement of the new set.
+func TestInvalidSamplesAreLeftOut(t *testing.T) {
+	baseSamples := samplesOf("small-file", "uring", noisy(1, 10, 100_000, 0.02), nil)
+	for i := range 3 {
+		baseSamples = append(baseSamples, samplesOf("small-file", "uring", []float64{10_000}, nil)...)
+		baseSamples[len(baseSamples)-1].Invalid = &result.Warning{Kind: result.WarnLowResidency, Text: "page cache below 99% resident"}
+		baseSamples[len(baseSamples)-1].Repeat = 10 + i
+	}
+	base := set("base", baseSamples)
+	neu := set("new", samplesOf("small-file", "uring", noisy(2, 10, 100_000, 0.02), nil))
+	r := mustCompare(t, []*Set{base, neu}, DefaultOptions())
+	c := cell(t, r, "ops/s", "small-file/uring")
+	if c.Verdict == Improvement || c.Verdict == Regression || r.Regressed() {
+		t.Fatalf("verdict %s: the invalid samples were compared", c.Verdict)
+	}
+	if !strings.Contains(strings.Join(r.Warnings, "\n"), "base: left out 3 of 13 samples as invalid: 3 low-residency") {
+		t.Fatalf("warnings %q do not say what was left out", r.Warnings)
+	}
+}

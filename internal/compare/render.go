@@ -11,6 +11,8 @@ import (
 
 	"github.com/ringbench/ringbench/internal/gobench"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/series"
+	"github.com/ringbench/ringbench/internal/termsafe"
 )
 
 // Exit statuses of a comparison (usage and I/O errors, 2, are the caller's).
@@ -20,14 +22,15 @@ const (
 	ExitNotComparable = 3
 )
 
-// ExitCode is the status a comparison ends with: 3 when strict and some comparison has no verdict, 1 when
-// anything regressed, else 0.
+// ExitCode is the status a comparison ends with: 1 when anything regressed, else 3 when strict and some
+// comparison has no verdict (see TooFewSamples), else 0.
 func (r *Report) ExitCode(strict bool) int {
-	if strict && len(r.TooFewSamples()) > 0 {
-		return ExitNotComparable
-	}
+	// A regression found is a fact that cells missing elsewhere cannot undo: it wins over --strict's 3.
 	if r.Regressed() {
 		return ExitRegression
+	}
+	if strict && len(r.TooFewSamples()) > 0 {
+		return ExitNotComparable
 	}
 	return ExitOK
 }
@@ -50,8 +53,11 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// ColumnTitle is a column's header: its name, with the kernel release first when kernels differ.
-func (r *Report) ColumnTitle(i int) string {
+// ColumnTitle is a column's header: its name, with the kernel release first when kernels differ. Names,
+// labels and kernels come from result files, so control characters are escaped (termsafe).
+func (r *Report) ColumnTitle(i int) string { return termsafe.String(r.columnTitle(i)) }
+
+func (r *Report) columnTitle(i int) string {
 	c := r.Columns[i]
 	if !r.KernelColumns {
 		return c.Name
@@ -144,7 +150,11 @@ func changeString(c Cell) string {
 	if *c.Change == 0 {
 		return "0.00%"
 	}
-	return fmt.Sprintf("%+.2f%%", *c.Change*100)
+	s := termsafe.Fixed(*c.Change*100, 2) + "%"
+	if *c.Change > 0 {
+		s = "+" + s
+	}
+	return s
 }
 
 func summaryString(unit string, s Summary) string {
@@ -185,7 +195,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		b.WriteString(l + "\n")
 	}
 	for _, m := range r.Mismatches {
-		b.WriteString("allowed mismatch: " + m + "\n")
+		b.WriteString("allowed mismatch: " + termsafe.String(m) + "\n")
 	}
 	for _, rows := range r.metricGroups() {
 		b.WriteString("\n" + metricHeading(rows[0]) + "\n")
@@ -196,7 +206,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(tw, strings.Join(hdr, "\t"))
 		for _, row := range rows {
-			f := []string{row.Series, summaryString(row.Unit, row.Base)}
+			f := []string{termsafe.String(row.Series), summaryString(row.Unit, row.Base)}
 			for _, c := range row.Cells {
 				f = append(f, summaryString(row.Unit, c.New), changeString(c), cellTest(row, c), verdictWord(c.Verdict))
 			}
@@ -212,7 +222,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	if len(r.Warnings) > 0 {
 		b.WriteString("\n")
 		for _, wn := range r.Warnings {
-			b.WriteString("warning: " + wn + "\n")
+			b.WriteString("warning: " + termsafe.String(wn) + "\n")
 		}
 	}
 	b.WriteString("\n" + r.VerdictLine() + "\n")
@@ -278,7 +288,7 @@ func MarkdownNotComparable(msg string) string {
 
 func mdEscape(s string) string {
 	r := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`")
-	return r.Replace(s)
+	return r.Replace(termsafe.String(s))
 }
 
 // WriteJSON renders the report as indented JSON.
@@ -320,7 +330,14 @@ func WriteBenchstat(w io.Writer, sets []*Set) error {
 	}
 	files := make([]*result.File, len(sets))
 	for i, s := range sets {
-		files[i] = &result.File{Label: s.Name, Env: s.Env, Samples: s.Samples}
+		// Invalid samples are left out here as in the comparison; a comment line says so.
+		valid, ex := series.Valid(s.Samples)
+		if line := ex.Line(); line != "" {
+			if _, err := fmt.Fprintf(w, "# %s: %s\n", s.Name, line); err != nil {
+				return err
+			}
+		}
+		files[i] = &result.File{Label: s.Name, Env: s.Env, Samples: valid}
 	}
 	return gobench.Write(w, files...)
 }
@@ -385,7 +402,7 @@ func sig(v float64) string {
 		return "0"
 	}
 	a := math.Abs(v)
-	if a < 1e-4 {
+	if a < 1e-4 || a >= 1e15 || math.IsNaN(v) {
 		return strconv.FormatFloat(v, 'g', 4, 64)
 	}
 	digits := 4 - int(math.Floor(math.Log10(a))) - 1

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/series"
 )
 
 // Pkg is the value of the "pkg:" configuration line.
@@ -60,12 +61,13 @@ func Write(w io.Writer, files ...*result.File) error {
 		for i := range f.Samples {
 			s := &f.Samples[i]
 			res := &benchfmt.Result{Config: cfg, Name: benchfmt.Name(Name(s, procs)), Iters: int(s.Ops)}
-			if s.Ops > 0 && s.Seconds > 0 {
+			// A timed sample gives the timing units, a counted one the syscall units (series.Measures).
+			if s.Ops > 0 && s.Seconds > 0 && s.Timed() {
 				res.Values = append(res.Values, benchfmt.Value{Value: s.Seconds * 1e9 / float64(s.Ops), Unit: "ns/op"})
 				addUnit("ns/op", false)
 			}
 			for _, m := range result.Metrics {
-				v, ok := m.Value(s)
+				v, ok := series.Of(m)(s)
 				if !ok || !finite(v) {
 					continue
 				}

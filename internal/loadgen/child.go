@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"sync"
 	"time"
@@ -61,6 +62,9 @@ type response struct {
 
 // ChildMain serves the child protocol on in and out until in closes; it returns the exit status.
 func ChildMain(in io.Reader, out io.Writer) int {
+	// A Ctrl-C reaches the whole process group: the parent decides when to stop, and needs this child's
+	// figures of a sample cut short. The child ends when its stdin closes, whatever ends the parent.
+	signal.Ignore(os.Interrupt)
 	enc := json.NewEncoder(out)
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)

@@ -120,6 +120,10 @@ type Result struct {
 	Corrected bool `json:"corrected,omitempty"`
 	// Late counts open-loop requests sent more than 1 ms after their scheduled time.
 	Late int64 `json:"late,omitempty"`
+	// Unfinished counts open-loop requests due before the window closed that had not completed by then
+	// (in flight, or not yet sent). Each is in the histogram, timed from its scheduled send time to the
+	// window's end, so a stall at the end of a window shows in the tail; none is in Ops.
+	Unfinished int64 `json:"unfinished,omitempty"`
 	// ThreadCPUNs is the generator thread's CPU time; ProcessCPUNs the whole generator process (with the
 	// upstream echo server when it runs there).
 	ThreadCPUNs  uint64 `json:"thread_cpu_ns"`

@@ -87,12 +87,23 @@ func checkRun(t *testing.T, engine string, size int, r Result) {
 func TestOpenLoopKeepsToTheRate(t *testing.T) {
 	addr := echoServer(t)
 	for _, engine := range []string{EngineEpoll, EngineUring} {
+		// Judged against the time measured, not the 0.4 s asked for: a busy machine wakes this goroutine late.
+		// The whole schedule, from Start to Stop, lies inside elapsed: it allows at most 5000/s of it plus the
+		// one request each connection has due at the start. The measured window must see most of its share,
+		// unless the generator says it fell behind (Late): a starved generator may, but must not hide it.
+		start := time.Now()
 		r := run(t, Config{Target: addr, Conns: 5, Rate: 5000, Engine: engine, Verify: true}, 400*time.Millisecond)
+		elapsed := time.Since(start)
 		if !r.Corrected || r.Engine != engine {
 			t.Errorf("%s: corrected %v, engine %q", engine, r.Corrected, r.Engine)
 		}
-		if r.Ops < 1500 || r.Ops > 2200 {
-			t.Errorf("%s: 5000/s for 0.4 s: %d requests", engine, r.Ops)
+		t.Logf("%s: %d requests in a %.3f s window (%.0f/s), %d late; %v in all", engine, r.Ops, r.Seconds, float64(r.Ops)/r.Seconds, r.Late, elapsed)
+		if allowed := int64(5000*elapsed.Seconds()) + 5; r.Ops > allowed {
+			t.Errorf("%s: 5000/s: %d requests in %v, more than the schedule's %d", engine, r.Ops, elapsed, allowed)
+		}
+		if most := int64(0.75 * 5000 * r.Seconds); r.Ops < most && r.Late == 0 {
+			t.Errorf("%s: 5000/s: %d requests in a %.3f s window, fewer than %d, and none reported late", engine, r.Ops,
+				r.Seconds, most)
 		}
 	}
 }

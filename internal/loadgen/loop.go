@@ -283,10 +283,14 @@ func (l *loop) mark(now int64) {
 	l.markThread, l.markProc = threadCPU(), processCPU()
 }
 
+// result is what the window since Mark measured. It is called once, when the window closes.
 func (l *loop) result() Result {
 	now := clock.Now()
 	r := Result{Ops: l.ops, Bytes: l.bytes, Seconds: float64(now-l.markAt) / 1e9, Corrected: l.openLoop, Late: l.late,
 		ThreadCPUNs: threadCPU() - l.markThread, ProcessCPUNs: processCPU() - l.markProc, Engine: l.engine}
+	if l.openLoop && l.running {
+		r.Unfinished = l.recordUnfinished(now)
+	}
 	if enc, err := l.hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 		r.Histogram = string(enc)
 	}
@@ -294,4 +298,44 @@ func (l *loop) result() Result {
 		r.Error = l.err.Error()
 	}
 	return r
+}
+
+// unfinishedGroups bounds the histogram records one connection's backlog of unsent requests costs: beyond
+// it, consecutive due times are recorded together at their middle (their spread is then below the
+// histogram's own resolution for any backlog that long).
+const unfinishedGroups = 1 << 16
+
+// recordUnfinished records, as of now (the window's end), every open-loop request that was due but has
+// not completed: those in flight from their scheduled send time, and those not even sent (their
+// connection's pipeline was full) from the time they were due. A server that stalls at the end of a
+// window would otherwise lose exactly the requests that measure the stall. It returns how many it
+// recorded; they are in the histogram but not in Ops.
+func (l *loop) recordUnfinished(now int64) int64 {
+	var n int64
+	record := func(lat, count int64) {
+		_ = l.hist.RecordValues(min(max(lat, result.HistMin), result.HistMax), count)
+		n += count
+	}
+	for _, c := range l.conns[:l.active] {
+		for k := c.completed; k < c.issued; k++ {
+			record(now-c.starts[k%l.pipeline], 1)
+		}
+		if c.nextDue > now {
+			continue
+		}
+		// Due times of c's unsent requests: c.nextDue, then one interval apart (see issueDue).
+		due := func(seq int64) int64 {
+			return l.t0 + int64((float64(seq)*float64(l.active)+float64(c.idx))*1e9/l.cfg.Rate)
+		}
+		backlog := int64(float64(now-c.nextDue)/l.interval) + 1
+		for backlog > 0 && due(c.seq+backlog-1) > now {
+			backlog--
+		}
+		step := max(backlog/unfinishedGroups, 1)
+		for k := int64(0); k < backlog; k += step {
+			cnt := min(step, backlog-k)
+			record(now-due(c.seq+k+cnt/2), cnt)
+		}
+	}
+	return n
 }

@@ -31,7 +31,7 @@ type Scope struct {
 }
 
 // errNotCounted is the reason given when syscall counting was switched off.
-var errNotCounted = errors.New("not counted (--count-syscalls=false: tracepoints cost every syscall ~0.2-0.5 µs, which lowers the throughput of syscall-heavy backends most)")
+var errNotCounted = errors.New("not counted (--count-syscalls=false or --samples timed: tracepoints cost every syscall ~0.2-0.5 µs, which lowers the throughput of syscall-heavy backends most)")
 
 // Options configure a Meter.
 type Options struct {
@@ -45,12 +45,16 @@ type Options struct {
 	// covered by inheritance, their counts read live) and charge each sample the difference. The cost:
 	// syscalls of this process take the traced path between samples too, which nothing measures.
 	Hold bool
+	// NotCounted is the reason a sample gives for its syscalls when CountSyscalls is off; empty means the
+	// user switched counting off (--count-syscalls=false).
+	NotCounted string
 }
 
 // Meter brackets samples with the kernel's counters. It is safe for concurrent use; Close releases what
 // it holds, and spans begun afterwards open counters of their own.
 type Meter struct {
 	count bool
+	why   error // why syscalls are not counted, when count is false
 	mu    sync.Mutex
 	held  *perfcount.Counter
 }
@@ -58,7 +62,10 @@ type Meter struct {
 // New returns a Meter with opts. Counters it cannot hold are not an error: each span then opens (and,
 // where the kernel refuses, explains) its own.
 func New(opts Options) *Meter {
-	m := &Meter{count: opts.CountSyscalls}
+	m := &Meter{count: opts.CountSyscalls, why: errNotCounted}
+	if opts.NotCounted != "" {
+		m.why = errors.New(opts.NotCounted)
+	}
 	if opts.Hold && opts.CountSyscalls {
 		if c, err := perfcount.Open(perfcount.DefaultBreakdown); err == nil {
 			m.held = c
@@ -81,6 +88,7 @@ func (m *Meter) Close() {
 type Span struct {
 	scope    Scope
 	shared   bool // proc is the held counter: not ours to close
+	off      bool // syscalls not counted on purpose (Options.CountSyscalls false)
 	proc     *perfcount.Counter
 	procErr  error
 	thr      *perfcount.Counter
@@ -102,7 +110,7 @@ func (m *Meter) Begin(scope Scope) (*Span, error) {
 	m.mu.Unlock()
 	switch {
 	case off:
-		s.procErr = errNotCounted
+		s.procErr, s.off = m.why, true
 	case scope.PID == 0 && h != nil && slices.Equal(scope.Breakdown, perfcount.DefaultBreakdown):
 		s.proc, s.shared = h, true
 	case scope.PID == 0:
@@ -207,6 +215,10 @@ func (s *Span) End(ops int64, sm *result.Sample) error {
 	switch {
 	case procOK && procDelta.CtxAvailable:
 		sm.ContextSwitches = result.Counted{Available: true, Total: procDelta.ContextSwitches, PerOp: perOp(procDelta.ContextSwitches)}
+	case s.off:
+		// Not counted on purpose: /proc is the source, not a fallback.
+		cs := delta.VolCtx + delta.InvolCtx
+		sm.ContextSwitches = result.Counted{Available: true, Total: cs, PerOp: perOp(cs), Reason: "from /proc/PID/task/*/status"}
 	default:
 		cs := delta.VolCtx + delta.InvolCtx
 		sm.ContextSwitches = result.Counted{Available: true, Total: cs, PerOp: perOp(cs),

@@ -275,3 +275,48 @@ func goExitingThread(body func(tid int)) {
 		holds = append(holds, hold)
 	}
 }
+
+// syscallRef counts every syscall one thread enters (raw_syscalls:sys_enter on that thread only, no
+// inheritance) on a perf event of its own, beside the Counter under test. Read on that same thread before a
+// Counter's window opens and after it closes, it measures how many syscalls the thread made in a window that
+// contains the Counter's: less the test's own, that is the Go runtime's share (signal returns after async
+// preemption, futex waits when the scheduler stops the locked M, ...), measured each run rather than
+// guessed, so it bounds the Counter's total from above however busy the machine is.
+type syscallRef struct {
+	fd  int
+	ids map[uint64]int
+	buf []byte
+}
+
+func openSyscallRef(tid int) (*syscallRef, error) {
+	ids, errs := TracepointIDs([]string{labelTotal})
+	if err := errs[labelTotal]; err != nil {
+		return nil, err
+	}
+	fd, err := perfOpen(event{label: labelTotal, typ: unix.PERF_TYPE_TRACEPOINT, config: ids[labelTotal], tp: true},
+		tid, -1, inheritNone, false)
+	if err != nil {
+		return nil, fmt.Errorf("reference perf_event_open: %w", err)
+	}
+	id, err := eventID(fd)
+	if err == nil {
+		err = ioctlNoArg(fd, unix.PERF_EVENT_IOC_ENABLE)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("reference event: %w", err)
+	}
+	return &syscallRef{fd: fd, ids: map[uint64]int{id: 0}, buf: make([]byte, 64)}, nil
+}
+
+// read is exactly one syscall, read(2), made on the calling thread; when that is the counted thread the count
+// it returns includes that read itself.
+func (s *syscallRef) read() (uint64, error) {
+	v, err := readGroup(s.fd, s.ids, 1, s.buf)
+	if err != nil {
+		return 0, err
+	}
+	return v.vals[0], nil
+}
+
+func (s *syscallRef) close() { unix.Close(s.fd) }

@@ -68,6 +68,26 @@ func TestOpenThreadsExactCounts(t *testing.T) {
 			return
 		}
 		defer c.Close()
+		ref, err := openSyscallRef(tid)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer ref.close()
+		// Every syscall below is made by this thread, in this order, one at a time:
+		//   ref.read (1)  c.Reset (2: one read(2))  n getppid  preads pread64  c.Read (3: one read(2))  ref.read (4)
+		// The Counter counts the syscalls entered after 2 up to 3, 3 included; the reference those after 1 up
+		// to 4, 4 included: 2, 3, 4, the burst and whatever the runtime did on this thread anywhere between 1
+		// and 4. getppid and pread64 are never made by the Go runtime: they are exact.
+		ref0, err := ref.read()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := c.Reset(); err != nil {
+			t.Error(err)
+			return
+		}
 		getppidBurst(n)
 		for i := 0; i < preads; i++ {
 			if _, err := unix.Pread(int(f.Fd()), buf, int64(i)*512); err != nil {
@@ -80,14 +100,30 @@ func TestOpenThreadsExactCounts(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		t.Logf("thread %d: total=%d byName=%v other=%d ctx=%d task-clock=%dns", tid, r.Total, r.ByName, r.Other, r.ContextSwitches, r.TaskClockNs)
-		// pread64 must not leak into read (the Go runtime may make an odd read on this thread).
-		if r.ByName["getppid"] != n || r.ByName["pread64"] != preads || r.ByName["read"] > 2 {
-			t.Errorf("breakdown %v, want getppid=%d pread64=%d read<=2", r.ByName, n, preads)
+		ref1, err := ref.read()
+		if err != nil {
+			t.Error(err)
+			return
 		}
-		// The only other syscalls on this thread are the odd signal return after an async preemption.
-		if !r.TotalAvailable || r.Total < n+preads || r.Total > n+preads+50 {
-			t.Errorf("total %d (available %v), want %d..%d", r.Total, r.TotalAvailable, n+preads, n+preads+50)
+		const burst = n + preads
+		if ref1-ref0 < burst+3 {
+			t.Errorf("reference counted %d syscalls, fewer than the %d the test made", ref1-ref0, burst+3)
+			return
+		}
+		noise := ref1 - ref0 - burst - 3 // the runtime's syscalls on this thread between 1 and 4
+		t.Logf("thread %d: total=%d byName=%v other=%d ctx=%d task-clock=%dns; runtime syscalls around the window: %d",
+			tid, r.Total, r.ByName, r.Other, r.ContextSwitches, r.TaskClockNs, noise)
+		if r.ByName["getppid"] != n || r.ByName["pread64"] != preads {
+			t.Errorf("breakdown %v, want getppid=%d pread64=%d exactly", r.ByName, n, preads)
+		}
+		// read: c.Read's own, plus any the runtime made (pread64 must not leak into it).
+		if rd := r.ByName["read"]; rd < 1 || rd > 1+noise {
+			t.Errorf("read %d, want 1..%d (c.Read's own read(2) + the runtime's %d syscalls)", rd, 1+noise, noise)
+		}
+		// Total: the burst and c.Read's read(2), plus at most what the reference saw the runtime do.
+		if !r.TotalAvailable || r.Total < burst+1 || r.Total > burst+1+noise {
+			t.Errorf("total %d (available %v), want %d..%d (burst + c.Read's read(2) + up to the %d runtime syscalls the reference counted)",
+				r.Total, r.TotalAvailable, burst+1, burst+1+noise, noise)
 		}
 		if named := r.ByName["getppid"] + r.ByName["pread64"] + r.ByName["read"]; r.Other != r.Total-named || !r.OtherAvailable {
 			t.Errorf("other %d, want total-named = %d", r.Other, r.Total-named)
@@ -100,23 +136,41 @@ func TestOpenThreadsExactCounts(t *testing.T) {
 
 func TestOpenWholeProcessCountsBurst(t *testing.T) {
 	requireKernelEvents(t)
+	// ref, a second whole-process Counter, counts a window that contains c's: its total bounds c's from above
+	// with the runtime's syscalls of this very run, however busy the machine is.
+	ref, err := Open(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
 	c, err := Open([]string{"getppid"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if err := ref.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
+	}
 	const n = 50_000
 	onLockedThread(func(int) { getppidBurst(n) })
 	r, err := c.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("threads=%v fds=%d total=%d getppid=%d other=%d ctx=%d", c.Threads(), c.FDs(), r.Total, r.ByName["getppid"], r.Other, r.ContextSwitches)
+	rr, err := ref.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("threads=%v fds=%d total=%d getppid=%d other=%d ctx=%d; reference total %d", c.Threads(), c.FDs(), r.Total,
+		r.ByName["getppid"], r.Other, r.ContextSwitches, rr.Total)
 	if r.ByName["getppid"] != n {
 		t.Errorf("getppid %d, want exactly %d", r.ByName["getppid"], n)
 	}
-	if margin := uint64(500); r.Total < n || r.Total > n+margin {
-		t.Errorf("total %d, want %d..%d (runtime noise)", r.Total, n, n+margin)
+	if !r.TotalAvailable || r.Total < n || r.Total > rr.Total {
+		t.Errorf("total %d, want %d..%d (the burst, up to the total of a counter around it)", r.Total, n, rr.Total)
 	}
 	if c.FDs() != len(c.Threads())*4 {
 		t.Errorf("%d fds for %d threads, want 4 per thread (task-clock, total, ctx, getppid)", c.FDs(), len(c.Threads()))
@@ -127,39 +181,64 @@ func TestContextSwitches(t *testing.T) {
 	requireKernelEvents(t)
 	const sleeps = 50
 	onLockedThread(func(tid int) {
-		c, err := OpenThreads([]int{tid}, nil)
+		// clock_nanosleep, because the Go runtime never calls it (it sleeps with nanosleep and futex): its
+		// count is exact.
+		c, err := OpenThreads([]int{tid}, []string{"clock_nanosleep"})
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		defer c.Close()
-		// The perf window (Reset to Read) lies inside the /proc window.
+		// Nested windows on this thread: perf outer (r0..r3) around /proc (vol0..vol1) around perf inner
+		// (r1..r2). procstat reads the scheduler's own per-thread counters, an independent reference that
+		// counts every switch perf counts: the inner perf count can only be lower, the outer only higher,
+		// however many involuntary switches a busy machine causes.
+		var rs [4]Reading
+		read := func(i int) bool {
+			rs[i], err = c.Read()
+			if err != nil {
+				t.Error(err)
+			}
+			return err == nil
+		}
+		if !read(0) {
+			return
+		}
 		vol0, invol0 := threadCtx(t, tid)
-		if err := c.Reset(); err != nil {
-			t.Error(err)
+		if !read(1) {
+			return
 		}
 		for i := 0; i < sleeps; i++ {
 			ts := unix.Timespec{Nsec: 200_000}
-			_ = unix.Nanosleep(&ts, nil)
+			if err := unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, nil); err != nil {
+				t.Error(err)
+				return
+			}
 		}
-		r, err := c.Read()
-		if err != nil {
-			t.Error(err)
+		if !read(2) {
 			return
 		}
 		vol1, invol1 := threadCtx(t, tid)
-		// procstat reads the scheduler's own per-thread counters: an independent reference. Involuntary
-		// switches depend on what else runs on the machine; voluntary ones are the sleeps.
-		vol, invol := vol1-vol0, invol1-invol0
-		t.Logf("perf context-switches=%d, /proc status voluntary=%d involuntary=%d", r.ContextSwitches, vol, invol)
-		if !r.CtxAvailable || r.ContextSwitches < sleeps {
-			t.Errorf("context switches %d (available %v), want >= %d", r.ContextSwitches, r.CtxAvailable, sleeps)
+		if !read(3) {
+			return
 		}
-		if vol < sleeps || vol > sleeps+5 {
+		in, out := rs[2].Sub(rs[1]), rs[3].Sub(rs[0])
+		vol, invol := vol1-vol0, invol1-invol0
+		t.Logf("perf context-switches inner=%d outer=%d, /proc status voluntary=%d involuntary=%d, clock_nanosleep=%d",
+			in.ContextSwitches, out.ContextSwitches, vol, invol, in.ByName["clock_nanosleep"])
+		if in.ByName["clock_nanosleep"] != sleeps {
+			t.Errorf("clock_nanosleep %d, want exactly %d", in.ByName["clock_nanosleep"], sleeps)
+		}
+		// Each sleep blocks: one voluntary switch each at least.
+		if !in.CtxAvailable || in.ContextSwitches < sleeps {
+			t.Errorf("context switches %d (available %v), want >= %d", in.ContextSwitches, in.CtxAvailable, sleeps)
+		}
+		if vol < sleeps {
 			t.Errorf("voluntary switches %d for %d sleeps", vol, sleeps)
 		}
-		if r.ContextSwitches > vol+invol {
-			t.Errorf("perf %d context switches, more than /proc's %d over a wider window", r.ContextSwitches, vol+invol)
+		if in.ContextSwitches > vol+invol || vol+invol > out.ContextSwitches {
+			t.Errorf("/proc's %d context switches not between perf's %d (narrower window) and %d (wider window)",
+				vol+invol, in.ContextSwitches, out.ContextSwitches)
 		}
 	})
 
@@ -207,8 +286,9 @@ func TestInheritCoversThreadsCreatedAfterOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	// 16 goroutines locked at the same time need 16 threads: more than the process had.
-	const g, n = 16, 2_000
+	// More goroutines locked at the same time than the process has threads (earlier tests, or the last
+	// -count run, may have left many idle ones): some must be new.
+	g, n := len(before)+4, 2_000
 	tids := make([]int, g)
 	var ready, done sync.WaitGroup
 	start := make(chan struct{})
@@ -244,11 +324,108 @@ func TestInheritCoversThreadsCreatedAfterOpen(t *testing.T) {
 	if len(fresh) == 0 {
 		t.Fatal("no thread was created after Open: the test proves nothing")
 	}
-	if r.ByName["getppid"] != g*n {
+	if r.ByName["getppid"] != uint64(g*n) {
 		t.Errorf("getppid %d, want exactly %d", r.ByName["getppid"], g*n)
 	}
-	if r.TotalAvailable && r.Total < g*n {
+	if r.TotalAvailable && r.Total < uint64(g*n) {
 		t.Errorf("total %d < %d", r.Total, g*n)
+	}
+}
+
+// The locked-thread lifecycle of the file workloads: goroutines that LockOSThread and return while still
+// locked, so that Go terminates their thread. Their syscalls must be counted exactly, whether the thread had
+// an event group of its own (it existed at Open, idle in the runtime's pool) or was created after Open
+// (counted through an inherited copy), and whether or not the thread that created it has exited by then:
+// each round needs more threads than the process has, so it creates threads from threads that the earlier
+// rounds then terminate. (Go decides which thread creates which; the rounds make it happen, they cannot pin
+// it down.)
+func TestThreadLifecycleCountedExactly(t *testing.T) {
+	requireCounting(t)
+	// Idle threads in the runtime's pool: locked goroutines started after Open take them first, so threads
+	// with event groups of their own exit during the count.
+	parkThreads(t, 4)()
+	c, err := Open([]string{"getppid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	direct := c.Threads()
+	const rounds, n = 4, 1_000
+	var want uint64
+	var mu sync.Mutex
+	var used []int
+	for round := 0; round < rounds; round++ {
+		cur, err := listTasks(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := len(cur) + 4
+		start := make(chan struct{})
+		var ready, done sync.WaitGroup
+		var tids []int
+		for i := 0; i < g; i++ {
+			ready.Add(1)
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				runtime.LockOSThread() // never unlocked: Go terminates the thread when this goroutine returns
+				mu.Lock()
+				tids = append(tids, unix.Gettid())
+				mu.Unlock()
+				ready.Done()
+				<-start
+				getppidBurst(n)
+			}()
+		}
+		ready.Wait()
+		close(start)
+		done.Wait()
+		want += uint64(g * n)
+		used = append(used, tids...)
+		// Wait for the threads to be gone. The main thread cannot exit: Go parks it for good instead.
+		deadline := time.Now().Add(10 * time.Second)
+		for _, tid := range tids {
+			for tid != os.Getpid() {
+				if _, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid)); err != nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("round %d: thread %d still there 10 s after its locked goroutine returned", round, tid)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	r, err := c.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	exited := 0
+	for _, g := range c.groups {
+		if g.exited {
+			exited++
+		}
+	}
+	c.mu.Unlock()
+	var withGroup, fresh int
+	for _, tid := range used {
+		if slices.Contains(direct, tid) {
+			withGroup++
+		} else {
+			fresh++
+		}
+	}
+	t.Logf("%d locked goroutines on %d threads with groups of their own, %d created after Open; all exited (%d groups read "+
+		"as exited); getppid=%d", len(used), withGroup, fresh, exited, r.ByName["getppid"])
+	if withGroup == 0 || fresh == 0 {
+		t.Fatalf("%d threads with groups, %d created after Open exited: the test proves nothing", withGroup, fresh)
+	}
+	if r.ByName["getppid"] != want {
+		t.Errorf("getppid %d, want exactly %d", r.ByName["getppid"], want)
+	}
+	if r.TotalAvailable && r.Total < want {
+		t.Errorf("total %d < %d", r.Total, want)
 	}
 }
 
@@ -426,23 +603,42 @@ func TestOpenPIDChild(t *testing.T) {
 	requireKernelEvents(t)
 	ch := startChild(t, "burst")
 	ch.expect(t, "ready")
-	c, err := OpenPID(ch.cmd.Process.Pid, []string{"getppid"})
+	pid := ch.cmd.Process.Pid
+	// ref counts a window that contains c's: the child's runtime syscalls around its burst (sysmon, GC, thread
+	// start-up) are measured there, not guessed.
+	ref, err := OpenPID(pid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	c, err := OpenPID(pid, []string{"getppid"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if err := ref.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
+	}
 	fmt.Fprintln(ch.in, "go")
 	ch.expect(t, "done")
 	r, err := c.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("child %d: threads=%d total=%d getppid=%d ctx=%d", ch.cmd.Process.Pid, r.Threads, r.Total, r.ByName["getppid"], r.ContextSwitches)
+	rr, err := ref.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("child %d: threads=%d total=%d getppid=%d ctx=%d; reference total %d", pid, r.Threads, r.Total, r.ByName["getppid"],
+		r.ContextSwitches, rr.Total)
 	if r.ByName["getppid"] != childTotal {
 		t.Errorf("child getppid %d, want %d", r.ByName["getppid"], childTotal)
 	}
-	if r.Total < childTotal || r.Total > childTotal+2000 {
-		t.Errorf("child total %d, want %d..%d", r.Total, childTotal, childTotal+2000)
+	if !r.TotalAvailable || r.Total < childTotal || r.Total > rr.Total {
+		t.Errorf("child total %d, want %d..%d (the burst, up to the total of a counter around it)", r.Total, childTotal, rr.Total)
 	}
 	// After the process exits its final counts stay readable.
 	ch.in.Close()
@@ -495,15 +691,16 @@ func perfStatCSV(out string) map[string]uint64 {
 	return m
 }
 
-// OpenPID against `perf stat -p PID`, both counting the same window (perf enabled and disabled through its
-// control descriptors).
-func TestOpenPIDMatchesPerfStat(t *testing.T) {
-	requireKernelEvents(t)
-	perf := requirePerf(t)
-	ch := startChild(t, "burst")
-	ch.expect(t, "ready")
-	pid := ch.cmd.Process.Pid
+// perfStatPID is `perf stat -p PID` on raw_syscalls:sys_enter and getppid, started disabled and switched on
+// and off through its control descriptors.
+type perfStatPID struct {
+	cmd        *exec.Cmd
+	ctlW, ackR *os.File
+	out        strings.Builder
+}
 
+func startPerfStatPID(t *testing.T, perf string, pid int) *perfStatPID {
+	t.Helper()
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -512,67 +709,94 @@ func TestOpenPIDMatchesPerfStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var perfOut strings.Builder
-	pc := exec.Command(perf, "stat", "-x,", "-e", labelTotal, "-e", nameLabel("getppid"),
+	p := &perfStatPID{ctlW: ctlW, ackR: ackR}
+	p.cmd = exec.Command(perf, "stat", "-x,", "-e", labelTotal, "-e", nameLabel("getppid"),
 		"-D", "-1", "--control", "fd:3,4", "-p", strconv.Itoa(pid))
-	pc.ExtraFiles = []*os.File{ctlR, ackW}
-	pc.Stderr = &perfOut
-	pc.Stdout = &perfOut
-	if err := pc.Start(); err != nil {
+	p.cmd.ExtraFiles = []*os.File{ctlR, ackW}
+	p.cmd.Stderr = &p.out
+	p.cmd.Stdout = &p.out
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	ctlR.Close()
 	ackW.Close()
-	defer func() { _ = pc.Process.Kill(); _ = pc.Wait() }()
-	ack := make([]byte, 16)
-	control := func(cmd string) {
-		t.Helper()
-		if _, err := fmt.Fprintln(ctlW, cmd); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := ackR.Read(ack); err != nil || !strings.HasPrefix(string(ack[:n]), "ack") {
-			t.Fatalf("perf control %s: %q %v (perf: %s)", cmd, ack[:n], err, perfOut.String())
-		}
-	}
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait(); ctlW.Close(); ackR.Close() })
+	return p
+}
 
+// control sends "enable" or "disable" and waits for perf's ack: the events are switched when it returns.
+func (p *perfStatPID) control(t *testing.T, cmd string) {
+	t.Helper()
+	if _, err := fmt.Fprintln(p.ctlW, cmd); err != nil {
+		t.Fatal(err)
+	}
+	ack := make([]byte, 16)
+	if n, err := p.ackR.Read(ack); err != nil || !strings.HasPrefix(string(ack[:n]), "ack") {
+		t.Fatalf("perf control %s: %q %v (perf: %s)", cmd, ack[:n], err, p.out.String())
+	}
+}
+
+// counts waits for perf to exit (the target has exited) and returns its counts.
+func (p *perfStatPID) counts(t *testing.T) (total, getppid uint64) {
+	t.Helper()
+	p.ctlW.Close()
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		t.Fatalf("perf did not exit: %s", p.out.String())
+	}
+	ps := perfStatCSV(p.out.String())
+	return ps[labelTotal], ps[nameLabel("getppid")]
+}
+
+// OpenPID against `perf stat -p PID`, an independent count, twice: one perf is switched on before our
+// counter opens and off after it is read, the other on after it opens and off before it is read. Ours must
+// lie between the two, exactly, however many syscalls the child's runtime makes in the margins.
+func TestOpenPIDMatchesPerfStat(t *testing.T) {
+	requireKernelEvents(t)
+	perf := requirePerf(t)
+	ch := startChild(t, "burst")
+	ch.expect(t, "ready")
+	pid := ch.cmd.Process.Pid
+	outer := startPerfStatPID(t, perf, pid)
+	inner := startPerfStatPID(t, perf, pid)
+
+	outer.control(t, "enable")
 	c, err := OpenPID(pid, []string{"getppid"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	control("enable")
+	inner.control(t, "enable")
 	fmt.Fprintln(ch.in, "go")
 	ch.expect(t, "done")
-	control("disable")
+	inner.control(t, "disable")
 	r, err := c.Read()
 	if err != nil {
 		t.Fatal(err)
 	}
+	outer.control(t, "disable")
 	ch.in.Close()
 	_ = ch.cmd.Wait()
-	ctlW.Close()
-	done := make(chan error, 1)
-	go func() { done <- pc.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = pc.Process.Kill()
-		t.Fatalf("perf did not exit: %s", perfOut.String())
+	it, ig := inner.counts(t)
+	ot, og := outer.counts(t)
+	t.Logf("perf stat -p inside our window: total=%d getppid=%d; around it: total=%d getppid=%d; OpenPID: total=%d getppid=%d",
+		it, ig, ot, og, r.Total, r.ByName["getppid"])
+	if ig != childTotal || og != childTotal || r.ByName["getppid"] != childTotal {
+		t.Errorf("getppid: perf inside %d, perf around %d, ours %d, want %d (perf output: %s%s)", ig, og, r.ByName["getppid"],
+			childTotal, inner.out.String(), outer.out.String())
 	}
-	ps := perfStatCSV(perfOut.String())
-	pt, pg := ps[labelTotal], ps[nameLabel("getppid")]
-	t.Logf("perf stat -p: total=%d getppid=%d; OpenPID: total=%d getppid=%d; diff %.3f%%", pt, pg, r.Total, r.ByName["getppid"],
-		100*(float64(r.Total)-float64(pt))/float64(pt))
-	if pg != childTotal || r.ByName["getppid"] != childTotal {
-		t.Errorf("getppid: perf %d, ours %d, want %d (perf output: %s)", pg, r.ByName["getppid"], childTotal, perfOut.String())
-	}
-	if d := float64(r.Total) - float64(pt); pt == 0 || d < -0.02*float64(pt) || d > 0.02*float64(pt) {
-		t.Errorf("total: ours %d vs perf %d: more than 2%% apart", r.Total, pt)
+	if !r.TotalAvailable || r.Total < it || r.Total > ot {
+		t.Errorf("total: ours %d, want between perf's counts inside (%d) and around (%d) our window", r.Total, it, ot)
 	}
 }
 
-// A child counting itself with Open, under `perf stat -- child`: perf also sees the child's start-up and
-// exit, so ours must be a little below perf's, within 2%.
+// A child counting itself with Open, under `perf stat -- child`: perf also sees the child's start-up, the 100
+// getppid calls of Open's probe (made before counting starts), Close and exit, so ours must be at most perf's
+// less the probe's calls.
 func TestOpenMatchesPerfStatCommand(t *testing.T) {
 	requireKernelEvents(t)
 	perf := requirePerf(t)
@@ -599,16 +823,17 @@ func TestOpenMatchesPerfStatCommand(t *testing.T) {
 	}
 	ps := perfStatCSV(string(b))
 	pt, pg := ps[labelTotal], ps[nameLabel("getppid")]
-	t.Logf("perf stat --: total=%d getppid=%d; child's own Open: total=%d getppid=%d threads=%d; ours/perf=%.4f",
-		pt, pg, r.Total, r.ByName["getppid"], r.Threads, float64(r.Total)/float64(pt))
+	t.Logf("perf stat --: total=%d getppid=%d; child's own Open: total=%d getppid=%d threads=%d; perf-ours=%d",
+		pt, pg, r.Total, r.ByName["getppid"], r.Threads, int64(pt)-int64(r.Total))
 	if r.ByName["getppid"] != childTotal {
 		t.Errorf("child counted getppid %d, want %d", r.ByName["getppid"], childTotal)
 	}
 	if pg != childTotal+probeCalls {
 		t.Errorf("perf getppid %d, want %d (+%d from Open's probe)", pg, childTotal+probeCalls, probeCalls)
 	}
-	if r.Total > pt || float64(r.Total) < 0.98*float64(pt) {
-		t.Errorf("total: ours %d, perf %d: want 98%%..100%% of perf", r.Total, pt)
+	if !r.TotalAvailable || r.Total < childTotal || r.Total+probeCalls > pt {
+		t.Errorf("total: ours %d, want %d..%d (the burst, up to perf's %d less the probe's %d getppid calls)",
+			r.Total, childTotal, int64(pt)-probeCalls, pt, probeCalls)
 	}
 }
 
@@ -753,7 +978,8 @@ func TestOpenWithSQPollThread(t *testing.T) {
 	// Wake the poll thread (IORING_ENTER_SQ_WAKEUP): it spins for sq_thread_idle; its CPU is in task-clock.
 	// A wakeup that comes before the thread first sleeps is lost: repeat until it runs.
 	var sq ThreadReading
-	for i := 0; i < 100 && sq.TaskClockNs < uint64(10*time.Millisecond); i++ {
+	// Give up after 10 s, not after a number of tries: a busy machine leaves it less CPU per try.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && sq.TaskClockNs < uint64(10*time.Millisecond); {
 		if _, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, fd, 0, 0, 2, 0, 0); errno != 0 {
 			t.Fatalf("io_uring_enter(SQ_WAKEUP): %v", errno)
 		}
@@ -839,8 +1065,9 @@ func BenchmarkRead(b *testing.B) {
 	}
 }
 
-// parkThreads creates n extra threads (locked goroutines blocked on a channel).
-func parkThreads(b *testing.B, n int) func() {
+// parkThreads creates n extra threads (locked goroutines blocked on a channel). The returned stop unlocks
+// them: the threads stay, idle, in the runtime's pool.
+func parkThreads(tb testing.TB, n int) func() {
 	stop := make(chan struct{})
 	var ready, done sync.WaitGroup
 	for i := 0; i < n; i++ {

@@ -9,6 +9,7 @@
 package probe
 
 import (
+	"fmt"
 	"runtime"
 	"slices"
 	"sort"
@@ -50,9 +51,11 @@ type Report struct {
 	Counting      Counting         `json:"syscall_counting"`
 	// NullSyscallNs is the median cost of one getppid(2) made the way Go backends make syscalls
 	// (unix.Syscall); 0 when not measured.
-	NullSyscallNs  float64   `json:"null_syscall_ns,omitempty"`
-	NullSyscallHow string    `json:"null_syscall_method,omitempty"`
-	Backends       []Verdict `json:"backends"`
+	NullSyscallNs  float64 `json:"null_syscall_ns,omitempty"`
+	NullSyscallHow string  `json:"null_syscall_method,omitempty"`
+	// TracepointCost is what syscall counting adds to each syscall here; nil when not measured.
+	TracepointCost *TracepointCost `json:"tracepoint_cost,omitempty"`
+	Backends       []Verdict       `json:"backends"`
 	// Fingerprint is the full environment record that results store.
 	Fingerprint fingerprint.Fingerprint `json:"fingerprint"`
 }
@@ -123,6 +126,21 @@ type Counting struct {
 	Checked         bool     `json:"checked"`
 }
 
+// TracepointCost is getppid's cost with no syscall counter open, with one open but disabled, and counting
+// (perfcount.MeasureCost). Run's timed samples open no counter at all because the disabled state still
+// costs: a registered tracepoint sends every syscall on the machine through the kernel's slow path.
+type TracepointCost struct {
+	UncountedNs float64 `json:"uncounted_ns,omitempty"`
+	DisabledNs  float64 `json:"disabled_ns,omitempty"`
+	CountedNs   float64 `json:"counted_ns,omitempty"`
+	// PerSyscallNs is counted minus uncounted: what counting adds to each syscall.
+	PerSyscallNs float64 `json:"per_syscall_ns,omitempty"`
+	// DisabledExtraNs is disabled minus uncounted.
+	DisabledExtraNs float64 `json:"disabled_extra_ns,omitempty"`
+	Method          string  `json:"method,omitempty"`
+	Error           string  `json:"error,omitempty"`
+}
+
 // Event is one counter's status.
 type Event struct {
 	Name          string `json:"name"`
@@ -176,6 +194,9 @@ func Run(opts Options) *Report {
 		rep.NullSyscallNs = nullSyscallNs()
 		rep.NullSyscallHow = "getppid via unix.Syscall, median of 7 loops of 20000"
 	}
+	if !opts.SkipTiming && !opts.SkipPerf && rep.Counting.Available {
+		rep.TracepointCost = tracepointCost()
+	}
 	registered := opts.Backends
 	if registered == nil {
 		registered = backend.All()
@@ -211,6 +232,18 @@ func nullSyscallNs() float64 {
 	}
 	slices.Sort(per)
 	return per[loops/2]
+}
+
+// tracepointCost measures what counting costs each syscall (about 0.6 s, most of it closing the counter).
+func tracepointCost() *TracepointCost {
+	const loops, calls = 7, 20000
+	c, err := perfcount.MeasureCost(loops, calls)
+	if err != nil {
+		return &TracepointCost{Error: err.Error()}
+	}
+	return &TracepointCost{UncountedNs: c.UncountedNs, DisabledNs: c.DisabledNs, CountedNs: c.CountedNs,
+		PerSyscallNs: c.PerSyscallNs(), DisabledExtraNs: c.DisabledExtraNs(),
+		Method: fmt.Sprintf("getppid via unix.Syscall, medians of %d loops of %d per state; disabled and counting alternate", loops, calls)}
 }
 
 // opcodeSupported reports whether op is in the probe; false when the probe is missing.

@@ -265,6 +265,15 @@ func (r *Report) WriteText(w io.Writer) error {
 			t.kv("not counting", strings.Join(bad, "\n"))
 		}
 	}
+	if tc := r.TracepointCost; tc != nil {
+		if tc.Error != "" {
+			t.kv("cost", "not measured: "+tc.Error)
+		} else {
+			t.kv("cost", fmt.Sprintf("+%.0f ns per syscall counted (getppid %.0f ns uncounted, %.0f ns counted);\n"+
+				"+%.0f ns with a counter open but disabled (%.0f ns): run's timed samples open none",
+				tc.PerSyscallNs, tc.UncountedNs, tc.CountedNs, tc.DisabledExtraNs, tc.DisabledNs))
+		}
+	}
 
 	t.printf("\nBackends\n")
 	for _, v := range r.Backends {

@@ -42,13 +42,20 @@ const (
 // RenderCharts draws every chart the report's data supports. heightPx is the height of every chart and
 // widthPx the least width (bar charts widen to fit their bars).
 func RenderCharts(r *Report, widthPx, heightPx int) ([]*Chart, error) {
+	widthPx, heightPx = min(widthPx, MaxChartWidthPx), min(heightPx, MaxChartWidthPx)
 	type job struct {
 		fig                     *figure
 		caption, kind, workload string
 		params                  string
 	}
+	if err := checkSeries(r); err != nil {
+		return nil, err
+	}
 	var jobs []job
 	for _, w := range r.Workloads {
+		if len(jobs) > MaxCharts {
+			return nil, tooManyCharts()
+		}
 		type spec struct {
 			kind    string
 			build   func(*Report, *Workload, int, int) (*figure, string)
@@ -77,6 +84,9 @@ func RenderCharts(r *Report, widthPx, heightPx int) ([]*Chart, error) {
 		}
 	}
 
+	if len(jobs) > MaxCharts {
+		return nil, tooManyCharts()
+	}
 	// Rasterising and encoding dominate: spread the charts over the CPUs, keeping their order.
 	out := make([]*Chart, len(jobs))
 	errs := make([]error, len(jobs))
@@ -184,11 +194,12 @@ var slugRE = regexp.MustCompile(`[^a-z0-9]+`)
 
 // slug makes a name safe for a file name and an HTML id.
 func slug(s string) string {
+	whole := s
 	s = strings.Trim(slugRE.ReplaceAllString(strings.ToLower(s), "-"), "-")
 	if s == "" {
 		s = "x"
 	}
-	return s
+	return boundSlug(s, whole)
 }
 
 // setsIn lists the report's sets that have a series in w, in report order.
@@ -252,7 +263,7 @@ func layout(w *Workload, sets []string, include func(*Series) bool, perBar bool)
 			if perBar {
 				label := splitVariant(v)
 				if len(sets) > 1 {
-					label += "\n" + set
+					label += "\n" + clip(set, MaxNameRunes)
 				}
 				ticks = append(ticks, plot.Tick{Value: x, Label: label})
 			}
@@ -322,7 +333,7 @@ func barFigure(title, yLabel string, slots []slot, ticks []plot.Tick, b *bars, w
 // finishWidth widens a bar figure after its legend is known.
 func finishWidth(f *figure, minWidthPx int) {
 	f.widthPx += int(math.Ceil(float64(f.legendWidth()) * dpi / 72))
-	f.widthPx = max(f.widthPx, minWidthPx)
+	f.widthPx = min(max(f.widthPx, minWidthPx), MaxChartWidthPx)
 }
 
 func throughputFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, string) {

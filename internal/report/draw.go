@@ -88,7 +88,7 @@ type legendEntry struct {
 // newPlot makes a plot styled for the report: Liberation Sans, labelled axes, light grid.
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
-	p.Title.Text = title
+	p.Title.Text = clip(title, maxTitleRunes)
 	// Change only font and colour: plot.New's styles carry the alignment and the Y label's rotation.
 	restyle := func(st *text.Style, f font.Font, size vg.Length) {
 		st.Font = font.From(f, size)
@@ -110,7 +110,7 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 }
 
 func (f *figure) addLegend(name string, thumb plot.Thumbnailer) {
-	f.legend = append(f.legend, legendEntry{name, thumb})
+	f.legend = append(f.legend, legendEntry{clip(name, MaxNameRunes), thumb})
 }
 
 var legendStyle = textStyle(sans, 9, darkGrey)
@@ -330,7 +330,7 @@ func niceTicks125(lo, hi float64) (ticks []plot.Tick, min, max float64) {
 
 // splitVariant breaks a variant name over lines for an x tick label: "uring conns=16" -> "uring\nconns=16".
 func splitVariant(v string) string {
-	return strings.ReplaceAll(v, " ", "\n")
+	return strings.ReplaceAll(clip(v, MaxNameRunes), " ", "\n")
 }
 
 // linearTicks marks about six ticks at 1, 2, 2.5 or 5 times a power of ten, labelled with no more

@@ -18,7 +18,8 @@ import (
 var pageTemplate string
 
 var page = template.Must(template.New("index.html").Funcs(template.FuncMap{
-	"add": func(a, b int) int { return a + b },
+	"add":   func(a, b int) int { return a + b },
+	"short": shortHTML,
 }).Parse(pageTemplate))
 
 // pageData is what template.html renders.
@@ -317,7 +318,11 @@ func sampleTable(r *Report, w *Workload) rawTable {
 			if smp.CPU.PollThreadNs <= sys {
 				sys -= smp.CPU.PollThreadNs
 			}
-			row := []string{s.Name(), fileOf[smp], fmt.Sprint(smp.Repeat), fmt.Sprintf("%.2f", smp.Seconds),
+			repeat := fmt.Sprint(smp.Repeat)
+			if smp.Kind != "" {
+				repeat += " " + smp.Kind
+			}
+			row := []string{s.Name(), fileOf[smp], repeat, fmt.Sprintf("%.2f", smp.Seconds),
 				fmt.Sprint(smp.Ops), formatRate(smp.OpsPerSec)}
 			if smp.Latency.Count > 0 {
 				row = append(row, formatNs(float64(smp.Latency.P50)), formatNs(float64(smp.Latency.P99)),
@@ -325,8 +330,8 @@ func sampleTable(r *Report, w *Workload) rawTable {
 			} else {
 				row = append(row, "—", "—", "—", "—")
 			}
-			if smp.Syscalls.Available {
-				row = append(row, formatPerOp(smp.Syscalls.PerOp))
+			if v, ok := smp.IOSyscalls(); ok {
+				row = append(row, formatPerOp(v))
 			} else {
 				row = append(row, "n/a")
 			}

@@ -62,6 +62,8 @@ func LoadFiles(paths []string) ([]*Input, error) {
 	}
 	seen := map[string]string{}
 	var out []*Input
+	samples, kept := 0, 0
+	var size int64
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -82,6 +84,10 @@ func LoadFiles(paths []string) ([]*Input, error) {
 		if st.IsDir() {
 			return nil, inputError(fmt.Errorf("%s: is a directory, not a result file", p))
 		}
+		if size += st.Size(); size > MaxInputBytes {
+			return nil, inputError(fmt.Errorf("%s: the files come to %d MiB, more than the %d MiB a report reads (report fewer files)",
+				p, size>>20, MaxInputBytes>>20))
+		}
 		f, err := result.Load(p)
 		if err != nil {
 			// result.Load already names the file and keeps to one line.
@@ -89,6 +95,10 @@ func LoadFiles(paths []string) ([]*Input, error) {
 		}
 		if len(f.Samples) == 0 {
 			return nil, inputError(fmt.Errorf("%s: has no samples to report", p))
+		}
+		samples += len(f.Samples)
+		if err := checkSamples(p, samples); err != nil {
+			return nil, err
 		}
 		in := &Input{Path: p, Name: filepath.Base(p), File: f, hists: make([]*hdrhistogram.Histogram, len(f.Samples))}
 		for i := range f.Samples {
@@ -100,7 +110,12 @@ func LoadFiles(paths []string) ([]*Input, error) {
 			if err != nil {
 				return nil, inputError(fmt.Errorf("%s: sample %d (%s/%s): %v", p, i, s.Workload, s.Backend, err))
 			}
-			in.hists[i] = h
+			// A decoded histogram takes about 270 KiB: past a few hundred, check them here and decode them
+			// again, one at a time, where they are merged.
+			if kept < maxKeptHistograms {
+				in.hists[i] = h
+				kept++
+			}
 		}
 		out = append(out, in)
 	}

@@ -123,11 +123,17 @@ func Build(inputs []*Input) (*Report, error) {
 
 	var sources []series.Source
 	var displays []result.Display
+	var excluded series.Excluded
 	for _, in := range inputs {
-		sources = append(sources, series.Source{Set: in.Set, File: in.Path, Samples: in.File.Samples})
+		valid, ex := series.Valid(in.File.Samples)
+		excluded = excluded.Add(ex)
+		sources = append(sources, series.Source{Set: in.Set, File: in.Path, Samples: valid})
 		displays = append(displays, in.File.Display)
 	}
 	groups := series.Group(sources...)
+	if err := checkGroups(groups); err != nil {
+		return nil, err
+	}
 	order := series.NewOrder(displays...)
 
 	// Params that vary among the samples of one workload and backend name the variants.
@@ -214,6 +220,9 @@ func Build(inputs []*Input) (*Report, error) {
 		}
 	}
 	r.Warnings = warnings(r)
+	if line := excluded.Line(); line != "" {
+		r.Warnings = append(r.Warnings, Warning{Kind: "invalid", Text: "Left out: " + line + "."})
+	}
 	return r, nil
 }
 
@@ -319,15 +328,16 @@ func variantName(backend string, vp map[string]string) string {
 func aggregate(s *Series, hists map[*result.Sample]*hdrhistogram.Histogram) error {
 	s.Metrics = map[string]Spread{}
 	for _, m := range result.Metrics {
-		if vals := s.Values(m.Value); len(vals) > 0 {
+		if vals := s.Values(series.Of(m)); len(vals) > 0 {
 			s.Metrics[m.Name] = series.NewSpread(vals)
 		}
 	}
 	s.OpsPerSec = s.Metrics["ops/s"]
 
-	// Latency: merge histograms, never average percentiles.
+	// Latency: merge histograms, never average percentiles. Timing figures come from timed samples only,
+	// syscall figures from counted ones (series.Measures).
 	for _, smp := range s.Samples {
-		if smp.Latency.Histogram == "" {
+		if smp.Latency.Histogram == "" || !smp.Timed() {
 			continue
 		}
 		h := hists[smp]
@@ -354,6 +364,9 @@ func aggregate(s *Series, hists map[*result.Sample]*hdrhistogram.Histogram) erro
 	var ops, total float64
 	byName := map[string]float64{}
 	for _, smp := range s.Samples {
+		if !smp.Counted() {
+			continue
+		}
 		if !smp.Syscalls.Available {
 			sc.Missing++
 			if sc.Reason == "" {
@@ -365,17 +378,25 @@ func aggregate(s *Series, hists map[*result.Sample]*hdrhistogram.Histogram) erro
 			continue
 		}
 		sc.Samples++
+		// The I/O thread's count where it was taken apart, as the syscalls/op metric has it.
 		sc.Scope = smp.Syscalls.Scope
-		perOp = append(perOp, smp.Syscalls.PerOp)
+		count := result.SyscallCount{Total: smp.Syscalls.Total, PerOp: smp.Syscalls.PerOp, ByName: smp.Syscalls.ByName}
+		if b := smp.Syscalls.Backend; b != nil {
+			sc.Scope, count = "I/O thread", *b
+		}
+		perOp = append(perOp, count.PerOp)
 		ops += float64(smp.Ops)
-		total += float64(smp.Syscalls.Total)
+		total += float64(count.Total)
 		var named uint64
-		for n, c := range smp.Syscalls.ByName {
+		for n, c := range count.ByName {
+			if n == "other" {
+				continue
+			}
 			byName[n] += float64(c)
 			named += c
 		}
-		if named < smp.Syscalls.Total {
-			byName["other"] += float64(smp.Syscalls.Total - named)
+		if named < count.Total {
+			byName["other"] += float64(count.Total - named)
 		}
 	}
 	if sc.Samples > 0 && ops > 0 {
@@ -398,7 +419,7 @@ func aggregate(s *Series, hists map[*result.Sample]*hdrhistogram.Histogram) erro
 	var user, sys, poll, worker float64
 	var cpuPer []float64
 	for _, smp := range s.Samples {
-		if smp.Ops <= 0 || smp.CPU.UserNs+smp.CPU.SysNs == 0 {
+		if smp.Ops <= 0 || smp.CPU.UserNs+smp.CPU.SysNs == 0 || !smp.Timed() {
 			continue
 		}
 		cpuOps += float64(smp.Ops)

@@ -8,12 +8,13 @@ import (
 	"strings"
 
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/series"
 )
 
 // Warning is a caveat the reader must see next to the figures.
 type Warning struct {
 	// Kind is a stable identifier: emulated, environment, few-samples, page-cache, sqpoll-core,
-	// sqpoll-cpu, syscalls-unavailable, no-latency, interrupted, skipped, run.
+	// sqpoll-cpu, syscalls-unavailable, no-latency, interrupted, skipped, run, invalid (samples left out).
 	Kind string
 	// Workloads are the workloads it concerns (none = the whole report); their sections repeat it.
 	Workloads []string
@@ -72,7 +73,7 @@ func warnings(r *Report) []Warning {
 	for _, w := range r.Workloads {
 		for _, s := range w.Series {
 			name := w.Name + " " + s.Name()
-			if n := len(s.Samples); n < MinSamples {
+			if n := figureSamples(&s.Series); n < MinSamples {
 				few = append(few, name)
 				fewIn = appendOnce(fewIn, w.Name)
 				minN = min(minN, n)
@@ -117,7 +118,7 @@ func warnings(r *Report) []Warning {
 			}
 			if s.Hist == nil {
 				for _, smp := range s.Samples {
-					if smp.Latency.Count > 0 {
+					if smp.Latency.Count > 0 && smp.Timed() {
 						noHist = append(noHist, name)
 						noHistIn = appendOnce(noHistIn, w.Name)
 						break
@@ -358,4 +359,17 @@ func nonEmpty(s string) []string {
 		return nil
 	}
 	return []string{s}
+}
+
+// figureSamples is how many values each figure of a series has: timed and counted samples each give half
+// the figures (series.Measures), so the fewer of the two kinds present counts.
+func figureSamples(s *series.Series) int {
+	n := len(s.Samples)
+	if t := len(s.Timed()); t > 0 && t < n {
+		n = t
+	}
+	if c := len(s.Counted()); c > 0 && c < n {
+		n = c
+	}
+	return n
 }

@@ -39,9 +39,15 @@ func Save(path string, f *File, force bool) error {
 }
 
 // WriteFileAtomic writes data to path through a temporary file and a rename; without force it refuses to
-// replace an existing path, atomically.
+// replace an existing path, atomically. It never replaces a directory or a non-regular file (a device, a
+// pipe), force or not.
 func WriteFileAtomic(path string, data []byte, force bool) error {
 	dir := filepath.Dir(path)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s: %w", path, ErrIsDir)
+	} else if err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
 	if !force {
 		if _, err := os.Lstat(path); err == nil {
 			return fmt.Errorf("%s: %w", path, ErrExists)

@@ -9,35 +9,43 @@ type Metric struct {
 	Deterministic bool
 	// Value reads the metric from a sample; ok is false when the sample does not have it.
 	Value func(s *Sample) (v float64, ok bool)
+	// Kind is the kind of sample that measures the metric truly (KindTimed, KindCounted); "" means either.
+	// Value does not check it: the series layer (internal/series) does.
+	Kind string
 }
 
 // Metrics is the catalogue, in display order.
 var Metrics = []Metric{
-	{Name: "ops/s", Unit: "ops/s", HigherIsBetter: true, Value: func(s *Sample) (float64, bool) {
+	{Name: "ops/s", Unit: "ops/s", HigherIsBetter: true, Kind: KindTimed, Value: func(s *Sample) (float64, bool) {
 		return s.OpsPerSec, s.Seconds > 0
 	}},
-	{Name: "MB/s", Unit: "MB/s", HigherIsBetter: true, Value: func(s *Sample) (float64, bool) {
+	{Name: "MB/s", Unit: "MB/s", HigherIsBetter: true, Kind: KindTimed, Value: func(s *Sample) (float64, bool) {
 		return s.BytesPerSec / 1e6, s.Seconds > 0 && s.Bytes > 0
 	}},
-	{Name: "p50", Unit: "ns/p50", Value: func(s *Sample) (float64, bool) {
+	{Name: "p50", Unit: "ns/p50", Kind: KindTimed, Value: func(s *Sample) (float64, bool) {
 		return float64(s.Latency.P50), s.Latency.Count > 0
 	}},
-	{Name: "p99", Unit: "ns/p99", Value: func(s *Sample) (float64, bool) {
+	{Name: "p99", Unit: "ns/p99", Kind: KindTimed, Value: func(s *Sample) (float64, bool) {
 		return float64(s.Latency.P99), s.Latency.Count > 0
 	}},
-	{Name: "p99.9", Unit: "ns/p99.9", Value: func(s *Sample) (float64, bool) {
+	{Name: "p99.9", Unit: "ns/p99.9", Kind: KindTimed, Value: func(s *Sample) (float64, bool) {
 		return float64(s.Latency.P999), s.Latency.Count > 0
 	}},
-	{Name: "syscalls/op", Unit: "syscalls/op", Deterministic: true, Value: func(s *Sample) (float64, bool) {
-		return s.Syscalls.PerOp, s.Syscalls.Available && s.Ops > 0
+	// syscalls/op is the I/O thread's (Sample.IOSyscalls): the process's other threads make syscalls per
+	// second, not per op, and are other-syscalls/s.
+	{Name: "syscalls/op", Unit: "syscalls/op", Deterministic: true, Kind: KindCounted, Value: func(s *Sample) (float64, bool) {
+		return s.IOSyscalls()
 	}},
-	{Name: "enters/op", Unit: "enters/op", Deterministic: true, Value: func(s *Sample) (float64, bool) {
+	{Name: "other-syscalls/s", Unit: "other-syscalls/s", Kind: KindCounted, Value: func(s *Sample) (float64, bool) {
+		return s.OtherSyscallsPerSec()
+	}},
+	{Name: "enters/op", Unit: "enters/op", Deterministic: true, Kind: KindCounted, Value: func(s *Sample) (float64, bool) {
 		return s.EntersPerOp, s.EntersPerOp >= 0 && s.Ops > 0
 	}},
-	{Name: "cpu-ns/op", Unit: "cpu-ns/op", Value: func(s *Sample) (float64, bool) {
+	{Name: "cpu-ns/op", Unit: "cpu-ns/op", Kind: KindTimed, Value: func(s *Sample) (float64, bool) {
 		return s.CPU.PerOpNs, s.Ops > 0 && s.CPU.PerOpNs > 0
 	}},
-	{Name: "ctxsw/op", Unit: "ctxsw/op", Value: func(s *Sample) (float64, bool) {
+	{Name: "ctxsw/op", Unit: "ctxsw/op", Kind: KindTimed, Value: func(s *Sample) (float64, bool) {
 		return s.ContextSwitches.PerOp, s.ContextSwitches.Available && s.Ops > 0
 	}},
 	{Name: "peak-rss", Unit: "B", Value: func(s *Sample) (float64, bool) {

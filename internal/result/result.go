@@ -77,6 +77,9 @@ type Sample struct {
 	// They become benchmark keys in Go benchmark text: BenchmarkSmallFile/backend=uring/depth=32.
 	Params map[string]string `json:"params,omitempty"`
 	Repeat int               `json:"repeat"` // 0-based index of this sample within its series
+	// Kind is KindTimed or KindCounted (see kind.go); empty in files written before samples had kinds,
+	// whose samples give every figure.
+	Kind string `json:"kind,omitempty"`
 
 	Seconds     float64 `json:"seconds"`
 	Ops         int64   `json:"ops"`
@@ -102,6 +105,11 @@ type Sample struct {
 	Memory *ConnMemory `json:"memory,omitempty"`
 
 	Warnings []Warning `json:"warnings,omitempty"`
+	// Invalid, when set, says why the sample's figures do not measure what the run asked (Kind
+	// WarnLowResidency: a buffered data set fell below 99% page-cache residency, so reads went to disk).
+	// Summaries, compare and report leave such samples out and say so (series.Valid). Older files have no
+	// such field: their samples are valid.
+	Invalid *Warning `json:"invalid,omitempty"`
 }
 
 // Latency is the latency distribution of a sample, in nanoseconds.

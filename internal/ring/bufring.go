@@ -136,7 +136,9 @@ func (b *BufRing) Advance() {
 }
 
 // Close unregisters the group and unmaps the ring and buffers. Requests
-// still using the group must have completed or been cancelled.
+// still using the group must have completed or been cancelled. (Ring.Close
+// releases BufRings still open, and keeps their buffers mapped when
+// requests may still be in flight.)
 func (b *BufRing) Close() error {
 	if b.closed {
 		return nil
@@ -155,6 +157,13 @@ func (b *BufRing) Close() error {
 	}
 	b.unmap()
 	return err
+}
+
+// leak drops the BufRing's references to its memory without unmapping it:
+// the kernel may still write into the buffers. The ring itself is pinned by
+// the kernel while registered, but it is tiny and goes the same way.
+func (b *BufRing) leak() {
+	b.ringMem, b.bufMem, b.bufs, b.tailWord = nil, nil, nil, nil
 }
 
 func (b *BufRing) unmap() {

@@ -29,7 +29,16 @@ const drainPoll = 50 * time.Millisecond
 //
 // Without timed waits (FEAT_EXT_ARG, 5.11+) it polls, sleeping a
 // millisecond between rounds.
+//
+// Until a later drain succeeds, a Ring whose drain failed keeps its BufRing
+// memory mapped when closed (see Close).
 func (r *Ring) CancelAndDrain(ud uint64, inflight *int, buf []CQE, d time.Duration) error {
+	err := r.cancelAndDrain(ud, inflight, buf, d)
+	r.drainGaveUp = err != nil
+	return err
+}
+
+func (r *Ring) cancelAndDrain(ud uint64, inflight *int, buf []CQE, d time.Duration) error {
 	deadline := time.Now().Add(d)
 	if len(buf) == 0 {
 		buf = make([]CQE, 64)

@@ -49,7 +49,7 @@ func (r *Ring) SQWait() error {
 	r.publish()
 	for r.sqeTail-atomic.LoadUint32(r.sqHead) >= r.sqSize {
 		if _, errno := r.enterRetry(0, 0, enterSQWait|r.sqpollWake(), nil, 0); errno != 0 {
-			return errno
+			return enterError(errno)
 		}
 	}
 	return nil
@@ -176,7 +176,8 @@ func (r *Ring) setExtTimeout(d time.Duration) {
 // only when the poll thread has gone to sleep (IORING_SQ_NEED_WAKEUP), or to
 // flush an overflowed CQ. The return value then counts SQEs published.
 //
-// Errors are the bare unix.Errno from io_uring_enter (no allocation).
+// Errors are the bare unix.Errno from io_uring_enter (no allocation), except
+// EBADR, which is ErrCQDropped.
 // EAGAIN/EBUSY mean the kernel is short of resources or completions are
 // backed up: SQEs not consumed stay queued (Pending); Reap and call again.
 // EINTR is retried internally.
@@ -197,7 +198,7 @@ func (r *Ring) Submit() (int, error) {
 		}
 		if flags != 0 {
 			if _, errno := r.enterRetry(pending, 0, flags, nil, 0); errno != 0 {
-				return int(newly), errno
+				return int(newly), enterError(errno)
 			}
 		}
 		return int(newly), nil
@@ -211,7 +212,7 @@ func (r *Ring) Submit() (int, error) {
 		}
 		n, errno := r.enterRetry(pending, 0, flags, nil, 0)
 		if errno != 0 {
-			return submitted, errno
+			return submitted, enterError(errno)
 		}
 		r.stats.SQEsSubmitted += uint64(n)
 		submitted += n
@@ -235,7 +236,7 @@ func (r *Ring) Submit() (int, error) {
 // overflow is pending). With SQPOLL it enters with GETEVENTS, adding
 // SQ_WAKEUP only when the poll thread sleeps.
 //
-// Errors are the bare unix.Errno from io_uring_enter. On EAGAIN or EBUSY the
+// Errors are the bare unix.Errno from io_uring_enter (EBADR: ErrCQDropped). On EAGAIN or EBUSY the
 // call returns at once (errors.Is(err, unix.EAGAIN)); SQEs not consumed stay
 // queued: Reap what is ready and call again.
 func (r *Ring) SubmitAndWait(waitNr uint32) (int, error) {
@@ -309,7 +310,7 @@ func (r *Ring) submitAndWait(waitNr uint32, d time.Duration, timed bool) (int, e
 			}
 			return submitted, unix.ETIME
 		default:
-			return submitted, errno
+			return submitted, enterError(errno)
 		}
 		if !r.sqpoll {
 			r.stats.SQEsSubmitted += uint64(n)
@@ -338,7 +339,7 @@ func (r *Ring) submitAndWait(waitNr uint32, d time.Duration, timed bool) (int, e
 // early returns are retried). The wait flushes overflowed CQEs and runs
 // pending task work. WaitCQE(0) enters once with GETEVENTS and min 0: it
 // runs deferred task work (DEFER_TASKRUN) and flushes overflow without
-// waiting. Errors are bare unix.Errno values.
+// waiting. Errors are bare unix.Errno values (EBADR: ErrCQDropped).
 func (r *Ring) WaitCQE(min uint32) error {
 	want := minU32(min, r.cqSize)
 	if want == 0 {
@@ -346,7 +347,7 @@ func (r *Ring) WaitCQE(min uint32) error {
 	}
 	for r.cqReady() < want {
 		if _, errno := r.enterRetry(0, want, enterGetEvents, nil, 0); errno != 0 {
-			return errno
+			return enterError(errno)
 		}
 	}
 	return nil
@@ -362,7 +363,7 @@ func minU32(a, b uint32) uint32 {
 // flush enters with GETEVENTS and min_complete 0.
 func (r *Ring) flush() error {
 	if _, errno := r.enterRetry(0, 0, enterGetEvents, nil, 0); errno != 0 {
-		return errno
+		return enterError(errno)
 	}
 	return nil
 }

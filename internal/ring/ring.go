@@ -135,6 +135,9 @@ type Ring struct {
 
 	bufRings []*BufRing
 	closed   bool
+	// drainGaveUp: the last CancelAndDrain timed out or failed, so requests
+	// may still be in flight (see Close).
+	drainGaveUp bool
 }
 
 // New sets up a ring as p asks. On EINVAL it steps down one flag at a time
@@ -341,24 +344,32 @@ func (r *Ring) unmap() {
 	}
 }
 
-// Close releases the ring: open BufRings, the registered ring fd (this must
-// run on the thread that registered it), the mappings and the fd. The kernel
-// cancels requests still in flight. Close is idempotent.
+// Close releases the ring: the registered ring fd (this must run on the
+// thread that registered it), the ring fd, the ring mappings and open
+// BufRings. Close is idempotent.
+//
+// Closing an io_uring fd does not wait for requests in flight: the kernel
+// cancels them and tears the ring down asynchronously, and until then a
+// request may still write into memory it was given. So the fd is closed
+// first and BufRing memory is unmapped after it, and only when no request
+// can still use it: when the last CancelAndDrain gave up (ErrDrainTimeout),
+// the buffers are deliberately left mapped (leaked) and Close returns an
+// error wrapping ErrMemoryKept. Callers must handle their own memory (an
+// Arena) the same way: drain first, and keep it mapped if the drain failed.
+// The SQ/CQ/SQE mappings are the kernel's own pages, safe to unmap anytime.
 func (r *Ring) Close() error {
 	if r.closed {
 		return nil
 	}
 	r.closed = true
 	var errs []error
-	for len(r.bufRings) > 0 {
-		if err := r.bufRings[len(r.bufRings)-1].Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if r.ringIndex >= 0 {
 		if err := r.UnregisterRingFD(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := unix.Close(r.fd); err != nil {
+		errs = append(errs, fmt.Errorf("io_uring: close ring fd: %w", err))
 	}
 	r.unmap()
 	// Use after Close becomes a nil dereference, not a fault on unmapped
@@ -366,8 +377,20 @@ func (r *Ring) Close() error {
 	r.sqes, r.cqes = nil, nil
 	r.sqHead, r.sqTail, r.sqFlags, r.sqDrop = nil, nil, nil, nil
 	r.cqHead, r.cqTail, r.cqOverflow = nil, nil, nil
-	if err := unix.Close(r.fd); err != nil {
-		errs = append(errs, fmt.Errorf("io_uring: close ring fd: %w", err))
+	// The buffer groups went with the ring fd (no unregister needed).
+	kept := 0
+	for _, b := range r.bufRings {
+		b.closed = true
+		if r.drainGaveUp {
+			kept += len(b.bufMem)
+			b.leak()
+		} else {
+			b.unmap()
+		}
+	}
+	r.bufRings = nil
+	if kept > 0 {
+		errs = append(errs, fmt.Errorf("%w (%d bytes)", ErrMemoryKept, kept))
 	}
 	return errors.Join(errs...)
 }

@@ -1,7 +1,8 @@
 // Package runner is the orchestrator of `ringbench run`: a Plan says which workloads run on which backends
 // with which configuration, how many samples of each pair and how long each is, and Run carries it out —
 // every workload prepared first, each backend warmed up once per workload, then the samples interleaved
-// across backends (ABCABC...) so that drift on a shared machine hits every backend alike — and builds the
+// across backends (ABCABC...) so that drift on a shared machine hits every backend alike, each round a
+// timed sample of every backend (no syscall counter open) and then a counted one — and builds the
 // result file, stopping cleanly (what was measured kept, marked interrupted) when its context ends.
 package runner
 
@@ -44,13 +45,20 @@ type Request struct {
 	Count     int
 	Duration  time.Duration
 	Warmup    time.Duration
-	// CountSyscalls counts syscalls with kernel tracepoints (measure.Options.CountSyscalls).
+	// CountSyscalls takes counted samples besides the timed ones: syscalls counted with kernel tracepoints
+	// (measure.Options.CountSyscalls).
 	CountSyscalls bool
+	// CountedOnly takes counted samples only (needs CountSyscalls): for gates on syscall counts alone.
+	CountedOnly bool
 }
 
 // Plan is a validated run.
 type Plan struct {
 	Backends []backend.Backend
+	// Named is true when the backends were asked for by name rather than as "all": one of them that turns
+	// out unable to run a workload here (ErrNotSupported at setup or while sampling) then fails the run
+	// with ErrUnavailable instead of being skipped quietly.
+	Named bool
 	// Skipped are the backends of "all" that cannot run here, and why.
 	Skipped       []result.Skip
 	Workloads     []workloads.Workload
@@ -59,10 +67,22 @@ type Plan struct {
 	Duration      time.Duration
 	Warmup        time.Duration
 	CountSyscalls bool
+	// Timed is whether rounds take timed samples; false only with Request.CountedOnly.
+	Timed bool
 }
 
-// Samples is the number of measured samples the plan takes (warm-ups not counted).
-func (p *Plan) Samples() int { return len(p.Workloads) * len(p.Backends) * p.Count }
+// Samples is the number of measured samples the plan takes (warm-ups not counted): per round one timed
+// sample of each backend on each workload, and as many counted ones when syscalls are counted.
+func (p *Plan) Samples() int {
+	kinds := 0
+	if p.Timed {
+		kinds++
+	}
+	if p.CountSyscalls {
+		kinds++
+	}
+	return len(p.Workloads) * len(p.Backends) * p.Count * kinds
+}
 
 // NewPlan checks r without touching the disk or starting anything: the sample counts and lengths, each
 // workload's own flags (its Validate) and whether each backend can run here. "all" backends means every
@@ -72,7 +92,11 @@ func NewPlan(r Request) (*Plan, error) {
 	if err := CheckSamples(r.Count, r.Duration, r.Warmup); err != nil {
 		return nil, err
 	}
-	p := &Plan{Config: r.Config, Count: r.Count, Duration: r.Duration, Warmup: r.Warmup, CountSyscalls: r.CountSyscalls}
+	if r.CountedOnly && !r.CountSyscalls {
+		return nil, errors.New("--samples counted: needs --count-syscalls")
+	}
+	p := &Plan{Config: r.Config, Count: r.Count, Duration: r.Duration, Warmup: r.Warmup, CountSyscalls: r.CountSyscalls,
+		Timed: !r.CountedOnly}
 
 	if len(r.Workloads) == 1 && r.Workloads[0] == "all" {
 		p.Workloads = workloads.All()
@@ -99,6 +123,7 @@ func NewPlan(r Request) (*Plan, error) {
 	if all {
 		names = backend.Names()
 	}
+	p.Named = !all
 	for _, n := range names {
 		b, err := backend.Lookup(n)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/workloads"
+	"github.com/ringbench/ringbench/workloads/dataset"
 )
 
 // Meta is what the result file records about the invocation besides the plan.
@@ -42,7 +43,9 @@ func (noProgress) Step()         {}
 // in flight is cut short and says so), closes what it prepared and returns what was measured with
 // Interrupted set; the file may then hold no sample. The error joins every failure: each backend that
 // failed on a workload fails alone, the others still measured; an error matching ErrBadInput is the
-// user's flags' doing.
+// user's flags' doing. A backend that this kernel or its limits turn out not to support on a workload
+// (ErrNotSupported) is recorded in Skipped; when the plan's backends were named, that is also an error,
+// matching ErrUnavailable only when nothing else failed (see unavailable).
 func Run(ctx context.Context, plan *Plan, meta Meta, prog Progress) (*result.File, error) {
 	if prog == nil {
 		prog = noProgress{}
@@ -78,11 +81,16 @@ func Run(ctx context.Context, plan *Plan, meta Meta, prog Progress) (*result.Fil
 
 // run is one Run in progress.
 type run struct {
-	plan  *Plan
-	cfg   workloads.Config
-	f     *result.File
-	prog  Progress
-	meter *measure.Meter
+	plan *Plan
+	cfg  workloads.Config
+	f    *result.File
+	prog Progress
+	// timed measures the timed samples: no syscall counter open (see samplePhases).
+	timed *measure.Meter
+	// held measures every counted sample when the run takes no timed ones: its counters stay open.
+	held *measure.Meter
+	// notRun are the named backends skipped as unsupported on a workload (Plan.Named).
+	notRun []error
 }
 
 // all prepares every workload first (data sets, servers), so that a data set that cannot be made (a full
@@ -105,6 +113,9 @@ func (r *run) all(ctx context.Context) (err error) {
 		p, err := w.Prepare(ctx, r.cfg)
 		if err != nil {
 			if ctx.Err() != nil {
+				if errors.Is(err, dataset.ErrPartialLeft) { // the user must hear what stays in --dir
+					return fmt.Errorf("%s: %w", w.Name(), err)
+				}
 				return nil
 			}
 			if isFlagError(err) {
@@ -114,10 +125,15 @@ func (r *run) all(ctx context.Context) (err error) {
 		}
 		prepared = append(prepared, p)
 	}
-	// Counters stay open from the first sample to the last: opening and closing them per sample costs
-	// the kernel about half a second each time.
-	r.meter = measure.New(measure.Options{CountSyscalls: r.plan.CountSyscalls, Hold: true})
-	defer r.meter.Close()
+	notCounted := ""
+	if r.plan.CountSyscalls {
+		notCounted = "timed sample: syscalls are counted in the counted samples (tracepoints off while timing)"
+	}
+	r.timed = measure.New(measure.Options{NotCounted: notCounted})
+	if r.plan.CountSyscalls && !r.plan.Timed {
+		r.held = measure.New(measure.Options{CountSyscalls: true, Hold: true})
+		defer r.held.Close()
+	}
 	var errs []error
 	for i, w := range r.plan.Workloads {
 		if ctx.Err() != nil {
@@ -127,7 +143,53 @@ func (r *run) all(ctx context.Context) (err error) {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return r.unavailable(errors.Join(errs...))
+}
+
+// unavailable adds to failed (the run's failures) the named backends that could not run a workload here:
+// alone they make an error matching ErrUnavailable (`run` exits 3); beside a real failure they are only
+// reported, and the failure decides (exit 1).
+func (r *run) unavailable(failed error) error {
+	if len(r.notRun) == 0 {
+		return failed
+	}
+	notRun := errors.Join(r.notRun...)
+	if failed != nil {
+		return errors.Join(failed, notRun)
+	}
+	return marked{notRun, ErrUnavailable}
+}
+
+// phase is one kind of sample within a round: the Meter its samples use, made for the phase and released
+// after it.
+type phase struct {
+	kind  string
+	meter func() *measure.Meter
+	done  func(*measure.Meter)
+}
+
+// samplePhases are the phases of one round: timed samples (unless the plan takes counted ones only), then
+// counted ones when syscalls are counted.
+//
+// A syscall tracepoint costs every syscall on the machine as long as any perf event on it exists, even a
+// disabled one (`ringbench probe` measures it): so the timed phase runs with no counter open at all, and
+// the counted phase opens the process's counters once for all its samples (Meter Hold) and closes them
+// after. Closing is the expensive part (an RCU grace period per tracepoint, about 35 ms each, half a second
+// with the default breakdown), so it happens once per round, not once per sample.
+func (r *run) samplePhases() []phase {
+	var phases []phase
+	if r.plan.Timed {
+		phases = append(phases, phase{kind: result.KindTimed, meter: func() *measure.Meter { return r.timed }, done: func(*measure.Meter) {}})
+	}
+	switch {
+	case r.held != nil:
+		phases = append(phases, phase{kind: result.KindCounted, meter: func() *measure.Meter { return r.held }, done: func(*measure.Meter) {}})
+	case r.plan.CountSyscalls:
+		phases = append(phases, phase{kind: result.KindCounted,
+			meter: func() *measure.Meter { return measure.New(measure.Options{CountSyscalls: true, Hold: true}) },
+			done:  func(m *measure.Meter) { m.Close() }})
+	}
+	return phases
 }
 
 // isFlagError reports whether a workload's Prepare complained about a flag value (its message names it).
@@ -135,7 +197,9 @@ func isFlagError(err error) bool {
 	return strings.HasPrefix(err.Error(), "--")
 }
 
-// workload warms each backend once, then takes plan.Count rounds of samples, one per backend per round.
+// workload warms each backend once, then takes plan.Count rounds of samples: in each round one timed
+// sample per backend, then (when syscalls are counted) one counted sample per backend, with counters
+// opened for the counted phase and closed again before the next round's timed phase (see samplePhases).
 // A backend that fails (or turns out not to support the workload) is left out of the rounds after.
 func (r *run) workload(ctx context.Context, w workloads.Workload, prepared workloads.Prepared) error {
 	// failed holds each backend left out: nil error when it was skipped as unsupported.
@@ -143,6 +207,9 @@ func (r *run) workload(ctx context.Context, w workloads.Workload, prepared workl
 	fail := func(b backend.Backend, err error) {
 		if errors.Is(err, backend.ErrNotSupported) {
 			r.f.Skipped = append(r.f.Skipped, result.Skip{Backend: b.Name(), Workload: w.Name(), Reason: err.Error()})
+			if r.plan.Named {
+				r.notRun = append(r.notRun, fmt.Errorf("--backend %s cannot run %s here: %w", b.Name(), w.Name(), err))
+			}
 			err = nil
 		}
 		failed[b.Name()] = err
@@ -162,27 +229,34 @@ func (r *run) workload(ctx context.Context, w workloads.Workload, prepared workl
 		}
 	}
 	for round := 0; round < r.plan.Count; round++ {
-		for _, b := range r.plan.Backends {
+		for _, ph := range r.samplePhases() {
+			meter := ph.meter()
+			for _, b := range r.plan.Backends {
+				if ctx.Err() != nil {
+					break
+				}
+				if _, out := failed[b.Name()]; out {
+					continue
+				}
+				r.prog.Status(fmt.Sprintf("%s on %s: %s sample %d/%d", w.Name(), b.Name(), ph.kind, round+1, r.plan.Count))
+				s, err := prepared.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: r.plan.Duration, Repeat: round, Meter: meter})
+				r.prog.Step()
+				if err != nil {
+					if ctx.Err() == nil {
+						fail(b, err)
+					}
+					continue
+				}
+				s.Kind = ph.kind
+				if ctx.Err() != nil && s.Seconds < r.plan.Duration.Seconds() {
+					s.Warnings = append(s.Warnings, result.Warn(result.WarnInterrupted, "interrupted: cut short after %.3gs of %v", s.Seconds, r.plan.Duration))
+				}
+				r.f.Samples = append(r.f.Samples, s)
+			}
+			ph.done(meter)
 			if ctx.Err() != nil {
 				return nil
 			}
-			if _, out := failed[b.Name()]; out {
-				continue
-			}
-			r.prog.Status(fmt.Sprintf("%s on %s: sample %d/%d", w.Name(), b.Name(), round+1, r.plan.Count))
-			s, err := prepared.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: r.plan.Duration, Repeat: round, Meter: r.meter})
-			r.prog.Step()
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				fail(b, err)
-				continue
-			}
-			if ctx.Err() != nil && s.Seconds < r.plan.Duration.Seconds() {
-				s.Warnings = append(s.Warnings, result.Warn(result.WarnInterrupted, "interrupted: cut short after %.3gs of %v", s.Seconds, r.plan.Duration))
-			}
-			r.f.Samples = append(r.f.Samples, s)
 		}
 	}
 	var errs []error

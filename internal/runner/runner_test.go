@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	backend "github.com/ringbench/ringbench/backends"
 	_ "github.com/ringbench/ringbench/backends/epoll"
 	_ "github.com/ringbench/ringbench/backends/gostd"
+	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/workloads"
 	_ "github.com/ringbench/ringbench/workloads/manyfile"
 	_ "github.com/ringbench/ringbench/workloads/smallfile"
@@ -64,8 +66,9 @@ func TestNewPlanNamesTheFlag(t *testing.T) {
 	}
 }
 
-// TestRunInterleavesBackends: samples come round by round, one per backend (ABAB), warm-ups unrecorded,
-// each measured (syscalls or the reason they are not), and the file says what was asked for.
+// TestRunInterleavesBackends: samples come round by round, in each a timed sample of every backend then a
+// counted one (ABAB), warm-ups unrecorded, each measured (syscalls or the reason they are not), and the file
+// says what was asked for. No perf event is open while a timed sample starts.
 func TestRunInterleavesBackends(t *testing.T) {
 	p, err := NewPlan(request(t))
 	if err != nil {
@@ -74,21 +77,32 @@ func TestRunInterleavesBackends(t *testing.T) {
 	var statuses []string
 	steps := 0
 	f, err := Run(context.Background(), p, Meta{Label: "x", Command: []string{"ringbench", "run"}}, progressFuncs{
-		status: func(s string) { statuses = append(statuses, s) }, step: func() { steps++ }})
+		status: func(s string) {
+			statuses = append(statuses, s)
+			if strings.Contains(s, "timed sample") {
+				if n := perfFDs(t); n > 0 {
+					t.Errorf("%s: %d perf event fds open", s, n)
+				}
+			}
+		}, step: func() { steps++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var order []string
 	for _, s := range f.Samples {
-		order = append(order, s.Backend)
+		order = append(order, s.Backend+" "+s.Kind)
 		if s.Ops == 0 || (!s.Syscalls.Available && s.Syscalls.Reason == "") {
 			t.Errorf("sample %+v: no ops, or syscalls neither counted nor explained", s)
 		}
+		if s.Kind == result.KindTimed && (s.Syscalls.Available || !strings.Contains(s.Syscalls.Reason, "timed sample")) {
+			t.Errorf("timed sample's syscalls: %+v", s.Syscalls)
+		}
 	}
-	if got := strings.Join(order, ","); got != "epoll,gostd,epoll,gostd" {
-		t.Errorf("sample order %s, want epoll,gostd,epoll,gostd", got)
+	want := "epoll timed,gostd timed,epoll counted,gostd counted,epoll timed,gostd timed,epoll counted,gostd counted"
+	if got := strings.Join(order, ","); got != want {
+		t.Errorf("sample order %s, want %s", got, want)
 	}
-	if steps != p.Samples() || steps != 4 {
+	if steps != p.Samples() || steps != 8 {
 		t.Errorf("%d steps, want %d", steps, p.Samples())
 	}
 	if f.Interrupted || f.Label != "x" || f.Config.Count != 2 || strings.Join(f.Config.Backends, ",") != "epoll,gostd" ||
@@ -98,6 +112,47 @@ func TestRunInterleavesBackends(t *testing.T) {
 	if !strings.Contains(strings.Join(statuses, "\n"), "small-file on gostd: warm-up") {
 		t.Errorf("no warm-up status in %q", statuses)
 	}
+}
+
+// TestRunUncountedIsTimedOnly: with syscall counting off, every sample is timed and no perf event is open.
+func TestRunUncountedIsTimedOnly(t *testing.T) {
+	r := request(t)
+	r.CountSyscalls = false
+	p, err := NewPlan(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Run(context.Background(), p, Meta{}, progressFuncs{status: func(s string) {
+		if n := perfFDs(t); n > 0 {
+			t.Errorf("%s: %d perf event fds open", s, n)
+		}
+	}, step: func() {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Samples) != 4 || p.Samples() != 4 {
+		t.Fatalf("%d samples (plan %d), want 4", len(f.Samples), p.Samples())
+	}
+	for _, s := range f.Samples {
+		if s.Kind != result.KindTimed || s.Syscalls.Available || !strings.Contains(s.Syscalls.Reason, "--count-syscalls=false") {
+			t.Errorf("sample %s %s: %+v", s.Backend, s.Kind, s.Syscalls)
+		}
+	}
+}
+
+// perfFDs counts this process's open perf event file descriptors.
+func perfFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && l == "anon_inode:[perf_event]" {
+			n++
+		}
+	}
+	return n
 }
 
 // TestRunInterrupted: a context ended before the run measures nothing, prepares nothing and says so.
@@ -136,3 +191,29 @@ type progressFuncs struct {
 
 func (p progressFuncs) Status(s string) { p.status(s) }
 func (p progressFuncs) Step()           { p.step() }
+
+// TestRunCountedOnly: --samples counted takes counted samples only, and needs syscall counting.
+func TestRunCountedOnly(t *testing.T) {
+	r := request(t)
+	r.CountedOnly = true
+	p, err := NewPlan(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Run(context.Background(), p, Meta{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Samples) != 4 || p.Samples() != 4 {
+		t.Fatalf("%d samples (plan %d), want 4", len(f.Samples), p.Samples())
+	}
+	for _, s := range f.Samples {
+		if s.Kind != result.KindCounted || (!s.Syscalls.Available && s.Syscalls.Reason == "") {
+			t.Errorf("sample %s %s: %+v", s.Backend, s.Kind, s.Syscalls)
+		}
+	}
+	r.CountSyscalls = false
+	if _, err := NewPlan(r); err == nil || !strings.HasPrefix(err.Error(), "--samples counted") {
+		t.Errorf("counted only without counting: %v", err)
+	}
+}

@@ -12,17 +12,21 @@ import (
 
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/series"
+	"github.com/ringbench/ringbench/internal/termsafe"
 	"github.com/ringbench/ringbench/internal/units"
 )
 
 // Row is the summary of one series.
 type Row struct {
 	Workload, Backend, Params string
-	N                         int
+	// N is the number of timed samples; Counted the number of counted ones when the run took them apart
+	// (0 for files whose samples have no kind: each of the N samples gave every figure).
+	N, Counted                int
 	OpsPerSec, MinOps, MaxOps float64
 	MBPerSec                  float64
 	P50, P99, P999, Max       float64 // ns, medians over samples
-	SyscallsPerOp             float64 // -1 = unavailable
+	SyscallsPerOp             float64 // the I/O thread's (result.Sample.IOSyscalls); -1 = unavailable
+	OtherSyscallsPerSec       float64 // the rest of the process, per second; -1 = unavailable
 	EntersPerOp               float64 // -1 = n/a
 	CPUPerOp                  float64 // ns
 	PollShare                 float64 // fraction of CPU spent by the SQPOLL thread
@@ -34,14 +38,19 @@ type Row struct {
 	Warnings                  []string
 }
 
-// Rows summarises samples, in the order series first appear.
+// Rows summarises the valid samples (series.Valid), in the order series first appear; Notice says what it
+// left out.
 func Rows(samples []result.Sample) []Row {
+	samples, _ = series.Valid(samples)
 	groups := series.Samples(samples)
 	rows := make([]Row, 0, len(groups))
 	for _, g := range groups {
-		first := g.Samples[0]
-		r := Row{Workload: g.Workload, Backend: g.Backend, Params: result.ParamsString(g.Params), N: len(g.Samples),
-			SyscallsPerOp: -1, EntersPerOp: -1, CtxPerOp: -1, Residency: -1, MemPerConn: -1}
+		timed, counted := g.Timed(), g.Counted()
+		r := Row{Workload: g.Workload, Backend: g.Backend, Params: result.ParamsString(g.Params), N: len(timed),
+			SyscallsPerOp: -1, OtherSyscallsPerSec: -1, EntersPerOp: -1, CtxPerOp: -1, Residency: -1, MemPerConn: -1}
+		if len(timed) != len(g.Samples) {
+			r.Counted = len(counted)
+		}
 		// orNone is the median, or none when no sample has the figure.
 		orNone := func(none float64, f func(*result.Sample) (float64, bool)) float64 {
 			if v, ok := g.MedianOf(f); ok {
@@ -49,27 +58,37 @@ func Rows(samples []result.Sample) []Row {
 			}
 			return none
 		}
-		r.OpsPerSec = orNone(0, func(s *result.Sample) (float64, bool) { return s.OpsPerSec, true })
-		r.MinOps, r.MaxOps = first.OpsPerSec, first.OpsPerSec
-		for _, s := range g.Samples {
+		// Timing figures from timed samples only, syscall figures from counted ones (series.Measures).
+		onlyTimed := func(f func(*result.Sample) (float64, bool)) func(*result.Sample) (float64, bool) {
+			return func(s *result.Sample) (float64, bool) {
+				if !s.Timed() {
+					return 0, false
+				}
+				return f(s)
+			}
+		}
+		r.OpsPerSec = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) { return s.OpsPerSec, true }))
+		if len(timed) > 0 {
+			r.MinOps, r.MaxOps = timed[0].OpsPerSec, timed[0].OpsPerSec
+		}
+		for _, s := range timed {
 			r.MinOps = min(r.MinOps, s.OpsPerSec)
 			r.MaxOps = max(r.MaxOps, s.OpsPerSec)
 		}
-		r.MBPerSec = orNone(0, func(s *result.Sample) (float64, bool) { return s.BytesPerSec / 1e6, true })
-		r.P50 = orNone(0, func(s *result.Sample) (float64, bool) { return float64(s.Latency.P50), s.Latency.Count > 0 })
-		r.P99 = orNone(0, func(s *result.Sample) (float64, bool) { return float64(s.Latency.P99), s.Latency.Count > 0 })
-		r.P999 = orNone(0, func(s *result.Sample) (float64, bool) { return float64(s.Latency.P999), s.Latency.Count > 0 })
-		r.Max = orNone(0, func(s *result.Sample) (float64, bool) { return float64(s.Latency.Max), s.Latency.Count > 0 })
-		r.SyscallsPerOp = orNone(-1, func(s *result.Sample) (float64, bool) { return s.Syscalls.PerOp, s.Syscalls.Available })
-		r.EntersPerOp = orNone(-1, func(s *result.Sample) (float64, bool) { return s.EntersPerOp, s.EntersPerOp >= 0 })
-		r.CPUPerOp = orNone(0, func(s *result.Sample) (float64, bool) { return s.CPU.PerOpNs, s.Ops > 0 })
-		r.PollShare = orNone(0, func(s *result.Sample) (float64, bool) {
+		r.MBPerSec = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) { return s.BytesPerSec / 1e6, true }))
+		r.P50 = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P50), s.Latency.Count > 0 }))
+		r.P99 = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P99), s.Latency.Count > 0 }))
+		r.P999 = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P999), s.Latency.Count > 0 }))
+		r.Max = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) { return float64(s.Latency.Max), s.Latency.Count > 0 }))
+		r.SyscallsPerOp = orNone(-1, series.OfName("syscalls/op"))
+		r.OtherSyscallsPerSec = orNone(-1, series.OfName("other-syscalls/s"))
+		r.EntersPerOp = orNone(-1, series.OfName("enters/op"))
+		r.CPUPerOp = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) { return s.CPU.PerOpNs, s.Ops > 0 }))
+		r.PollShare = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) {
 			all := s.CPU.UserNs + s.CPU.SysNs
 			return float64(s.CPU.PollThreadNs) / float64(max(all, 1)), all > 0
-		})
-		r.CtxPerOp = orNone(-1, func(s *result.Sample) (float64, bool) {
-			return s.ContextSwitches.PerOp, s.ContextSwitches.Available
-		})
+		}))
+		r.CtxPerOp = orNone(-1, series.OfName("ctxsw/op"))
 		r.PeakRSS = orNone(0, func(s *result.Sample) (float64, bool) { return float64(s.PeakRSSBytes), s.PeakRSSBytes > 0 })
 		for _, s := range g.Samples {
 			if s.Residency != nil {
@@ -85,7 +104,7 @@ func Rows(samples []result.Sample) []Row {
 			}
 			return s.Memory.RSSPerConnBytes, true
 		})
-		r.TopSyscalls = topSyscalls(g.Samples)
+		r.TopSyscalls = topSyscalls(counted)
 		seen := map[string]bool{}
 		for _, s := range g.Samples {
 			for _, w := range s.Warnings {
@@ -94,7 +113,7 @@ func Rows(samples []result.Sample) []Row {
 					r.Warnings = append(r.Warnings, w.Text)
 				}
 			}
-			if !s.Syscalls.Available && s.Syscalls.Reason != "" && !seen["sys:"+s.Syscalls.Reason] {
+			if s.Counted() && !s.Syscalls.Available && s.Syscalls.Reason != "" && !seen["sys:"+s.Syscalls.Reason] {
 				seen["sys:"+s.Syscalls.Reason] = true
 				r.Warnings = append(r.Warnings, "syscall counting unavailable: "+s.Syscalls.Reason)
 			}
@@ -104,7 +123,14 @@ func Rows(samples []result.Sample) []Row {
 	return rows
 }
 
-// topSyscalls names the syscalls that make up most of the count, per op, summed over samples.
+// Notice is the line that says how many samples Rows left out as invalid and why; "" when none.
+func Notice(samples []result.Sample) string {
+	_, ex := series.Valid(samples)
+	return ex.Line()
+}
+
+// topSyscalls names the syscalls that make up most of the count, per op, summed over samples: the I/O
+// thread's where it was counted apart (as syscalls/op is), else the process's.
 func topSyscalls(ss []*result.Sample) string {
 	sum := map[string]uint64{}
 	var ops int64
@@ -113,7 +139,11 @@ func topSyscalls(ss []*result.Sample) string {
 			return ""
 		}
 		ops += s.Ops
-		for k, v := range s.Syscalls.ByName {
+		byName := s.Syscalls.ByName
+		if s.Syscalls.Backend != nil {
+			byName = s.Syscalls.Backend.ByName
+		}
+		for k, v := range byName {
 			sum[k] += v
 		}
 	}
@@ -135,7 +165,7 @@ func topSyscalls(ss []*result.Sample) string {
 		if i >= 3 || per < 0.005 {
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s %.2f", e.k, per))
+		parts = append(parts, termsafe.String(e.k)+" "+termsafe.Fixed(per, 2))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -148,23 +178,27 @@ func WriteTable(w io.Writer, rows []Row) {
 		if wi > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s  (%s; medians of %d samples)\n", wl[0].Workload, wl[0].Params, wl[0].N)
+		fmt.Fprintf(w, "%s  (%s; medians of %s)\n", termsafe.String(wl[0].Workload), termsafe.String(wl[0].Params), sampleCount(wl[0]))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "backend\tops/s\tMB/s\tp50\tp99\tp99.9\tmax\tsyscalls/op\tenters/op\tCPU/op\tctxsw/op\tpeak RSS\tcached\t")
 		for _, r := range wl {
-			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Backend, humanRate(r.OpsPerSec), r.MBPerSec,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", termsafe.String(r.Backend), humanRate(r.OpsPerSec), termsafe.Fixed(r.MBPerSec, 1),
 				Nanos(r.P50), Nanos(r.P99), Nanos(r.P999), Nanos(r.Max), perOp(r.SyscallsPerOp), perOp(r.EntersPerOp),
 				cpu(r), perOp(r.CtxPerOp), units.HumanBytes(r.PeakRSS), residency(r.Residency))
 		}
 		tw.Flush()
 		for _, r := range wl {
 			if r.TopSyscalls != "" {
-				fmt.Fprintf(w, "  %-7s syscalls/op: %s\n", r.Backend, r.TopSyscalls)
+				line := fmt.Sprintf("  %-7s syscalls/op: %s", termsafe.String(r.Backend), r.TopSyscalls)
+				if r.OtherSyscallsPerSec >= 0 {
+					line += fmt.Sprintf("; rest of the process %.0f/s", r.OtherSyscallsPerSec)
+				}
+				fmt.Fprintln(w, line)
 			}
 		}
 		for _, r := range wl {
 			if r.MemPerConn >= 0 {
-				fmt.Fprintf(w, "  %-7s memory per idle connection: %s (server RSS)\n", r.Backend, units.HumanBytes(r.MemPerConn))
+				fmt.Fprintf(w, "  %-7s memory per idle connection: %s (server RSS)\n", termsafe.String(r.Backend), units.HumanBytes(r.MemPerConn))
 			}
 		}
 		if base := find(wl, "epoll"); base != nil {
@@ -173,12 +207,12 @@ func WriteTable(w io.Writer, rows []Row) {
 				if r.Backend == "epoll" || base.OpsPerSec == 0 {
 					continue
 				}
-				p := fmt.Sprintf("%s %.2fx ops/s", r.Backend, r.OpsPerSec/base.OpsPerSec)
+				p := fmt.Sprintf("%s %sx ops/s", termsafe.String(r.Backend), termsafe.Fixed(r.OpsPerSec/base.OpsPerSec, 2))
 				if base.CPUPerOp > 0 && r.CPUPerOp > 0 {
-					p += fmt.Sprintf(", %.2fx CPU/op", r.CPUPerOp/base.CPUPerOp)
+					p += fmt.Sprintf(", %sx CPU/op", termsafe.Fixed(r.CPUPerOp/base.CPUPerOp, 2))
 				}
 				if base.SyscallsPerOp > 0 && r.SyscallsPerOp >= 0 {
-					p += fmt.Sprintf(", %.3fx syscalls/op", r.SyscallsPerOp/base.SyscallsPerOp)
+					p += fmt.Sprintf(", %sx syscalls/op", termsafe.Fixed(r.SyscallsPerOp/base.SyscallsPerOp, 3))
 				}
 				parts = append(parts, p)
 			}
@@ -188,7 +222,7 @@ func WriteTable(w io.Writer, rows []Row) {
 		}
 		for _, r := range wl {
 			for _, warn := range r.Warnings {
-				fmt.Fprintf(w, "  WARNING %s: %s\n", r.Backend, warn)
+				fmt.Fprintf(w, "  WARNING %s: %s\n", termsafe.String(r.Backend), termsafe.String(warn))
 			}
 		}
 	}
@@ -197,21 +231,29 @@ func WriteTable(w io.Writer, rows []Row) {
 // WriteMarkdown prints the rows as Markdown tables, one per workload.
 func WriteMarkdown(w io.Writer, rows []Row) {
 	for _, wl := range groupByWorkload(rows) {
-		fmt.Fprintf(w, "### %s (%s; medians of %d samples)\n\n", wl[0].Workload, wl[0].Params, wl[0].N)
+		fmt.Fprintf(w, "### %s (%s; medians of %s)\n\n", termsafe.String(wl[0].Workload), termsafe.String(wl[0].Params), sampleCount(wl[0]))
 		fmt.Fprintln(w, "| backend | ops/s | MB/s | p50 | p99 | p99.9 | syscalls/op | enters/op | CPU/op | ctxsw/op | peak RSS | cached |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, r := range wl {
-			fmt.Fprintf(w, "| %s | %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Backend, humanRate(r.OpsPerSec), r.MBPerSec,
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", termsafe.String(r.Backend), humanRate(r.OpsPerSec), termsafe.Fixed(r.MBPerSec, 1),
 				Nanos(r.P50), Nanos(r.P99), Nanos(r.P999), perOp(r.SyscallsPerOp), perOp(r.EntersPerOp), cpu(r), perOp(r.CtxPerOp),
 				units.HumanBytes(r.PeakRSS), residency(r.Residency))
 		}
 		fmt.Fprintln(w)
 		for _, r := range wl {
 			for _, warn := range r.Warnings {
-				fmt.Fprintf(w, "- **warning** %s: %s\n", r.Backend, warn)
+				fmt.Fprintf(w, "- **warning** %s: %s\n", termsafe.String(r.Backend), termsafe.String(warn))
 			}
 		}
 	}
+}
+
+// sampleCount says how many samples the medians are of: "6 samples", or "6 timed + 6 counted samples".
+func sampleCount(r Row) string {
+	if r.Counted > 0 {
+		return fmt.Sprintf("%d timed + %d counted samples", r.N, r.Counted)
+	}
+	return fmt.Sprintf("%d samples", r.N)
 }
 
 func groupByWorkload(rows []Row) [][]Row {
@@ -245,36 +287,36 @@ func Nanos(ns float64) string {
 	case ns <= 0:
 		return "-"
 	case ns < 1e3:
-		return fmt.Sprintf("%.0fns", ns)
+		return termsafe.Fixed(ns, 0) + "ns"
 	case ns < 1e6:
-		return fmt.Sprintf("%.1fµs", ns/1e3)
+		return termsafe.Fixed(ns/1e3, 1) + "µs"
 	case ns < 1e9:
-		return fmt.Sprintf("%.2fms", ns/1e6)
+		return termsafe.Fixed(ns/1e6, 2) + "ms"
 	}
-	return fmt.Sprintf("%.2fs", ns/1e9)
+	return termsafe.Fixed(ns/1e9, 2) + "s"
 }
 
 func humanRate(v float64) string {
 	switch {
 	case v >= 1e6:
-		return fmt.Sprintf("%.2fM", v/1e6)
+		return termsafe.Fixed(v/1e6, 2) + "M"
 	case v >= 1e3:
-		return fmt.Sprintf("%.1fk", v/1e3)
+		return termsafe.Fixed(v/1e3, 1) + "k"
 	}
-	return fmt.Sprintf("%.0f", v)
+	return termsafe.Fixed(v, 0)
 }
 
 func perOp(v float64) string {
 	if v < 0 {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.3f", v)
+	return termsafe.Fixed(v, 3)
 }
 
 func cpu(r Row) string {
 	s := Nanos(r.CPUPerOp)
 	if r.PollShare >= 0.005 {
-		s += fmt.Sprintf(" (%.0f%% sqpoll)", 100*r.PollShare)
+		s += " (" + termsafe.Fixed(100*r.PollShare, 0) + "% sqpoll)"
 	}
 	return s
 }
@@ -283,5 +325,5 @@ func residency(v float64) string {
 	if v < 0 {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.0f%%", 100*v)
+	return termsafe.Fixed(100*v, 0) + "%"
 }

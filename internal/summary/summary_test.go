@@ -32,3 +32,22 @@ func TestRowsMediansAndWarnings(t *testing.T) {
 		t.Errorf("table:\n%s", out)
 	}
 }
+
+func TestRowsLeaveOutInvalidSamples(t *testing.T) {
+	low := &result.Warning{Kind: result.WarnLowResidency, Text: "page cache below 99% resident (lowest 50.0%): reads went to disk"}
+	ss := []result.Sample{
+		{Workload: "small-file", Backend: "uring", OpsPerSec: 100},
+		{Workload: "small-file", Backend: "uring", OpsPerSec: 110},
+		{Workload: "small-file", Backend: "uring", OpsPerSec: 1, Invalid: low},
+	}
+	rows := Rows(ss)
+	if len(rows) != 1 || rows[0].N != 2 || rows[0].MinOps != 100 {
+		t.Fatalf("rows %+v: want the two valid samples only", rows)
+	}
+	if n := Notice(ss); !strings.HasPrefix(n, "left out 1 of 3 samples as invalid: 1 low-residency") {
+		t.Fatalf("notice %q", n)
+	}
+	if n := Notice(ss[:2]); n != "" {
+		t.Fatalf("notice %q with nothing left out", n)
+	}
+}

@@ -151,6 +151,9 @@ func FormatSize(n int64) string {
 func HumanBytes(n float64) string {
 	abs := math.Abs(n)
 	switch {
+	case abs >= 1<<60 || math.IsNaN(n):
+		// Not a plausible size (a damaged or hostile result file): short rather than hundreds of digits.
+		return fmt.Sprintf("%.4g B", n)
 	case abs >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", n/(1<<30))
 	case abs >= 1<<20:

@@ -6,12 +6,28 @@
 // file i lives in subdirectory i/FilesPerDir. The directory holds a marker file, .ringbench-dataset (JSON),
 // that proves ringbench made it and says whether it is complete.
 //
-// Creation happens in a sibling directory ringbench-<name>-<hash>.partial-<random> that is locked (flock)
-// while it is built, carries an "incomplete" marker from its first moment, gets the "complete" marker last,
-// and is then renamed into place with RENAME_NOREPLACE: the final name only ever holds a complete set, and a
-// crash leaves a partial directory that a later Open proves to be ringbench's (marker, lock free) and
-// removes. An open Set holds a shared flock on its directory; removal takes it exclusively, so a set in use
-// by another ringbench process is never removed under it.
+// Creation happens in a sibling directory ringbench-<name>-<hash>.partial-<time><random> that is locked
+// (flock) while it is built, carries an "incomplete" marker from its first moment, gets the "complete"
+// marker last, and is then renamed into place with RENAME_NOREPLACE: the final name only ever holds a
+// complete set. A process that finds another creating the same set (its partial directory locked) waits
+// for it and uses its set rather than making a second one. A creation that fails or is cancelled spends at
+// most cleanupBudget removing its partial directory and leaves the rest; a crash leaves all of it. Any
+// later Open in the same --dir proves such a directory ringbench's (name, marker, lock free) and removes it.
+//
+// Sharing: an open Set holds a shared flock on its directory, so runs on one --dir share a set. A set Open
+// makes is transient (its marker says so): Remove releases it, and the last user to leave deletes it. "Last"
+// is decided by the lock itself: a leaver tries to turn its shared lock into an exclusive one without
+// waiting; if that fails, someone else holds the lock and will run the same test when it leaves (a failed
+// conversion drops the lock, so of two leavers at once one always succeeds). A run asked to --keep its
+// sets calls Keep instead, which marks the set kept for good: no Remove deletes a kept set (nor a set of an
+// older ringbench, whose marker lacks the mark), only RemoveDir does. A transient set a killed run left is
+// reused and then deleted by the next run that Removes it. Removal needs the exclusive lock, so a set in
+// use by another process is never removed under it.
+//
+// Deletion is of what ringbench made only: the marker proves the directory ringbench's; within it, a file
+// at a data file's path is deleted when it is the very inode this process created or, failing that list,
+// when its first and last sectors carry the data set's content (see Verify). Anything else is left and
+// named in the error.
 //
 // Content is deterministic (see Fill and Verify): every 512-byte sector carries a header and a PRNG stream
 // of its own, so a reader can check any block it read. Residency, Warm, Evict and LockInMemory deal with the
@@ -62,15 +78,24 @@ const (
 	spaceMargin = 16 << 20
 	// writeChunk is the largest single write when creating files.
 	writeChunk = 1 << 20
+	// cleanupBudget bounds how long a failed or cancelled creation spends removing its partial directory
+	// (millions of files take minutes): what is left then is left for the next Open, which removes it.
+	cleanupBudget = 2 * time.Second
 )
 
 var (
 	// ErrInUse marks a data set another ringbench process (or another Set in this one) has open.
 	ErrInUse = errors.New("the data set is in use by another ringbench process")
+	// ErrPartialLeft marks an Open error after which the partial directory of the set it was creating is
+	// left in --dir (its removal ran out of cleanupBudget): the next Open removes it. A caller that drops
+	// errors of a cancelled Open should still say this one.
+	ErrPartialLeft = errors.New("is left for the next run to remove")
 	// ErrNotDataSet marks a directory ringbench cannot prove it made: it is never reused nor removed.
 	ErrNotDataSet = errors.New("not a ringbench data set")
 
 	errRetry          = errors.New("data set directory changed while looking at it")
+	errRemovalStopped = errors.New("removal stopped before the end")
+	errOtherCreator   = errors.New("another process is creating the same data set")
 	errSimulatedCrash = errors.New("simulated crash (test hook)")
 )
 
@@ -91,7 +116,7 @@ type Spec struct {
 	Seed uint64
 }
 
-// Set is an open data set. It holds a shared lock on its directory until Remove or Close.
+// Set is an open data set. It holds a shared lock on its directory until Remove, Keep or Close.
 type Set struct {
 	// Dir is the data set directory (absolute), Dir of the Spec joined with ringbench-<name>-<hash>.
 	Dir string
@@ -189,6 +214,9 @@ type marker struct {
 	FilesPerDir    int    `json:"files_per_dir"`
 	Seed           uint64 `json:"seed"`
 	Complete       bool   `json:"complete"`
+	// Transient marks a set made for runs that did not ask to keep it: the last user to Remove it deletes
+	// it. Kept sets (Keep) and those of older ringbench versions have none, and only RemoveDir deletes them.
+	Transient bool `json:"transient,omitempty"`
 	// Informational only.
 	CreatedBy string `json:"created_by,omitempty"`
 	Updated   string `json:"updated,omitempty"`
@@ -238,8 +266,11 @@ func (m *madeFiles) is(i int, stx *unix.Statx_t) bool {
 // Open reuses the data set of spec when a complete one exists whose marker matches spec exactly (and whose
 // files are all there with the right size); otherwise it creates it. Before creating it checks free space
 // and inodes on --dir. Files are written in parallel (one worker per CPU) and the marker last, so a
-// half-made set is never reused. progress, when not nil, is called now and then from the calling goroutine
-// with files done and total. On any error, ctx cancellation included, nothing that Open created is left.
+// half-made set is never reused. While another process creates the same set, Open waits for it and reuses
+// it. A set Open creates is transient: see Remove and Keep. progress, when not nil, is called now and then
+// from the calling goroutine with files done and total. On any error, ctx cancellation included, what Open
+// created is removed, but for what it could not remove within cleanupBudget, which it leaves for the next
+// Open (the error then wraps ErrPartialLeft).
 func Open(ctx context.Context, spec Spec, progress func(done, total int)) (*Set, error) {
 	return open(ctx, spec, progress, openOptions{})
 }
@@ -251,6 +282,8 @@ type openOptions struct {
 	crashAfter int
 	// afterFile is called by a worker after each file it wrote.
 	afterFile func(done int)
+	// cleanupBudget, when not 0, replaces the package's.
+	cleanupBudget time.Duration
 }
 
 func open(ctx context.Context, spec Spec, progress func(done, total int), oo openOptions) (*Set, error) {
@@ -271,18 +304,31 @@ func open(ctx context.Context, spec Spec, progress func(done, total int), oo ope
 	}
 	defer unix.Close(pfd)
 	base := l.dirName()
-	for attempt := 0; ; attempt++ {
+	for attempt := 0; ; {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		s, err := reuse(ctx, pfd, parent, base, l)
 		if err == nil && s == nil {
-			cleanPartials(pfd, base, l)
-			s, err = create(ctx, pfd, parent, base, l, progress, oo)
+			if cleanPartials(ctx, pfd, base) {
+				err = errOtherCreator
+			} else {
+				s, err = create(ctx, pfd, parent, base, l, progress, oo)
+			}
 		} else if s != nil && progress != nil {
 			progress(l.files, l.files)
 		}
+		if errors.Is(err, errOtherCreator) {
+			// Wait for the other creator, then use its set (or, if it failed, make one).
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
 		if errors.Is(err, errRetry) && attempt < 20 {
+			attempt++
 			continue
 		}
 		return s, err
@@ -328,26 +374,40 @@ func reuse(ctx context.Context, pfd int, parent, base string, l layout) (_ *Set,
 	}
 	problem := "it is incomplete (an interrupted creation or removal)"
 	if m.Complete {
-		perr := checkFiles(fd, l)
+		perr := checkFiles(ctx, fd, l)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if perr == nil {
 			keep = true
 			return newSet(parent, base, l, fd, false, nil), nil
 		}
 		problem = "it is damaged: " + perr.Error()
 	}
-	// Ours (the marker says so) but not usable: remove it, unless someone has it open.
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return nil, fmt.Errorf("data set %s: %s, and %w", path, problem, ErrInUse)
+	// Ours (the marker says so) but not usable: remove it once nobody else has it open. Others that found
+	// it so at the same moment wait alike: one removes it, the others find it gone and use the new one.
+	_ = unix.Flock(fd, unix.LOCK_UN)
+	if err := flockWait(ctx, fd, unix.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("data set %s: %s, and waiting for its other users to leave: %w", path, problem, err)
 	}
-	if err := removeSet(pfd, base, fd, l, nil, true); err != nil {
+	if !sameAt(pfd, base, fd) {
+		return nil, errRetry
+	}
+	if err := removeSet(pfd, base, fd, l, nil, true, func() bool { return ctx.Err() != nil }); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("data set %s: %s, and removing it failed: %w", path, problem, err)
 	}
 	return nil, errRetry
 }
 
 // checkFiles checks that every file of the layout is a regular file of the right size.
-func checkFiles(fd int, l layout) error {
+func checkFiles(ctx context.Context, fd int, l layout) error {
 	for d := 0; d < l.dirs(); d++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		sfd, err := openDirAt(fd, subdirName(d))
 		if err != nil {
 			return fmt.Errorf("%s: %v", subdirName(d), err)
@@ -394,9 +454,11 @@ func create(ctx context.Context, pfd int, parent, base string, l layout, progres
 			return nil, err
 		}
 	}
-	var rnd [8]byte
+	// Partial names sort by the time they were made (then at random): when processes create the same set
+	// at once, the oldest goes on and the others wait for it (see olderCreator).
+	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
-	tmp := base + partialInfix + hex.EncodeToString(rnd[:])
+	tmp := fmt.Sprintf("%s%s%016x%s", base, partialInfix, time.Now().UnixNano(), hex.EncodeToString(rnd[:]))
 	tmpPath := filepath.Join(parent, tmp)
 	if err := unix.Mkdirat(pfd, tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("%s %s: create data set directory: %v", FlagDir, parent, err)
@@ -416,16 +478,29 @@ func create(ctx context.Context, pfd int, parent, base string, l layout, progres
 			unix.Close(fd)
 			return
 		}
-		if rerr := removeSet(pfd, tmp, fd, l, made, true); rerr != nil {
+		budget := cleanupBudget
+		if oo.cleanupBudget != 0 {
+			budget = oo.cleanupBudget
+		}
+		deadline := time.Now().Add(budget)
+		rerr := removeSet(pfd, tmp, fd, l, made, true, func() bool { return time.Now().After(deadline) })
+		switch {
+		case errors.Is(rerr, errRemovalStopped):
+			err = fmt.Errorf("%w; the partial data set %s %w", err, tmpPath, ErrPartialLeft)
+		case rerr != nil:
 			err = fmt.Errorf("%w (and the partial data set could not be removed: %v)", err, rerr)
 		}
 		unix.Close(fd)
 	}()
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return nil, fmt.Errorf("lock %s: %v", tmpPath, err)
+	// Another process looking at partial directories (cleanPartials) may hold the lock for a moment.
+	if err := flockWait(ctx, fd, unix.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", tmpPath, err)
 	}
-	if err := writeMarker(fd, l, false); err != nil {
+	if err := writeMarker(fd, l, false, false); err != nil {
 		return nil, fmt.Errorf("%s %s: write data set marker: %w", FlagDir, parent, err)
+	}
+	if olderCreator(pfd, base, tmp) {
+		return nil, errOtherCreator
 	}
 	subfds := make([]int, 0, l.dirs())
 	defer func() {
@@ -434,6 +509,9 @@ func create(ctx context.Context, pfd int, parent, base string, l layout, progres
 		}
 	}()
 	for d := 0; d < l.dirs(); d++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if err := unix.Mkdirat(fd, subdirName(d), 0o755); err != nil {
 			return nil, fmt.Errorf("%s %s: create %s: %w", FlagDir, parent, subdirName(d), err)
 		}
@@ -448,12 +526,12 @@ func create(ctx context.Context, pfd int, parent, base string, l layout, progres
 			return nil, err
 		}
 		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-			return nil, fmt.Errorf("%s %s: disk full while creating the %s data set (%d files x %s): %w; the partial set is removed",
+			return nil, fmt.Errorf("%s %s: disk full while creating the %s data set (%d files x %s): %w",
 				FlagDir, parent, l.name, l.files, fmtBytes(l.fileSize), err)
 		}
 		return nil, fmt.Errorf("%s %s: creating the %s data set failed: %w", FlagDir, parent, l.name, err)
 	}
-	if err := writeMarker(fd, l, true); err != nil {
+	if err := writeMarker(fd, l, true, true); err != nil {
 		return nil, fmt.Errorf("%s %s: write data set marker: %w", FlagDir, parent, err)
 	}
 	if err := renameNoReplace(pfd, tmp, base); err != nil {
@@ -604,13 +682,14 @@ func writeFull(fd int, b []byte) error {
 	return nil
 }
 
-// writeMarker writes the marker via a temporary file renamed over it.
-func writeMarker(fd int, l layout, complete bool) error {
+// writeMarker writes the marker via a temporary file renamed over it. The temporary file's name is unique:
+// processes that share a set (Keep) may write at the same time.
+func writeMarker(fd int, l layout, complete, transient bool) error {
 	host, _ := os.Hostname()
 	m := marker{
 		Format: markerFormat, ContentVersion: ContentVersion,
 		Name: l.name, Files: l.files, FileSize: l.fileSize, FilesPerDir: l.perDir, Seed: l.seed,
-		Complete:  complete,
+		Complete: complete, Transient: transient,
 		CreatedBy: "ringbench pid " + strconv.Itoa(os.Getpid()) + " on " + host,
 		Updated:   time.Now().UTC().Format(time.RFC3339),
 	}
@@ -619,26 +698,26 @@ func writeMarker(fd int, l layout, complete bool) error {
 		return err
 	}
 	data = append(data, '\n')
-	if err := unlinkRegular(fd, markerTmpName); err != nil {
-		return err
-	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := markerTmpName + "-" + hex.EncodeToString(rnd[:])
 	mfd, err := retryEINTR(func() (int, error) {
-		return unix.Openat(fd, markerTmpName, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+		return unix.Openat(fd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 	})
 	if err != nil {
 		return err
 	}
 	if err := writeFull(mfd, data); err != nil {
 		unix.Close(mfd)
-		_ = unix.Unlinkat(fd, markerTmpName, 0)
+		_ = unix.Unlinkat(fd, tmp, 0)
 		return err
 	}
 	if err := unix.Close(mfd); err != nil {
-		_ = unix.Unlinkat(fd, markerTmpName, 0)
+		_ = unix.Unlinkat(fd, tmp, 0)
 		return err
 	}
-	if err := unix.Renameat(fd, markerTmpName, fd, markerName); err != nil {
-		_ = unix.Unlinkat(fd, markerTmpName, 0)
+	if err := unix.Renameat(fd, tmp, fd, markerName); err != nil {
+		_ = unix.Unlinkat(fd, tmp, 0)
 		return err
 	}
 	return nil
@@ -686,8 +765,8 @@ func readMarker(fd int) (*marker, error) {
 	return &m, nil
 }
 
-// Close releases the set (its lock and descriptor) without removing anything. It may be called more than
-// once.
+// Close releases the set (its lock and descriptor) without removing anything or marking it kept: a
+// transient set stays transient, for the next run that uses it to remove. It may be called more than once.
 func (s *Set) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,9 +1,12 @@
 package dataset
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,22 +195,19 @@ func TestCreateVerifyReuseRemove(t *testing.T) {
 	if s2.Created || s2.Dir != s.Dir || s2.Paths[3] != s.Paths[3] {
 		t.Fatalf("second Open: Created=%v Dir=%s", s2.Created, s2.Dir)
 	}
-	// The creator cannot remove it while the other Set has it open.
-	if err := s.Remove(); !errors.Is(err, ErrInUse) {
-		t.Fatalf("Remove while in use = %v, want ErrInUse", err)
-	}
-	if err := s2.Remove(); err != nil {
-		t.Fatalf("Remove of a reused set = %v", err)
-	}
-	readAll(t, s) // still there
+	// The creator's Remove while the other Set has it open only releases it: the last user removes it.
 	if err := s.Remove(); err != nil {
-		t.Fatalf("Remove: %v", err)
+		t.Fatalf("Remove while in use = %v", err)
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("after Remove the parent holds %v", got)
-	}
+	readAll(t, s2) // still there
 	if err := s.Remove(); err == nil {
 		t.Fatal("second Remove should say the set is closed")
+	}
+	if err := s2.Remove(); err != nil {
+		t.Fatalf("Remove by the last user: %v", err)
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Fatalf("after the last Remove the parent holds %v", got)
 	}
 }
 
@@ -365,7 +365,8 @@ func TestStalePartialCleanedUp(t *testing.T) {
 		}
 		return filepath.Join(dir, got[0])
 	}
-	// A partial set whose creator is alive (holds the lock) is left alone.
+	// A partial set whose creator is alive (holds the lock) is left alone, and Open waits for its creator
+	// to finish rather than making the same set beside it.
 	live := crash()
 	lfd, err := unix.Open(live, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
@@ -374,19 +375,23 @@ func TestStalePartialCleanedUp(t *testing.T) {
 	if err := unix.Flock(lfd, unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	s := mustOpen(t, spec)
-	if !s.Created {
-		t.Fatal("not created")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := Open(ctx, spec, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Open while another process creates the set = %v, want it to wait", err)
+	}
+	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(live) {
+		t.Fatalf("while waiting the parent holds %v", got)
 	}
 	if _, err := os.Stat(filepath.Join(live, markerName)); err != nil {
 		t.Fatalf("a locked partial set was touched: %v", err)
 	}
-	if err := s.Remove(); err != nil {
-		t.Fatal(err)
-	}
 	unix.Close(lfd) // the "creator" dies
 	// Now it is stale: the next Open removes it.
-	s = mustOpen(t, spec)
+	s := mustOpen(t, spec)
+	if !s.Created {
+		t.Fatal("not created")
+	}
 	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(s.Dir) {
 		t.Fatalf("stale partial set not removed: %v", got)
 	}
@@ -860,5 +865,328 @@ func TestCreationTimes(t *testing.T) {
 			spec.Files, fmtBytes(spec.FileSize), created.Round(time.Millisecond), reused.Round(time.Millisecond),
 			res.Round(time.Millisecond), r, total, evict.Round(time.Millisecond), warm.Round(time.Millisecond),
 			lock.Round(time.Millisecond), removed.Round(time.Millisecond))
+	}
+}
+
+// TestKeptSetUserFileAtDataPath: in a kept set (no list of inodes this process made), a file at a data
+// file's path is deleted only when its content proves it the data set's; the user's file stays, named.
+func TestKeptSetUserFileAtDataPath(t *testing.T) {
+	dir := t.TempDir()
+	spec := Spec{Dir: dir, Name: "many-file", Files: 6, FileSize: 4096, FilesPerDir: 3, Seed: 3}
+	s := mustOpen(t, spec)
+	if err := s.Close(); err != nil { // --keep
+		t.Fatal(err)
+	}
+	// Damage: file 1 is gone. The user's own data (of the right size) at the path of file 4, and a copy of
+	// another file's content (right header magic, wrong file) at the path of file 5.
+	if err := os.Remove(s.Paths[1]); err != nil {
+		t.Fatal(err)
+	}
+	mine := bytes.Repeat([]byte("user data "), 4096/10+1)[:4096]
+	for i, data := range map[int][]byte{4: mine, 5: Block(2, 0, 4096, s.Seed)} {
+		if err := os.Remove(s.Paths[i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(s.Paths[i], data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Only the tail of file 3 rewritten: its last sector no longer proves it.
+	f, err := os.OpenFile(s.Paths[3], os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("edited"), 4000); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	check := func(what string, err error) {
+		t.Helper()
+		for _, want := range []string{"d00001/f00000004 (its content at offset 0 is not the data set's)",
+			"d00001/f00000005 (its content at offset 0", "d00001/f00000003 (its content at offset 3584"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("%s = %v, want it to name %q", what, err, want)
+			}
+		}
+		if b, err := os.ReadFile(s.Paths[4]); err != nil || !bytes.Equal(b, mine) {
+			t.Fatalf("%s: the user's file at a data file's path is gone or changed: %v", what, err)
+		}
+		for _, i := range []int{3, 5} {
+			if _, err := os.Stat(s.Paths[i]); err != nil {
+				t.Fatalf("%s: file %d, which does not prove itself, is gone: %v", what, i, err)
+			}
+		}
+		for _, i := range []int{0, 2} {
+			if _, err := os.Lstat(s.Paths[i]); !os.IsNotExist(err) {
+				t.Fatalf("%s: ringbench's file %d not removed: %v", what, i, err)
+			}
+		}
+	}
+	// Open finds the set damaged and tries to remove it; RemoveDir by path says the same.
+	_, err = Open(context.Background(), spec, nil)
+	check("Open over the damaged kept set", err)
+	check("RemoveDir", RemoveDir(s.Dir))
+}
+
+// TestCancelBigCreationReturnsPromptly: a cancelled creation of a set of many files returns within a few
+// seconds (removing its partial directory is bounded by cleanupBudget), and the next Open, of any set in
+// the same --dir, removes what it left.
+func TestCancelBigCreationReturnsPromptly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates tens of thousands of files")
+	}
+	dir := t.TempDir()
+	spec := Spec{Dir: dir, Name: "many-file", Files: 200_000, FileSize: 1, FilesPerDir: 1000}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const cancelAt = 20_000
+	var cancelled time.Time
+	start := time.Now()
+	_, err := open(ctx, spec, nil, openOptions{afterFile: func(done int) {
+		if done == cancelAt {
+			cancelled = time.Now()
+			cancel()
+		}
+	}})
+	took := time.Since(cancelled)
+	if cancelled.IsZero() {
+		t.Fatalf("creation ended before %d files: %v", cancelAt, err)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Open cancelled = %v", err)
+	}
+	left := names(t, dir)
+	t.Logf("%d files in %v, then Open returned %v after the cancel; left %v: %v",
+		cancelAt, cancelled.Sub(start).Round(time.Millisecond), took.Round(time.Millisecond), left, err)
+	// The budget is 2s; the ceiling is generous for a busy machine, far below the minutes an unbounded
+	// removal of a big partial set takes.
+	if took > 20*time.Second {
+		t.Errorf("a cancelled creation took %v to return", took)
+	}
+	if len(left) > 0 && !errors.Is(err, ErrPartialLeft) {
+		t.Errorf("the partial set was left but the error does not say so: %v", err)
+	}
+	s := mustOpen(t, Spec{Dir: dir, Name: "small-file", Files: 1, FileSize: 4096})
+	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(s.Dir) {
+		t.Fatalf("the next Open left %v", got)
+	}
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCancelLeavesPartialWhenOutOfTime: once the cleanup budget is spent, the partial directory is left,
+// the error says so, and the next Open removes it.
+func TestCancelLeavesPartialWhenOutOfTime(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	spec := Spec{Dir: dir, Name: "many-file", Files: 300, FileSize: 4096, FilesPerDir: 50}
+	_, err := open(ctx, spec, nil, openOptions{cleanupBudget: time.Nanosecond, afterFile: func(done int) {
+		if done == 20 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrPartialLeft) ||
+		!strings.Contains(err.Error(), "is left for the next run to remove") {
+		t.Fatalf("Open cancelled = %v", err)
+	}
+	if got := names(t, dir); len(got) != 1 || !strings.Contains(got[0], ".partial-") {
+		t.Fatalf("left %v, want the partial directory", got)
+	}
+	s := mustOpen(t, spec)
+	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(s.Dir) {
+		t.Fatalf("the next Open left %v", got)
+	}
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSharedSetChild is a user of a data set in its own process, for TestSharedSetLastUserRemoves: it
+// opens the set, says so, waits for its stdin to close, reads and checks every file, then removes or keeps
+// the set.
+func TestSharedSetChild(t *testing.T) {
+	dir := os.Getenv("DATASET_SHARE_CHILD")
+	if dir == "" {
+		t.Skip("run by TestSharedSetLastUserRemoves")
+	}
+	s, err := Open(context.Background(), sharedSpec(dir), nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	fmt.Printf("OPENED created=%v\n", s.Created)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	readAll(t, s)
+	if os.Getenv("DATASET_SHARE_KEEP") == "1" {
+		err = s.Keep()
+	} else {
+		err = s.Remove()
+	}
+	if err != nil {
+		t.Fatalf("release: %v", err)
+	}
+}
+
+func sharedSpec(dir string) Spec {
+	return Spec{Dir: dir, Name: "many-file", Files: 600, FileSize: 4096, FilesPerDir: 100, Seed: 11}
+}
+
+// shareRound runs one child process per entry of keep, all opening the set at once; once all hold it, they
+// all read it and leave at once (keeping it or removing it). It returns how many created it.
+func shareRound(t *testing.T, dir string, keep []bool) int {
+	t.Helper()
+	type child struct {
+		cmd    *exec.Cmd
+		stdin  io.WriteCloser
+		out    *bufio.Reader
+		output bytes.Buffer // stdout, read here
+		stderr bytes.Buffer // written by exec's copying goroutine until Wait
+	}
+	kids := make([]*child, len(keep))
+	for i, k := range keep {
+		c := &child{cmd: exec.Command(os.Args[0], "-test.run=^TestSharedSetChild$", "-test.v")}
+		c.cmd.Env = append(os.Environ(), "DATASET_SHARE_CHILD="+dir, fmt.Sprintf("DATASET_SHARE_KEEP=%d", map[bool]int{false: 0, true: 1}[k]))
+		c.cmd.Stderr = &c.stderr
+		var err error
+		if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := c.cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.out = bufio.NewReader(stdout)
+		kids[i] = c
+	}
+	for _, c := range kids {
+		if err := c.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created := 0
+	for i, c := range kids {
+		for {
+			line, err := c.out.ReadString('\n')
+			c.output.WriteString(line)
+			if err != nil {
+				c.cmd.Wait()
+				t.Fatalf("child %d ended before it opened the set: %v\n%s%s", i, err, c.output.String(), c.stderr.String())
+			}
+			if strings.HasPrefix(line, "OPENED ") {
+				if strings.Contains(line, "created=true") {
+					created++
+				}
+				break
+			}
+		}
+	}
+	// All hold the set: let them go at once.
+	for _, c := range kids {
+		c.stdin.Close()
+	}
+	for i, c := range kids {
+		rest, _ := io.ReadAll(c.out)
+		c.output.Write(rest)
+		if err := c.cmd.Wait(); err != nil {
+			t.Errorf("child %d: %v\n%s%s", i, err, c.output.String(), c.stderr.String())
+		}
+	}
+	return created
+}
+
+// TestSharedSetLastUserRemoves: ringbench processes that run at once on one --dir share the data set; none
+// fails, and the last to leave removes it, unless one of them asked to keep it.
+func TestSharedSetLastUserRemoves(t *testing.T) {
+	dir := t.TempDir()
+	for round := range 3 {
+		if n := shareRound(t, dir, []bool{false, false, false}); n != 1 {
+			t.Errorf("round %d: %d processes created the set, want 1", round, n)
+		}
+		if got := names(t, dir); len(got) != 0 {
+			t.Fatalf("round %d: three users left %v", round, got)
+		}
+	}
+	// One of three asked to keep it: it stays, complete and reusable, and later Removes leave it.
+	shareRound(t, dir, []bool{false, true, false})
+	path, _ := DirName(sharedSpec(dir))
+	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(path) {
+		t.Fatalf("a kept set: the parent holds %v", got)
+	}
+	// Kept reads as the markers of older ringbench versions do: without the transient mark.
+	if m, err := os.ReadFile(filepath.Join(path, markerName)); err != nil || bytes.Contains(m, []byte("transient")) {
+		t.Fatalf("the kept set's marker: %v\n%s", err, m)
+	}
+	s := mustOpen(t, sharedSpec(dir))
+	if s.Created {
+		t.Fatal("the kept set was not reused")
+	}
+	readAll(t, s)
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, dir); len(got) != 1 {
+		t.Fatalf("Remove deleted a kept set: the parent holds %v", got)
+	}
+	if err := RemoveDir(path); err != nil {
+		t.Fatal(err)
+	}
+	// A set left behind by a run that ended without Remove (killed) is removed by the next run that uses it.
+	s = mustOpen(t, sharedSpec(dir))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, sharedSpec(dir))
+	if s.Created {
+		t.Fatal("not reused")
+	}
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Fatalf("the set a killed run left was not removed: the parent holds %v", got)
+	}
+}
+
+// TestConcurrentOpenOfDamagedSet: Opens (separate descriptors, so their flocks contend) that find the same
+// kept set damaged at once all succeed: one removes and recreates it, the others use the new one.
+func TestConcurrentOpenOfDamagedSet(t *testing.T) {
+	dir := t.TempDir()
+	spec := Spec{Dir: dir, Name: "many-file", Files: 300, FileSize: 4096, FilesPerDir: 50}
+	s := mustOpen(t, spec)
+	if err := s.Keep(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(s.Paths[123]); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3
+	sets := make([]*Set, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { sets[i], errs[i] = Open(context.Background(), spec, nil) })
+	}
+	wg.Wait()
+	created := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Open %d: %v", i, errs[i])
+		}
+		if sets[i].Created {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d Opens created the set, want 1", created)
+	}
+	readAll(t, sets[0])
+	for _, s := range sets {
+		if err := s.Remove(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := names(t, dir); len(got) != 0 {
+		t.Fatalf("left %v", got)
 	}
 }

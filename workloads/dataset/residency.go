@@ -181,7 +181,7 @@ func LockInMemory(paths []string) (*Lock, error) {
 	for i, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("--mlock: %v", err)
+			return nil, fmt.Errorf("--mlock: %w", err)
 		}
 		if !fi.Mode().IsRegular() {
 			return nil, fmt.Errorf("--mlock: %s is not a regular file", p)
@@ -221,7 +221,7 @@ func LockInMemory(paths []string) (*Lock, error) {
 				return nil, fmt.Errorf("--mlock: cannot lock the data set (%s) in memory: RLIMIT_MEMLOCK is %s "+
 					"(raise it with `ulimit -l`, or run with CAP_IPC_LOCK): %v", fmtBytes(need), fmtLimit(lim.Cur), err)
 			}
-			return nil, fmt.Errorf("--mlock: %v", err)
+			return nil, fmt.Errorf("--mlock: %w", err)
 		}
 	}
 	return l, nil

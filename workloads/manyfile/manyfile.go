@@ -85,7 +85,7 @@ func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Pr
 	if cfg.Mlock {
 		if p.lock, err = dataset.LockInMemory(set.Paths); err != nil {
 			p.Close()
-			return nil, fmt.Errorf("--mlock: %w", err)
+			return nil, err // LockInMemory names --mlock
 		}
 	}
 	return p, nil
@@ -127,8 +127,8 @@ func (p *prepared) Close() error {
 		errs = append(errs, p.lock.Unlock())
 	}
 	if p.cfg.Keep {
-		// Kept for the next run: release the set's descriptor and shared lock, delete nothing.
-		errs = append(errs, p.set.Close())
+		// Kept for the next run: mark it kept, release the set's descriptor and shared lock, delete nothing.
+		errs = append(errs, p.set.Keep())
 	} else {
 		errs = append(errs, p.set.Remove())
 	}

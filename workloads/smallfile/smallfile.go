@@ -134,7 +134,7 @@ func (p *prepared) open(ctx context.Context) error {
 	if p.cfg.Mlock {
 		l, err := dataset.LockInMemory(p.set.Paths)
 		if err != nil {
-			return fmt.Errorf("--mlock: %w", err)
+			return err // LockInMemory names --mlock
 		}
 		p.lock = l
 	}
@@ -178,8 +178,8 @@ func (p *prepared) Close() error {
 	}
 	p.fds = nil
 	if p.cfg.Keep {
-		// Kept for the next run: release the set's descriptor and shared lock, delete nothing.
-		errs = append(errs, p.set.Close())
+		// Kept for the next run: mark it kept, release the set's descriptor and shared lock, delete nothing.
+		errs = append(errs, p.set.Keep())
 	} else {
 		errs = append(errs, p.set.Remove())
 	}

@@ -1,6 +1,13 @@
 // Package filedrive is the one request loop that file workloads run on every backend: keep --depth
 // requests in flight, hand the engine --batch new ones at a time, and reap what completed. It allocates
-// nothing per request and reads the clock once per batch; the engine stamps each request itself.
+// nothing per request and reads the clock twice per Submit call: once just before handing the batch over,
+// once just after Submit returns with its completions.
+//
+// Latency is the driver's to stamp, the same for every backend and the same as fio's latency `lat`
+// (its slat + clat): from the moment the driver hands a request to the engine (the clock read before
+// Submit) to the moment the driver sees its completion (the clock read after the Submit that returned
+// it). It therefore includes whatever an engine does between accepting a request and issuing it (a
+// goroutine hand-off, the earlier requests of a synchronous batch) and the wait until the driver reaps.
 package filedrive
 
 import (
@@ -41,6 +48,7 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 		free[i] = int32(depth - 1 - i)
 	}
 	pending := make([]backend.Request, depth) // by buffer slot: the request each slot serves
+	handed := make([]int64, depth)            // by buffer slot: when its request was handed to the engine
 	reqs := make([]backend.Request, batch)
 	out := make([]backend.Completion, depth)
 	hist := result.NewHistogram()
@@ -52,8 +60,9 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 	stopping := false
 	var firstErr error
 	done := ctx.Done() // polled every batch: a non-blocking receive takes no lock, so an interrupt stops the next batch
+	reaped := start    // the clock read after the last Submit: it also decides when to stop
 	for {
-		if !stopping && (clock.Now() >= deadline || firstErr != nil || closed(done)) {
+		if !stopping && (reaped >= deadline || firstErr != nil || closed(done)) {
 			stopping = true
 		}
 		k := 0
@@ -83,7 +92,12 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 			}
 			minComplete = 1
 		}
+		handedAt := clock.Now()
+		for i := 0; i < k; i++ {
+			handed[reqs[i].Buf] = handedAt
+		}
 		n, err := eng.Submit(reqs[:k], minComplete, out)
+		reaped = clock.Now()
 		if err != nil {
 			return tot, err
 		}
@@ -98,7 +112,7 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 			} else {
 				tot.Ops++
 				tot.Bytes += int64(c.Res)
-				_ = hist.RecordValue(max(c.End-c.Start, 1))
+				_ = hist.RecordValue(max(reaped-handed[c.Buf], 1))
 			}
 			free = append(free, c.Buf)
 		}
@@ -106,7 +120,7 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 			break
 		}
 	}
-	tot.Seconds = float64(clock.Now()-start) / 1e9
+	tot.Seconds = float64(reaped-start) / 1e9
 	tot.Hist = hist
 	if firstErr != nil {
 		return tot, firstErr

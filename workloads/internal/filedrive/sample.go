@@ -108,6 +108,8 @@ func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 			s.Warnings = append(s.Warnings, result.Warn(result.WarnLowResidency,
 				"PAGE CACHE NOT RESIDENT: only %.1f%% of the data set was cached (before %.1f%%, after %.1f%%): reads went to disk; use --mlock",
 				100*low, 100*res.Before, 100*res.After))
+			s.Invalid = &result.Warning{Kind: result.WarnLowResidency, Text: fmt.Sprintf(
+				"page cache below %.0f%% resident (lowest %.1f%%): reads went to disk", 100*ResidencyFloor, 100*low)}
 		}
 	}
 	if tot.Ops == 0 {

@@ -1,0 +1,159 @@
+package uring
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+	"unsafe"
+
+	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/ring"
+	"golang.org/x/sys/unix"
+)
+
+// engineParams are the file engine setups under test: the uring backend's and the sqpoll backend's.
+var engineParams = []struct {
+	name string
+	p    ring.Params
+}{
+	{"uring", ring.Params{SingleIssuer: true, DeferTaskrun: true}},
+	{"sqpoll", ring.Params{SQPoll: true, SQThreadCPU: -1, SingleIssuer: true}},
+}
+
+// onLockedThread runs f on a goroutine locked to its OS thread (the engine's rings are SINGLE_ISSUER)
+// and fails the test if f has not returned within limit, instead of hanging the suite.
+func onLockedThread(t *testing.T, limit time.Duration, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		t.Fatalf("still running after %v: hung", limit)
+	}
+}
+
+func newEngine(t *testing.T, cfg backend.FileConfig, p ring.Params, name string) *FileEngine {
+	e, err := NewFileEngine(cfg, p, name)
+	if err != nil {
+		if errors.Is(err, backend.ErrNotSupported) || errors.Is(err, ring.ErrNotSupported) {
+			t.Skipf("%s: %v", name, err)
+		}
+		t.Fatalf("NewFileEngine: %v", err)
+	}
+	return e
+}
+
+// addrMapped reports whether addr lies in a mapping of this process (/proc/self/maps).
+func addrMapped(t *testing.T, addr uintptr) bool {
+	t.Helper()
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var lo, hi uintptr
+		if _, err := fmt.Sscanf(sc.Text(), "%x-%x", &lo, &hi); err == nil && addr >= lo && addr < hi {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFileEngineCloseAfterPrepError: a batch whose second request is invalid fails in prep, after the
+// first took an SQE and was counted as outstanding. Close must still return (it used to wait, without a
+// timeout, for the completion of an SQE never submitted), and cleanly: the valid read is submitted and
+// reaped.
+func TestFileEngineCloseAfterPrepError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, make([]byte, 8192), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range engineParams {
+		t.Run(ep.name, func(t *testing.T) {
+			onLockedThread(t, 30*time.Second, func() {
+				fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer unix.Close(fd)
+				cfg := backend.FileConfig{Options: backend.Options{Depth: 4, Batch: 2, SQCPU: -1}, FDs: []int{fd}, BufSize: 4096}
+				e := newEngine(t, cfg, ep.p, ep.name)
+				reqs := []backend.Request{
+					{Kind: backend.OpRead, Buf: 0, Len: 4096, Tag: 1},
+					{Kind: backend.OpKind(99), Buf: 1, Len: 4096, Tag: 2},
+				}
+				out := make([]backend.Completion, cfg.Depth)
+				if _, err := e.Submit(reqs, 1, out); err == nil {
+					t.Error("Submit with an invalid request kind succeeded")
+				}
+				if err := e.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+		})
+	}
+}
+
+// TestFileEngineCloseKeepsArenaInFlight: a read from a pipe nobody writes to is in flight when Close
+// runs. With no time to drain, Close must return, and the arena the read points into must stay mapped
+// (closing the ring fd does not wait for the kernel to finish the request). With time, the read is
+// cancelled and reaped first, and the arena is unmapped.
+func TestFileEngineCloseKeepsArenaInFlight(t *testing.T) {
+	for _, ep := range engineParams {
+		for _, gaveUp := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/gaveUp=%v", ep.name, gaveUp), func(t *testing.T) {
+				var p [2]int
+				if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+					t.Fatal(err)
+				}
+				defer unix.Close(p[0])
+				defer unix.Close(p[1])
+				var arena uintptr
+				var cerr error
+				onLockedThread(t, 30*time.Second, func() {
+					cfg := backend.FileConfig{Options: backend.Options{Depth: 2, Batch: 1, SQCPU: -1}, FDs: []int{p[0]}, BufSize: 4096}
+					e := newEngine(t, cfg, ep.p, ep.name)
+					arena = uintptr(unsafe.Pointer(&e.Buffer(0)[0]))
+					out := make([]backend.Completion, cfg.Depth)
+					if _, err := e.Submit([]backend.Request{{Kind: backend.OpRead, Buf: 0, Len: 4096, Offset: -1, Tag: 1}}, 0, out); err != nil {
+						t.Errorf("Submit: %v", err)
+					}
+					if gaveUp {
+						e.drainTimeout = 0
+					}
+					cerr = e.Close()
+				})
+				if gaveUp {
+					if cerr == nil || !errors.Is(cerr, ring.ErrDrainTimeout) {
+						t.Errorf("Close with a read in flight and no time to drain: %v, want ErrDrainTimeout", cerr)
+					}
+					if !addrMapped(t, arena) {
+						t.Fatal("arena unmapped while a read into it may still be in flight")
+					}
+					_, _ = unix.Write(p[1], []byte("late"))
+					time.Sleep(20 * time.Millisecond)
+				} else {
+					if cerr != nil {
+						t.Errorf("Close: %v", cerr)
+					}
+					if addrMapped(t, arena) {
+						t.Error("arena still mapped after a drained Close")
+					}
+				}
+			})
+		}
+	}
+}
