@@ -7,6 +7,8 @@ package backend
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ringbench/ringbench/internal/serverthread"
 )
 
 // Topologies of the network workload.
@@ -92,15 +94,6 @@ type Server interface {
 	Stats() ServerStats
 }
 
-// ServerStats are a server's connection and byte counts.
-type ServerStats struct {
-	Accepted int64 // client connections accepted (including rejected ones)
-	Rejected int64 // closed at once because MaxConns was reached
-	Open     int64 // client connections open now
-	BytesIn  int64 // bytes received from clients
-	// Paused counts the times the server stopped reading a connection because the bytes it owes cannot be
-	// written yet (backpressure).
-	Paused int64
-	// Errors counts connections closed on an error other than an orderly close or reset by the peer.
-	Errors int64
-}
+// ServerStats are a server's connection and byte counts; every server keeps them in a
+// serverthread.Counters.
+type ServerStats = serverthread.Stats

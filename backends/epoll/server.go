@@ -38,12 +38,5 @@ type server struct{ *epollserver.Server }
 // Counters implements backend.Server: the epoll server has no ring.
 func (server) Counters() backend.EngineCounters { return backend.EngineCounters{Enters: -1} }
 
-// Stats implements backend.Server.
-func (s server) Stats() backend.ServerStats {
-	st := s.Server.Stats()
-	return backend.ServerStats{Accepted: st.Accepted, Rejected: st.Rejected, Open: st.Open, BytesIn: st.BytesIn,
-		Paused: st.Paused, Errors: st.Errors}
-}
-
 // Warnings is empty for the epoll server; present so every server backend answers the same questions.
 func (server) Warnings() []backend.Warning { return nil }
