@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/ringbench/ringbench/internal/serverthread"
+	"golang.org/x/sys/unix"
 )
 
 // Topologies of the network workload.
@@ -70,6 +71,18 @@ func (c *ServerConfig) Normalize() error {
 	}
 	if c.ListenFD <= 0 {
 		return errors.New("no listening socket")
+	}
+	return nil
+}
+
+// Prepare is Normalize for a server's constructor, which owns ListenFD from the start: on an error it
+// closes ListenFD, and the error names the server (name: "epoll", "uring", ...).
+func (c *ServerConfig) Prepare(name string) error {
+	if err := c.Normalize(); err != nil {
+		if c.ListenFD > 0 {
+			unix.Close(c.ListenFD)
+		}
+		return fmt.Errorf("%s server: %w", name, err)
 	}
 	return nil
 }

@@ -17,7 +17,6 @@ import (
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/serverthread"
-	"golang.org/x/sys/unix"
 )
 
 // NewServer implements backend.Backend.
@@ -25,11 +24,8 @@ func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { ret
 
 // NewServer wraps cfg.ListenFD in a net.Listener.
 func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
-	if err := cfg.Normalize(); err != nil {
-		if cfg.ListenFD > 0 {
-			unix.Close(cfg.ListenFD)
-		}
-		return nil, fmt.Errorf("gostd server: %w", err)
+	if err := cfg.Prepare("gostd"); err != nil {
+		return nil, err
 	}
 	f := os.NewFile(uintptr(cfg.ListenFD), "listener")
 	ln, err := net.FileListener(f) // a duplicate; the original is closed below

@@ -127,11 +127,8 @@ type qitem struct {
 
 // NewServer starts a server thread with ring parameters p; name labels errors ("uring", "sqpoll").
 func NewServer(cfg backend.ServerConfig, p ring.Params, name string) (*Server, error) {
-	if err := cfg.Normalize(); err != nil {
-		if cfg.ListenFD > 0 {
-			unix.Close(cfg.ListenFD)
-		}
-		return nil, fmt.Errorf("%s server: %w", name, err)
+	if err := cfg.Prepare(name); err != nil {
+		return nil, err
 	}
 	s := &Server{name: name, cfg: cfg, params: p, lfd: cfg.ListenFD, evfd: -1, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin)}
 	s.closing = &s.th.Closing
