@@ -95,6 +95,16 @@ func snapshot(t *testing.T, dirs ...string) *leakcheck.State {
 	return leakcheck.Snapshot(t, leakcheck.Dirs(dirs...))
 }
 
+// epollBackend is the backend every kernel runs, for tests about the workloads rather than the engines.
+func epollBackend(t *testing.T) backend.Backend {
+	t.Helper()
+	b, err := backend.Lookup("epoll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // checkedPrepare prepares workload wname with cfg (a failed Prepare fails the test), runs body on what
 // it prepared, closes it, and checks that nothing is left that was not there before: in os.TempDir() and
 // dirs too.
@@ -170,10 +180,7 @@ func TestSharedPrepareLeaksNothing(t *testing.T) {
 
 // TestMlockLeaksNothing: --mlock maps and locks every file; Close must unmap them all.
 func TestMlockLeaksNothing(t *testing.T) {
-	b, err := backend.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := epollBackend(t)
 	for _, wname := range fileWorkloads {
 		t.Run(wname, func(t *testing.T) {
 			cfg := fileConfig()
@@ -196,10 +203,7 @@ func TestMlockLeaksNothing(t *testing.T) {
 // everything this process holds of it (its descriptors and directory lock). The set is then removable by
 // another process (RemoveDir refuses a set someone has open).
 func TestKeptDataSetLeaksNothing(t *testing.T) {
-	b, err := backend.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := epollBackend(t)
 	for _, wname := range fileWorkloads {
 		t.Run(wname, func(t *testing.T) {
 			dir := t.TempDir()
@@ -523,10 +527,7 @@ func TestEchoProxyFailuresLeakNothing(t *testing.T) {
 // TestMeasuredSampleWithoutMeterFails: a measured sample needs a Meter (warm-ups do not), and refusing one
 // leaves nothing behind.
 func TestMeasuredSampleWithoutMeterFails(t *testing.T) {
-	b, err := backend.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := epollBackend(t)
 	for _, wname := range fileWorkloads {
 		t.Run(wname, func(t *testing.T) {
 			checkedPrepare(t, wname, fileConfig(), func(p workloads.Prepared) {
