@@ -7,6 +7,9 @@ package backend
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ringbench/ringbench/internal/serverthread"
+	"golang.org/x/sys/unix"
 )
 
 // Topologies of the network workload.
@@ -72,6 +75,18 @@ func (c *ServerConfig) Normalize() error {
 	return nil
 }
 
+// Prepare is Normalize for a server's constructor, which owns ListenFD from the start: on an error it
+// closes ListenFD, and the error names the server (name: "epoll", "uring", ...).
+func (c *ServerConfig) Prepare(name string) error {
+	if err := c.Normalize(); err != nil {
+		if c.ListenFD > 0 {
+			unix.Close(c.ListenFD)
+		}
+		return fmt.Errorf("%s server: %w", name, err)
+	}
+	return nil
+}
+
 // Server is one running server.
 //
 // Every server bounds what it holds per connection: when the echo (or the forward to the other side)
@@ -92,15 +107,6 @@ type Server interface {
 	Stats() ServerStats
 }
 
-// ServerStats are a server's connection and byte counts.
-type ServerStats struct {
-	Accepted int64 // client connections accepted (including rejected ones)
-	Rejected int64 // closed at once because MaxConns was reached
-	Open     int64 // client connections open now
-	BytesIn  int64 // bytes received from clients
-	// Paused counts the times the server stopped reading a connection because the bytes it owes cannot be
-	// written yet (backpressure).
-	Paused int64
-	// Errors counts connections closed on an error other than an orderly close or reset by the peer.
-	Errors int64
-}
+// ServerStats are a server's connection and byte counts; every server keeps them in a
+// serverthread.Counters.
+type ServerStats = serverthread.Stats

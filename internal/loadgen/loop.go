@@ -185,30 +185,16 @@ func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bo
 		defer l.u.close()
 		return l.runUring(cmds, end, limit)
 	}
-	lastCheck, lastYield := now, now
+	p := pacer{lastCheck: now, lastYield: now}
 	for l.err == nil {
-		timeoutNs := int64(-1)
-		if l.openLoop {
-			l.issueDue(clock.Now())
-			if len(l.heap) > 0 {
-				timeoutNs = max(l.heap[0].nextDue-clock.Now(), 0)
-			}
-		}
-		// Wake at least every 100 ms to check the time limit and stalled connections.
-		if timeoutNs < 0 || timeoutNs > int64(100*time.Millisecond) {
-			timeoutNs = int64(100 * time.Millisecond)
-		}
+		timeoutNs := l.turnTimeout()
 		n, errno := epollPwait2(l.epfd, l.events, timeoutNs)
 		if errno != 0 && errno != unix.EINTR {
 			l.err = fmt.Errorf("load generator: epoll_pwait2: %w", errno)
 			break
 		}
 		now = clock.Now()
-		if now-lastYield > yieldEvery {
-			// Let the scheduler see this goroutine move (see yieldEvery).
-			runtime.Gosched()
-			lastYield = now
-		}
+		p.yield(now)
 		for i := 0; i < n && l.err == nil; i++ {
 			ev := &l.events[i]
 			if int(ev.Fd) == l.evfd {
@@ -228,16 +214,46 @@ func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bo
 				l.flush(c)
 			}
 		}
-		if now-lastCheck > int64(100*time.Millisecond) {
-			lastCheck = now
-			l.periodic(now, end, limit)
-		}
-		if done, closed, stopped := l.command(cmds, now); done {
+		if done, closed, stopped := l.endTurn(&p, now, end, limit, cmds); done {
 			return closed, stopped
 		}
 	}
 	l.running = false
 	return false, false
+}
+
+// turnTimeout issues the open-loop requests now due and says how long (ns) a loop turn may wait: until
+// the next one is due, and at most 100 ms, to check the time limit and stalled connections.
+func (l *loop) turnTimeout() int64 {
+	timeout := int64(100 * time.Millisecond)
+	if l.openLoop {
+		l.issueDue(clock.Now())
+		if len(l.heap) > 0 {
+			timeout = min(timeout, max(l.heap[0].nextDue-clock.Now(), 0))
+		}
+	}
+	return timeout
+}
+
+// pacer is when a running loop last yielded to the scheduler and last ran its periodic checks.
+type pacer struct{ lastCheck, lastYield int64 }
+
+// yield lets the scheduler see this goroutine move (see yieldEvery) when it has not for a while.
+func (p *pacer) yield(now int64) {
+	if now-p.lastYield > yieldEvery {
+		runtime.Gosched()
+		p.lastYield = now
+	}
+}
+
+// endTurn ends a loop turn, on either engine: the periodic checks every 100 ms, then the commands;
+// done: the run is over.
+func (l *loop) endTurn(p *pacer, now, end int64, limit time.Duration, cmds <-chan command) (done, closed, stopped bool) {
+	if now-p.lastCheck > int64(100*time.Millisecond) {
+		p.lastCheck = now
+		l.periodic(now, end, limit)
+	}
+	return l.command(cmds, now)
 }
 
 // periodic checks the run's limits and stalled connections (every 100 ms).
