@@ -173,6 +173,8 @@ func TestRunHlogAndSchema(t *testing.T) {
 		"--warmup", "0", "--count", "1", "--duration", "1m", "-q", "--dir", d.data}
 	assertUsageError(t, d.run(t, showTimeout, args([]string{"run", "--hlog", "/proc/x"}, long)...), "--hlog /proc/x")
 	assertEmpty(t, d.data, "--dir")
+	// load checks it before it connects (nothing listens on the target).
+	assertUsageError(t, d.run(t, showTimeout, "load", "--target", "127.0.0.1:1", "--duration", "1m", "--hlog", "/proc/x"), "--hlog /proc/x")
 
 	logs := filepath.Join(d.tmp, "logs")
 	out := filepath.Join(d.cwd, "r.json")
