@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/export"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/runner"
@@ -154,11 +155,10 @@ func checkSQFlags(o backend.Options) error {
 	return checkNonNegative("cq-spin", o.CQSpin)
 }
 
-// checkResultFormat checks --format of run and load (what they print of their result).
+// checkResultFormat checks --format of run, load and show (what they print of a result).
 func checkResultFormat(format string) error {
-	switch format {
-	case "table", "json", "gobench", "markdown":
-		return nil
+	if err := export.Check(format); err != nil {
+		return usageError("--format %v", err)
 	}
-	return usageError("--format %q: want table, json, gobench or markdown", format)
+	return nil
 }

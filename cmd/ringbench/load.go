@@ -67,7 +67,8 @@ func init() {
 			&cli.StringFlag{Name: "topology", Value: "echo", Usage: "recorded in the result when there is no --control (the server decides)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "result file (default results/ringbench-<UTC time>.json); never overwritten without --force"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite --out if it exists"},
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, gobench, markdown"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, csv, markdown, gobench, openmetrics"},
+			hlogFlag(""),
 			&cli.StringFlag{Name: "label", Usage: "name this result set"},
 			&cli.BoolFlag{Name: "internal-child", Hidden: true, Usage: "run as the load-generator child of `ringbench run`"},
 		},
@@ -143,6 +144,9 @@ func loadAction(c *cli.Context) error {
 	}
 	out, defaultOut, err := loadOutPath(c)
 	if err != nil {
+		return err
+	}
+	if err := checkHlog(c.String("hlog"), c.Bool("force")); err != nil {
 		return err
 	}
 	if err := fds.RaiseLimit(cfg.Conns + idle + 256); err != nil {
@@ -225,6 +229,7 @@ func loadAction(c *cli.Context) error {
 		if err := printChecked(c.App.Writer, format, f, written); err != nil {
 			return err
 		}
+		hlogErr := writeHlog(c.App.ErrWriter, c.String("hlog"), c.Bool("force"), f, written)
 		if memory != nil && format == "table" {
 			slab := "unreadable"
 			if memory.SlabPerConnBytes != nil {
@@ -237,6 +242,9 @@ func loadAction(c *cli.Context) error {
 		}
 		if saveErr != nil {
 			return saveErr
+		}
+		if hlogErr != nil {
+			return hlogErr
 		}
 		fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", written)
 	}

@@ -92,12 +92,13 @@ func runFlags() []cli.Flag {
 
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "result file (default results/ringbench-<UTC time>.json); never overwritten without --force", Category: "output"},
 		&cli.BoolFlag{Name: "force", Usage: "overwrite --out or --save-baseline if it exists", Category: "output"},
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, gobench (Go benchmark text for benchstat), markdown", Category: "output"},
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, csv, markdown, gobench (Go benchmark text for benchstat), openmetrics", Category: "output"},
 		&cli.StringFlag{Name: "label", Usage: "name this result set (report and compare group by it)", Category: "output"},
 		&cli.StringFlag{Name: "save-baseline", Usage: "also write the result here, as the baseline for `ringbench compare` in CI", Category: "output"},
 		&cli.BoolFlag{Name: "count-syscalls", Value: true, Usage: "take counted samples besides the timed ones: syscalls counted with kernel tracepoints, which cost every syscall ~0.2-0.5 µs and so are never open during a timed sample (ops/s, latency, CPU/op); false: timed samples only", Category: "output"},
 		&cli.StringFlag{Name: "samples", Value: "timed,counted", Usage: "the samples each round takes: timed,counted; timed (as --count-syscalls=false); counted (syscall figures only, e.g. for a CI gate on syscalls/op)", Category: "output"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr", Category: "output"},
+		hlogFlag("output"),
 	}
 }
 
@@ -112,6 +113,7 @@ type runInvocation struct {
 	format     string
 	label      string
 	quiet      bool
+	hlog       string // --hlog DIR
 }
 
 func parseRunFlags(c *cli.Context) (*runInvocation, error) {
@@ -175,6 +177,10 @@ func (inv *runInvocation) checkOutputs(c *cli.Context) error {
 		inv.out = defaultResultPath(time.Now())
 	}
 	if err := checkOutPath("--out", inv.out, inv.force, inv.defaultOut); err != nil {
+		return err
+	}
+	inv.hlog = c.String("hlog")
+	if err := checkHlog(inv.hlog, inv.force); err != nil {
 		return err
 	}
 	inv.baseline = c.String("save-baseline")
@@ -273,8 +279,12 @@ func runAction(c *cli.Context) error {
 	if err := printChecked(c.App.Writer, inv.format, f, written); err != nil {
 		return err
 	}
+	hlogErr := writeHlog(c.App.ErrWriter, inv.hlog, inv.force, f, written)
 	if saveErr != nil {
 		return saveErr
+	}
+	if hlogErr != nil {
+		return hlogErr
 	}
 	fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", written)
 	switch {
