@@ -59,14 +59,9 @@ func Dial(cfg Config, cpus []int) (*Generator, error) {
 		return nil, err
 	}
 	g := &Generator{cfg: cfg, failed: make(chan struct{}), done: make(chan struct{})}
-	first := 0
-	for i := 0; i < cfg.Threads; i++ {
-		sub := cfg
-		sub.Threads = 1
-		sub.Conns = share(cfg.Conns, i, cfg.Threads)
-		sub.IdleConns = share(cfg.IdleConns, i, cfg.Threads)
-		sub.MaxRequests = max(share64(cfg.MaxRequests, i, cfg.Threads), 1)
-		w, err := dialWorker(sub, cpus, schedule{first: first, all: cfg.Conns})
+	subs, scheds := split(cfg)
+	for i, sub := range subs {
+		w, err := dialWorker(sub, cpus, scheds[i])
 		if err != nil {
 			_ = g.Close()
 			if cfg.Threads > 1 {
@@ -76,9 +71,27 @@ func Dial(cfg Config, cpus []int) (*Generator, error) {
 		}
 		g.workers = append(g.workers, w)
 		g.conns = append(g.conns, sub.Conns)
-		first += sub.Conns
 	}
 	return g, nil
+}
+
+// split is each thread's config (its share of the connections and of the request limit) and its place
+// in the open-loop schedule.
+func split(cfg Config) ([]Config, []schedule) {
+	var subs []Config
+	var scheds []schedule
+	first := 0
+	for i := 0; i < cfg.Threads; i++ {
+		sub := cfg
+		sub.Threads = 1
+		sub.Conns = share(cfg.Conns, i, cfg.Threads)
+		sub.IdleConns = share(cfg.IdleConns, i, cfg.Threads)
+		sub.MaxRequests = max(share64(cfg.MaxRequests, i, cfg.Threads), 1)
+		subs = append(subs, sub)
+		scheds = append(scheds, schedule{first: first, all: cfg.Conns})
+		first += sub.Conns
+	}
+	return subs, scheds
 }
 
 func share64(n int64, i, threads int) int64 {
