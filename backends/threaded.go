@@ -59,7 +59,6 @@ func NewThreaded(cfg ServerConfig, newOne func(ServerConfig) (Server, error)) (S
 type ThreadedServer struct {
 	servers []Server
 	started atomic.Bool
-	once    sync.Once
 }
 
 // Serve implements Server: it runs every loop and returns when all have stopped; the first error stops
