@@ -3,6 +3,7 @@ package echoproxy
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/result"
@@ -51,5 +52,30 @@ func TestThreadsFlags(t *testing.T) {
 	s, _ = Check(workloads.Config{})
 	if _, ok := s.Params()["threads"]; ok {
 		t.Errorf("one thread changes the series' parameters: %v", s.Params())
+	}
+}
+
+// TestThreadsOnEveryBackend: a sample with two server loops and two generator threads, on every backend:
+// every request in the histogram, the thread counts in the series, and (where syscalls are counted) the
+// I/O threads' syscalls counted over both loops.
+func TestThreadsOnEveryBackend(t *testing.T) {
+	for _, v := range variants(t) {
+		t.Run(v.String(), func(t *testing.T) {
+			base := takeBaseline()
+			s, err := sample(t, v, workloads.Config{Conns: 16, Threads: 2, GenThreads: 2, Verify: true}, 300*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Ops < 100 || s.Latency.Count != s.Ops {
+				t.Fatalf("implausible sample: ops %d, latency count %d", s.Ops, s.Latency.Count)
+			}
+			if s.Params["threads"] != "2" || s.Params["gen-threads"] != "2" {
+				t.Errorf("params %v", s.Params)
+			}
+			if s.Syscalls.Available && v.name != "gostd" && (s.Syscalls.Backend == nil || s.Syscalls.Backend.Total == 0) {
+				t.Errorf("no syscalls counted on the loop threads: %+v", s.Syscalls.Backend)
+			}
+			base.check(t)
+		})
 	}
 }
