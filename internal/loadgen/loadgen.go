@@ -7,6 +7,8 @@
 // per connection, the next sent the moment one completes) or open loop at a fixed total rate, where every
 // request is timed from its scheduled send time, as wrk2 does, so a stalled server cannot hide its stall
 // by delaying the requests that would have measured it (coordinated omission).
+// With Config.Threads N there are N such loops, each on its own thread with its own share of the
+// connections, merged into one result (threads.go).
 //
 // Each connection's byte stream is a fixed pseudo-random pattern at a per-connection phase, so the echo
 // can be checked byte for byte (Verify) and messages of any size (1 B to 1 MiB) need no copying: partial
