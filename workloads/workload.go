@@ -36,16 +36,18 @@ type Config struct {
 	Mlock     bool   // --mlock: lock the data set in memory
 
 	// echo-proxy
-	Topology   string        // --topology echo|proxy
-	Conns      int           // --conns
-	MsgSize    int           // --msg-size
-	Pipeline   int           // --pipeline
-	Rate       float64       // --rate (requests/s, open loop); 0 = closed loop
-	IdleConns  int           // --idle-conns
-	Multishot  bool          // --multishot
-	Threads    int           // --threads: server event loops (0: 1)
-	GenThreads int           // --gen-threads: load generator threads (0: 1)
-	Timeout    time.Duration // per-request give-up time for network loads
+	Topology  string        // --topology echo|proxy
+	Conns     int           // --conns
+	MsgSize   int           // --msg-size
+	Pipeline  int           // --pipeline
+	Rate      float64       // --rate (requests/s, open loop); 0 = closed loop
+	IdleConns int           // --idle-conns
+	Multishot bool          // --multishot
+	Timeout   time.Duration // per-request give-up time for network loads
+
+	// echo-proxy threads
+	Threads    int // --threads: server event loops (0: 1)
+	GenThreads int // --gen-threads: load generator threads (0: 1)
 
 	// Progress, when set, is called now and then with a short status line.
 	Progress func(string)
