@@ -40,8 +40,17 @@ type ServerConfig struct {
 	MaxConns int
 	// BufSize is the receive buffer size (0: DefaultServerBufSize).
 	BufSize int
+	// Threads is how many event loops serve (0: 1), each with its own listening socket, ListenFDs[i];
+	// see NewThreaded. MaxConns then bounds each loop's connections.
+	Threads int
+	// ListenFDs are the listening sockets of the Threads loops (netutil.ListenN: one address, SO_REUSEPORT);
+	// with them ListenFD is ListenFDs[0]. Empty with one thread: ListenFD is the listener.
+	ListenFDs []int
 	Options
 }
+
+// MaxThreads bounds ServerConfig.Threads (and the load generator's threads).
+const MaxThreads = 256
 
 // DefaultMaxConns is the client connection limit when ServerConfig.MaxConns is 0.
 const DefaultMaxConns = 1 << 16
@@ -68,6 +77,18 @@ func (c *ServerConfig) Normalize() error {
 	}
 	if c.BufSize > 1<<20 {
 		return fmt.Errorf("server buffer size %d: at most 1 MiB", c.BufSize)
+	}
+	if c.Threads == 0 {
+		c.Threads = 1
+	}
+	if c.Threads < 1 || c.Threads > MaxThreads {
+		return fmt.Errorf("--threads %d: want 1 to %d", c.Threads, MaxThreads)
+	}
+	if c.Threads > 1 && len(c.ListenFDs) != c.Threads {
+		return fmt.Errorf("--threads %d: %d listening sockets, want one per thread", c.Threads, len(c.ListenFDs))
+	}
+	if len(c.ListenFDs) > 0 {
+		c.ListenFD = c.ListenFDs[0]
 	}
 	if c.ListenFD <= 0 {
 		return errors.New("no listening socket")

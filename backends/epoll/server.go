@@ -11,8 +11,13 @@ import (
 // NewServer implements backend.Backend.
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
 
-// NewServer starts an epoll server's thread on cfg.ListenFD; Serve runs it.
+// NewServer starts an epoll server's thread on cfg.ListenFD; Serve runs it. With cfg.Threads > 1 it is that
+// many, each with its own thread and epoll instance (see backend.NewThreaded).
 func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
+	return backend.NewThreaded(cfg, newServer)
+}
+
+func newServer(cfg backend.ServerConfig) (backend.Server, error) {
 	if err := cfg.Prepare("epoll"); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,9 @@ package uring
 //     queued has its recv cancelled until its queue drains (backpressure); one whose recv ran out of
 //     buffers (-ENOBUFS) is re-armed when buffers come back.
 //
+// --threads N runs N such servers, each a ring on its own thread with its own listening socket (SO_REUSEPORT),
+// buffer ring and registered-file table: see backend.NewThreaded.
+//
 // Sockets live in a sparse registered-file table where the kernel has one (accept straight into it,
 // upstream sockets installed with FILES_UPDATE), so no request takes a file reference of its own.
 
@@ -31,8 +34,11 @@ import (
 
 // NewServer implements backend.Backend: SINGLE_ISSUER|DEFER_TASKRUN, stepping down where the kernel
 // lacks them.
+// With cfg.Threads > 1 it is that many servers, each with its own ring (see backend.NewThreaded).
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
-	return NewServer(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true, NoSQArray: true, RegisterRingFD: true}, "uring")
+	return backend.NewThreaded(cfg, func(c backend.ServerConfig) (backend.Server, error) {
+		return NewServer(c, ring.Params{SingleIssuer: true, DeferTaskrun: true, NoSQArray: true, RegisterRingFD: true}, "uring")
+	})
 }
 
 // Request kinds, in the kind byte of user data (ring.PackUD); the id is the connection slot.

@@ -62,6 +62,7 @@ func init() {
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: 2 * time.Second, Usage: "length of each measured sample"},
 			&cli.DurationFlag{Name: "warmup", Value: 200 * time.Millisecond, Usage: "load before each sample's window"},
 			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 1, Usage: "samples"},
+			&cli.IntFlag{Name: "threads", Value: 1, Usage: "load generator threads, each with its own connections (split evenly) and event loop"},
 			&cli.IntFlag{Name: "cpu", Value: -1, Usage: "pin the load generator to this CPU (-1: not pinned)"},
 			&cli.StringFlag{Name: "engine", Value: "auto", Usage: "the load generator's own I/O: uring, epoll, or auto (uring where the kernel allows)"},
 			&cli.StringFlag{Name: "topology", Value: "echo", Usage: "recorded in the result when there is no --control (the server decides)"},
@@ -97,9 +98,13 @@ func loadAction(c *cli.Context) error {
 		return usageError("--pipeline %d: must be at least 1", c.Int("pipeline"))
 	}
 	cfg := loadgen.Config{Target: c.String("target"), Conns: c.Int("conns"), MsgSize: int(ms), Pipeline: c.Int("pipeline"),
-		Rate: c.Float64("rate"), Verify: c.Bool("verify"), Timeout: c.Duration("timeout"), Engine: c.String("engine")}
+		Rate: c.Float64("rate"), Verify: c.Bool("verify"), Timeout: c.Duration("timeout"), Engine: c.String("engine"),
+		Threads: c.Int("threads")}
 	if cfg.Conns < 1 {
 		return usageError("--conns %d: must be at least 1", cfg.Conns)
+	}
+	if err := checkThreads("threads", cfg.Threads); err != nil {
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError("%v", err)
@@ -175,7 +180,7 @@ func loadAction(c *cli.Context) error {
 			Count: count, Duration: result.Duration(dur), Warmup: result.Duration(warm), Options: loadOptions(c)},
 		Display: workloads.Display()}
 	f.Env = fingerprint.Collect(fingerprint.Options{Version: version, Commit: commit})
-	params := echoproxy.Params(topology, cfg.Conns, cfg.MsgSize, cfg.Pipeline, cfg.Rate, idle, multishot)
+	params := echoproxy.ThreadParams(echoproxy.Params(topology, cfg.Conns, cfg.MsgSize, cfg.Pipeline, cfg.Rate, idle, multishot), 0, cfg.Threads)
 
 	var memory *result.ConnMemory
 	if idle > 0 {

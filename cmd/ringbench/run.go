@@ -89,6 +89,8 @@ func runFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "rate", Usage: "echo-proxy: open loop at this many requests/s, latency from scheduled send time (0: closed loop)", Category: "network"},
 		&cli.IntFlag{Name: "idle-conns", Usage: "echo-proxy: hold this many idle connections and report memory per connection", Category: "network"},
 		&cli.BoolFlag{Name: "multishot", Usage: "echo-proxy on uring/sqpoll: multishot accept and recv from a provided buffer ring", Category: "network"},
+		&cli.IntFlag{Name: "threads", Value: 1, Usage: "echo-proxy: server event loops, each on its own thread with its own ring or epoll and SO_REUSEPORT listener", Category: "network"},
+		&cli.IntFlag{Name: "gen-threads", Value: 1, Usage: "echo-proxy: load generator threads, each with its own connections and event loop", Category: "network"},
 
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "result file (default results/ringbench-<UTC time>.json); never overwritten without --force", Category: "output"},
 		&cli.BoolFlag{Name: "force", Usage: "overwrite --out or --save-baseline if it exists", Category: "output"},
@@ -207,7 +209,7 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 			FixedBufs: c.Bool("fixed-bufs"), SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")},
 		Files: c.Int("files"), Pattern: c.String("pattern"), Direct: c.Bool("direct"), Mlock: c.Bool("mlock"),
 		Topology: c.String("topology"), Conns: c.Int("conns"), Pipeline: c.Int("pipeline"), Rate: c.Float64("rate"),
-		IdleConns: c.Int("idle-conns"), Multishot: c.Bool("multishot"),
+		IdleConns: c.Int("idle-conns"), Multishot: c.Bool("multishot"), Threads: c.Int("threads"), GenThreads: c.Int("gen-threads"),
 	}
 	if err := cfg.Options.Validate(); err != nil {
 		return cfg, usageError("%v", err)
@@ -220,6 +222,11 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 	}
 	if err := checkSQFlags(cfg.Options); err != nil {
 		return cfg, err
+	}
+	for _, name := range []string{"threads", "gen-threads"} {
+		if err := checkThreads(name, c.Int(name)); err != nil {
+			return cfg, err
+		}
 	}
 	var err error
 	if c.IsSet("file-size") {

@@ -76,6 +76,7 @@ type loop struct {
 	err        error
 	msgSize    int64
 	pipeline   int64
+	sched      schedule // where this thread's connections sit in the whole generator's open-loop schedule
 	u          *uringIO // io_uring engine while running on it, else nil
 	engine     string
 	keepPool   bool // a request the kernel could not cancel may still point into pool: never unmap it
@@ -134,7 +135,8 @@ func (l *loop) closeAll() {
 
 // run is the measured loop: it sends load until Stop (or an error, or a limit), answering Mark on the way.
 // It reports whether Close came (the thread then ends), and whether Stop did.
-func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bool) {
+// at, when not 0, is the open-loop schedule's start (the same for every thread of a generator).
+func (l *loop) run(cmds <-chan command, limit time.Duration, at int64) (closed, stopped bool) {
 	l.running = true
 	l.openLoop = l.cfg.Rate > 0
 	now := clock.Now()
@@ -143,6 +145,9 @@ func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bo
 		end = now + int64(time.Hour)
 	}
 	l.t0 = now
+	if at != 0 {
+		l.t0 = at
+	}
 	l.markAt = now
 	l.markThread, l.markProc = threadCPU(), processCPU()
 	for _, c := range l.conns {
@@ -150,11 +155,12 @@ func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bo
 	}
 	if l.openLoop {
 		// Connection i's k-th request is due at t0 + (k*conns + i) / rate: requests evenly spread in time
-		// and across connections.
-		l.interval = float64(l.active) * 1e9 / l.cfg.Rate
+		// and across connections (see schedule.due).
+		l.sched = l.sched.orAll(l.active)
+		l.interval = float64(l.sched.all) * 1e9 / l.cfg.Rate
 		l.heap = make(dueHeap, 0, l.active)
-		for i, c := range l.conns[:l.active] {
-			c.nextDue = l.t0 + int64(float64(i)*1e9/l.cfg.Rate)
+		for _, c := range l.conns[:l.active] {
+			c.nextDue = l.sched.due(l.t0, l.cfg.Rate, c.idx, 0)
 			heap.Push(&l.heap, c)
 		}
 	}
@@ -340,9 +346,7 @@ func (l *loop) recordUnfinished(now int64) int64 {
 			continue
 		}
 		// Due times of c's unsent requests: c.nextDue, then one interval apart (see issueDue).
-		due := func(seq int64) int64 {
-			return l.t0 + int64((float64(seq)*float64(l.active)+float64(c.idx))*1e9/l.cfg.Rate)
-		}
+		due := func(seq int64) int64 { return l.sched.due(l.t0, l.cfg.Rate, c.idx, seq) }
 		backlog := int64(float64(now-c.nextDue)/l.interval) + 1
 		for backlog > 0 && due(c.seq+backlog-1) > now {
 			backlog--
