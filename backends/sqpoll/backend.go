@@ -34,9 +34,20 @@ func (Backend) Available() error { return caps.SetupFlag(caps.FlagSQPoll) }
 // NewFileEngine implements backend.Backend.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
 	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true}
+	var shared *uring.FileEngine
+	if cfg.ShareSQPoll != nil {
+		var ok bool
+		if shared, ok = cfg.ShareSQPoll.(*uring.FileEngine); !ok {
+			return nil, fmt.Errorf("sqpoll: cannot share the poll thread of a %T", cfg.ShareSQPoll)
+		}
+		p.AttachWQ = shared.Ring()
+	}
 	e, err := uring.NewFileEngine(cfg, p, "sqpoll")
 	if err != nil {
 		return nil, err
+	}
+	if shared != nil {
+		e.SharePollThread(shared.Counters().PollThreadTID)
 	}
 	if w := CoreWarning(cfg.SQCPU); w != "" {
 		e.AddWarning(backend.Warning{Kind: backend.WarnSQPollSharedCPU, Text: w})

@@ -110,6 +110,14 @@ func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEng
 	return e, nil
 }
 
+// SharePollThread records tid as the engine's SQPOLL thread: a ring attached to another's poll thread
+// (ring.Params.AttachWQ) starts none of its own.
+func (e *FileEngine) SharePollThread(tid int) {
+	if e.pollTID == 0 {
+		e.pollTID = tid
+	}
+}
+
 // Ring exposes the ring, for the sqpoll backend's diagnostics.
 func (e *FileEngine) Ring() *ring.Ring { return e.r }
 
