@@ -24,11 +24,22 @@ func pollThreads(t *testing.T) int {
 	return n
 }
 
+// settlePollThreads polls pollThreads until it returns want (a poll thread takes its iou-sqp name when it
+// first runs, and leaves /proc a little after its last ring closes), and returns the last count.
+func settlePollThreads(t *testing.T, want int) int {
+	t.Helper()
+	n := pollThreads(t)
+	for deadline := time.Now().Add(2 * time.Second); n != want && time.Now().Before(deadline); n = pollThreads(t) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return n
+}
+
 // Rings set up with AttachWQ share the first ring's one poll thread; without it each ring starts its own.
 func TestAttachWQSharesPollThread(t *testing.T) {
 	const rings = 3
+	base := settlePollThreads(t, 0) // earlier tests' poll threads may still be exiting
 	for _, share := range []bool{false, true} {
-		base := pollThreads(t)
 		var rs []*Ring
 		for i := 0; i < rings; i++ {
 			p := Params{Entries: 8, SQPoll: true, SQThreadCPU: -1, NoFallback: true}
@@ -57,15 +68,12 @@ func TestAttachWQSharesPollThread(t *testing.T) {
 		if share {
 			want = 1
 		}
-		if got := pollThreads(t) - base; got != want {
+		if got := settlePollThreads(t, base+want) - base; got != want {
 			t.Errorf("share=%v: %d new iou-sqp threads for %d rings, want %d", share, got, rings, want)
 		}
 		for _, r := range rs {
 			_ = r.Close()
 		}
-		// Poll threads exit asynchronously after their last ring closes.
-		for deadline := time.Now().Add(2 * time.Second); pollThreads(t) > base && time.Now().Before(deadline); {
-			time.Sleep(10 * time.Millisecond)
-		}
+		settlePollThreads(t, base)
 	}
 }
