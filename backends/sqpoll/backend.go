@@ -36,6 +36,11 @@ func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error)
 	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true}
 	var shared *uring.FileEngine
 	if cfg.ShareSQPoll != nil {
+		if len(cfg.FDs) == 0 && 3*cfg.Depth > sharedPollCap {
+			return nil, fmt.Errorf("%w: a poll thread shared by several rings takes at most %d SQEs of a ring per round, "+
+				"which splits the 3-SQE open-read-close chains of --depth %d (their CLOSE then runs early: EBADF); "+
+				"one poll thread per ring, or --depth %d at most", backend.ErrNotSupported, sharedPollCap, cfg.Depth, sharedPollCap/3)
+		}
 		var ok bool
 		if shared, ok = cfg.ShareSQPoll.(*uring.FileEngine); !ok {
 			return nil, fmt.Errorf("sqpoll: cannot share the poll thread of a %T", cfg.ShareSQPoll)
@@ -54,6 +59,10 @@ func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error)
 	}
 	return e, nil
 }
+
+// sharedPollCap is the kernel's IORING_SQPOLL_CAP_ENTRIES_VALUE: a poll thread serving several rings submits
+// at most this many SQEs of each per round, and a linked chain cut at the cap is submitted broken.
+const sharedPollCap = 8
 
 // CoreWarning says when the poll thread cannot have a core of its own: fewer than two CPUs allowed to this
 // process besides the one it would poll on, or a pinned CPU this process may also run on.
