@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/clock"
 	"github.com/ringbench/ringbench/internal/cpuset"
 	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
@@ -54,8 +56,8 @@ type job struct {
 // to allowed[i % len(allowed)] when there are several), bracketed by the kernel counters, and returns it
 // with every figure filled in: ops summed, latency histograms merged, syscalls counted over every I/O
 // thread. Engines are set up one after another (so that each SQPOLL engine finds its own poll thread), the
-// loops start together once all are ready, and each runs for the sample's duration; the first loop to fail
-// stops the others.
+// loops start together once all are ready and stop at one deadline, the sample's duration after the start;
+// the first loop to fail stops the others.
 func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 	b := in.Spec.Backend
 	if !in.Spec.Warmup && in.Spec.Meter == nil {
@@ -154,6 +156,7 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 	start := make(chan struct{})
 	measured := make(chan struct{}) // closed once the span has ended: engines may close
 	var abort atomic.Bool           // set before start is closed when a job could not be set up
+	var deadline int64              // clock.Now() when every loop stops, set before start is closed
 	exited := make(chan error, n)
 
 	launch := func(i int) {
@@ -188,7 +191,9 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 					return j.eng.Close()
 				}
 				before := j.eng.Counters()
-				j.tot, err = Drive(ctx, j.eng, in.Config.Options, in.Spec.Duration, j.src)
+				// Every loop stops at the same deadline, however late it was woken.
+				d := time.Duration(deadline - clock.Now())
+				j.tot, err = Drive(ctx, j.eng, in.Config.Options, max(d, 0), j.src)
 				after := j.eng.Counters()
 				if err != nil {
 					stop()
@@ -243,6 +248,7 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 		}
 		defer span.Close()
 	}
+	deadline = clock.Now() + int64(in.Spec.Duration)
 	close(start)
 	var errs []error
 	for range n {
