@@ -80,6 +80,10 @@ type FileConfig struct {
 	// BufSize is the size of each of the Depth buffers the engine allocates (page aligned, off the Go heap
 	// where the kernel writes into them asynchronously).
 	BufSize int
+	// ShareSQPoll, for the sqpoll backend, is an engine of the same backend (on another thread of this
+	// process, still open) whose SQPOLL thread this engine's ring shares (IORING_SETUP_ATTACH_WQ) instead
+	// of starting its own; nil starts its own. Other backends ignore it.
+	ShareSQPoll FileEngine
 }
 
 // OpKind is what a request does.

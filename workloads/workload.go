@@ -34,6 +34,8 @@ type Config struct {
 	Pattern   string // --pattern rand|seq
 	Direct    bool   // --direct (O_DIRECT)
 	Mlock     bool   // --mlock: lock the data set in memory
+	Jobs      int    // --jobs: I/O threads, each with its own engine (0 = 1)
+	SQShare   bool   // --sq-share: with --jobs > 1 on sqpoll, one poll thread for every ring
 
 	// echo-proxy
 	Topology  string        // --topology echo|proxy

@@ -37,15 +37,35 @@ func (Backend) Available() error { return caps.SetupFlag(caps.FlagSQPoll) }
 // NewFileEngine implements backend.Backend.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
 	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true, NoSQArray: true, RegisterRingFD: true}
+	var shared *uring.FileEngine
+	if cfg.ShareSQPoll != nil {
+		if len(cfg.FDs) == 0 && 3*cfg.Depth > sharedPollCap {
+			return nil, fmt.Errorf("%w: a poll thread shared by several rings takes at most %d SQEs of a ring per round, "+
+				"which splits the 3-SQE open-read-close chains of --depth %d (their CLOSE then runs early: EBADF); "+
+				"one poll thread per ring, or --depth %d at most", backend.ErrNotSupported, sharedPollCap, cfg.Depth, sharedPollCap/3)
+		}
+		var ok bool
+		if shared, ok = cfg.ShareSQPoll.(*uring.FileEngine); !ok {
+			return nil, fmt.Errorf("sqpoll: cannot share the poll thread of a %T", cfg.ShareSQPoll)
+		}
+		p.AttachWQ = shared.Ring()
+	}
 	e, err := uring.NewFileEngine(cfg, p, "sqpoll")
 	if err != nil {
 		return nil, placementError(cfg.SQCPU, err)
+	}
+	if shared != nil {
+		e.SharePollThread(shared.Counters().PollThreadTID)
 	}
 	if w := CoreWarning(cfg.SQCPU); w != "" {
 		e.AddWarning(backend.Warning{Kind: backend.WarnSQPollSharedCPU, Text: w})
 	}
 	return e, nil
 }
+
+// sharedPollCap is the kernel's IORING_SQPOLL_CAP_ENTRIES_VALUE: a poll thread serving several rings submits
+// at most this many SQEs of each per round, and a linked chain cut at the cap is submitted broken.
+const sharedPollCap = 8
 
 // placementError explains a setup the kernel refused for the poll thread's CPU (--sq-cpu).
 func placementError(cpu int, err error) error {

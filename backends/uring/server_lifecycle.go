@@ -115,15 +115,24 @@ func sqpollThreads() map[int]bool {
 }
 
 // newPollThread returns an SQPOLL thread of this process not in before (0 if none): the poll thread of
-// a ring set up since before was taken.
+// a ring set up since before was taken. A new poll thread bears its creator's name until it first runs,
+// which on a busy machine can be a while after io_uring_setup returned: look again for up to
+// pollThreadNameWait.
 func newPollThread(before map[int]bool) int {
-	for tid := range sqpollThreads() {
-		if !before[tid] {
-			return tid
+	for deadline := time.Now().Add(pollThreadNameWait); ; time.Sleep(time.Millisecond) {
+		for tid := range sqpollThreads() {
+			if !before[tid] {
+				return tid
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0
 		}
 	}
-	return 0
 }
+
+// pollThreadNameWait bounds how long newPollThread waits for a new poll thread to take its name.
+const pollThreadNameWait = 200 * time.Millisecond
 
 // cleanup cancels every request, waits (boundedly) for their completions, and releases the ring, the
 // sockets, the buffers and the listener.

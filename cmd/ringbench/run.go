@@ -69,6 +69,8 @@ func runFlags() []cli.Flag {
 		&cli.IntFlag{Name: "sq-cpu", Value: -1, Usage: "sqpoll: pin the SQPOLL kernel thread to this CPU (-1: not pinned); any CPU of this process's cpuset, also one outside --cpus", Category: "I/O"},
 		cpusFlag("I/O"),
 		&cli.DurationFlag{Name: "sq-idle", Value: 100 * time.Millisecond, Usage: "sqpoll: how long the poll thread spins before sleeping", Category: "I/O"},
+		&cli.IntFlag{Name: "jobs", Value: 1, Usage: "small-file, many-file: I/O threads run together, each with its own engine (ring), buffers and requests (fio's numjobs), spread over the allowed CPUs; 1 to 256", Category: "I/O"},
+		&cli.BoolFlag{Name: "sq-share", Usage: "sqpoll with --jobs > 1: every ring shares the first one's SQPOLL thread (IORING_SETUP_ATTACH_WQ) instead of one poll thread per ring", Category: "I/O"},
 		&cli.DurationFlag{Name: "cq-spin", Value: 5 * time.Microsecond, Usage: "sqpoll: spin on the completion queue this long before waiting in io_uring_enter (CPU for fewer syscalls)", Category: "I/O"},
 
 		&cli.StringFlag{Name: "dir", Value: os.TempDir(), Usage: "directory for file data sets (created inside it, removed after unless --keep)", Category: "files"},
@@ -208,6 +210,7 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 		Options: backend.Options{Depth: c.Int("depth"), Batch: c.Int("batch"), FixedFiles: c.Bool("fixed-files"),
 			FixedBufs: c.Bool("fixed-bufs"), SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")},
 		Files: c.Int("files"), Pattern: c.String("pattern"), Direct: c.Bool("direct"), Mlock: c.Bool("mlock"),
+		Jobs: c.Int("jobs"), SQShare: c.Bool("sq-share"),
 		Topology: c.String("topology"), Conns: c.Int("conns"), Pipeline: c.Int("pipeline"), Rate: c.Float64("rate"),
 		IdleConns: c.Int("idle-conns"), Multishot: c.Bool("multishot"), Threads: c.Int("threads"), GenThreads: c.Int("gen-threads"),
 	}
@@ -215,7 +218,7 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 		return cfg, usageError("%v", err)
 	}
 	// Zero means "the workload's default" inside Config, so a zero the user typed must be refused here.
-	for _, name := range []string{"conns", "pipeline", "files"} {
+	for _, name := range []string{"conns", "pipeline", "files", "jobs"} {
 		if c.IsSet(name) && c.Int(name) < 1 {
 			return cfg, usageError("--%s %d: must be at least 1", name, c.Int(name))
 		}

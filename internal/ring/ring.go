@@ -51,6 +51,10 @@ type Params struct {
 	// SQThreadCPU pins the poll thread to a CPU (IORING_SETUP_SQ_AFF);
 	// -1 leaves it unpinned. Note that the zero value pins to CPU 0.
 	SQThreadCPU int
+	// AttachWQ shares another ring's SQPOLL thread (and io-wq) instead of starting one: IORING_SETUP_ATTACH_WQ
+	// with wq_fd set to AttachWQ's descriptor; nil starts its own. Both rings must belong to this process,
+	// and AttachWQ must stay open until New returns.
+	AttachWQ *Ring
 
 	// SingleIssuer: only the creating thread may submit (6.0+).
 	SingleIssuer bool
@@ -175,6 +179,9 @@ func New(p Params) (*Ring, error) {
 	if p.NoSQArray {
 		flags |= SetupNoSQArray
 	}
+	if p.AttachWQ != nil {
+		flags |= SetupAttachWQ
+	}
 
 	var idleMs uint32
 	if p.SQPoll && p.SQThreadIdle > 0 {
@@ -192,6 +199,9 @@ func New(p Params) (*Ring, error) {
 		kp.SQThreadIdle = idleMs
 		if flags&SetupSQAff != 0 {
 			kp.SQThreadCPU = uint32(p.SQThreadCPU)
+		}
+		if flags&SetupAttachWQ != 0 {
+			kp.WQFd = uint32(p.AttachWQ.fd)
 		}
 		fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&kp)), 0)
 		if errno == unix.EINTR {

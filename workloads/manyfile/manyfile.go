@@ -55,7 +55,7 @@ func validate(cfg workloads.Config) error {
 	if cfg.Direct {
 		return errors.New("--direct: many-file reads through the page cache only")
 	}
-	return nil
+	return filedrive.ValidateJobs(cfg, cfg.FileSize)
 }
 
 func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
@@ -91,38 +91,48 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 	params["files"] = strconv.Itoa(p.cfg.Files)
 	params["size"] = strconv.FormatInt(p.cfg.FileSize, 10)
 	params["pattern"] = p.cfg.Pattern
+	filedrive.JobParams(params, p.cfg)
 	return filedrive.RunSample(ctx, filedrive.SampleInput{
 		Workload: "many-file",
 		Spec:     spec,
 		Config:   backend.FileConfig{Options: p.cfg.Options, BufSize: int(p.cfg.FileSize)},
-		NewSource: func() filedrive.Source {
-			return &source{rng: filedrive.NewRand(p.cfg.Seed ^ uint64(spec.Repeat+1)*0x9e3779b97f4a7c15),
+		NewSource: func(job int) filedrive.Source {
+			s := &source{rng: filedrive.NewRand(filedrive.StreamSeed(p.cfg.Seed^uint64(spec.Repeat+1)*0x9e3779b97f4a7c15, job)),
 				paths: p.Set.PathsZ, size: int32(p.cfg.FileSize), seq: p.cfg.Pattern == "seq", verify: p.cfg.Verify, seed: p.cfg.Seed}
+			first, n := filedrive.Share(uint64(len(s.paths)), job, max(p.cfg.Jobs, 1))
+			s.first, s.n = int(first), int(n)
+			return s
 		},
-		Params:    params,
-		Locked:    p.Lock != nil,
-		Residency: filedrive.ResidencyOf(p.Set.Paths),
+		Jobs:        p.cfg.Jobs,
+		ShareSQPoll: p.cfg.SQShare,
+		Params:      params,
+		Locked:      p.Lock != nil,
+		Residency:   filedrive.ResidencyOf(p.Set.Paths),
 	})
 }
 
 func (p *prepared) Close() error { return p.Release() }
 
+// source generates open-read-close requests. With several I/O threads (--jobs), each has its own: random
+// files from an independent stream over the whole set, or sequentially through a range of files of its
+// own (thread i of n: files [i*total/n, (i+1)*total/n)), wrapping round in it.
 type source struct {
-	rng    filedrive.Rand
-	paths  [][]byte
-	size   int32
-	seq    bool
-	next   int
-	verify bool
-	seed   uint64
+	rng      filedrive.Rand
+	paths    [][]byte
+	size     int32
+	seq      bool
+	first, n int // seq: the thread's range of files
+	next     int
+	verify   bool
+	seed     uint64
 }
 
 func (s *source) Fill(reqs []backend.Request) {
 	for i := range reqs {
 		var idx int
 		if s.seq {
-			idx = s.next
-			s.next = (s.next + 1) % len(s.paths)
+			idx = s.first + s.next
+			s.next = (s.next + 1) % s.n
 		} else {
 			idx = int(s.rng.Next() % uint64(len(s.paths)))
 		}

@@ -92,7 +92,7 @@ func validate(cfg workloads.Config) error {
 	if cfg.Direct && cfg.Mlock {
 		return errors.New("--direct and --mlock together make no sense: O_DIRECT bypasses the page cache")
 	}
-	return nil
+	return filedrive.ValidateJobs(cfg, int64(cfg.BlockSize))
 }
 
 type prepared struct {
@@ -133,16 +133,21 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 	params := filedrive.CommonParams(p.cfg)
 	params["bs"] = strconv.Itoa(p.cfg.BlockSize)
 	params["pattern"] = p.cfg.Pattern
+	filedrive.JobParams(params, p.cfg)
 	if p.cfg.Direct {
 		params["direct"] = "1"
 	}
 	in := filedrive.SampleInput{
-		Workload:  "small-file",
-		Spec:      spec,
-		Config:    backend.FileConfig{Options: p.cfg.Options, FDs: p.fds, BufSize: p.cfg.BlockSize},
-		NewSource: func() filedrive.Source { return newSource(p.cfg, p.Set.Paths, uint64(spec.Repeat)) },
-		Params:    params,
-		Locked:    p.Lock != nil,
+		Workload: "small-file",
+		Spec:     spec,
+		Config:   backend.FileConfig{Options: p.cfg.Options, FDs: p.fds, BufSize: p.cfg.BlockSize},
+		NewSource: func(job int) filedrive.Source {
+			return newSource(p.cfg, p.Set.Paths, uint64(spec.Repeat), job, max(p.cfg.Jobs, 1))
+		},
+		Jobs:        p.cfg.Jobs,
+		ShareSQPoll: p.cfg.SQShare,
+		Params:      params,
+		Locked:      p.Lock != nil,
 	}
 	if !p.cfg.Direct {
 		in.Residency = filedrive.ResidencyOf(p.Set.Paths)
@@ -159,7 +164,9 @@ func (p *prepared) Close() error {
 	return p.Release(errs...)
 }
 
-// source generates block reads.
+// source generates block reads. With several I/O threads (--jobs), each has its own: random reads from
+// an independent stream over the whole data set, sequential reads through a range of blocks of its own
+// (thread i of n: blocks [i*total/n, (i+1)*total/n) of the files laid end to end), wrapping round in it.
 type source struct {
 	rng           filedrive.Rand
 	paths         []string // file i is paths[i], for errors
@@ -167,14 +174,15 @@ type source struct {
 	blocksPerFile uint64
 	bs            int64
 	seq           bool
+	first, blocks uint64 // seq: the thread's range of blocks
 	nextBlock     uint64
 	verify        bool
 	seed          uint64
 }
 
-func newSource(cfg workloads.Config, paths []string, salt uint64) *source {
-	return &source{
-		rng:           filedrive.NewRand(cfg.Seed ^ (salt+1)*0x9e3779b97f4a7c15),
+func newSource(cfg workloads.Config, paths []string, salt uint64, job, jobs int) *source {
+	s := &source{
+		rng:           filedrive.NewRand(filedrive.StreamSeed(cfg.Seed^(salt+1)*0x9e3779b97f4a7c15, job)),
 		paths:         paths,
 		files:         len(paths),
 		blocksPerFile: uint64(cfg.FileSize / int64(cfg.BlockSize)),
@@ -183,6 +191,8 @@ func newSource(cfg workloads.Config, paths []string, salt uint64) *source {
 		verify:        cfg.Verify,
 		seed:          cfg.Seed,
 	}
+	s.first, s.blocks = filedrive.Share(s.blocksPerFile*uint64(s.files), job, jobs)
+	return s
 }
 
 func (s *source) Fill(reqs []backend.Request) {
@@ -190,8 +200,7 @@ func (s *source) Fill(reqs []backend.Request) {
 		var file int
 		var block uint64
 		if s.seq {
-			total := s.blocksPerFile * uint64(s.files)
-			n := s.nextBlock % total
+			n := s.first + s.nextBlock%s.blocks
 			s.nextBlock++
 			file, block = int(n/s.blocksPerFile), n%s.blocksPerFile
 		} else {
