@@ -74,9 +74,14 @@ func checkJobs(t *testing.T, name string, s result.Sample, jobs int) {
 	for i, th := range s.Threads {
 		ops += th.Ops
 		tids[th.TID] = true
-		if th.Ops == 0 || th.OpsPerSec <= 0 || th.P99 <= 0 || th.Seconds <= 0 {
-			t.Errorf("%s: thread %d did nothing: %+v", name, i, th)
+		// On a busy machine a loop may first run after the shared deadline: it then did nothing, and says so
+		// consistently (no time, no latency); a loop that did ops has figures for them.
+		if th.Ops > 0 && (th.OpsPerSec <= 0 || th.P99 <= 0 || th.Seconds <= 0) || th.Ops == 0 && (th.OpsPerSec != 0 || th.P99 != 0) {
+			t.Errorf("%s: thread %d's figures disagree: %+v", name, i, th)
 		}
+	}
+	if s.Ops == 0 {
+		t.Errorf("%s: no thread did anything", name)
 	}
 	if ops != s.Ops {
 		t.Errorf("%s: threads' ops sum to %d, total %d", name, ops, s.Ops)
