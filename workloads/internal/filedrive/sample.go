@@ -62,7 +62,11 @@ func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 			defer span.Close()
 		}
 		before := eng.Counters()
-		tot, err = Drive(ctx, eng, in.Config.Options, in.Spec.Duration, in.NewSource())
+		every := in.Spec.Interval
+		if in.Spec.Warmup {
+			every = 0
+		}
+		tot, err = DriveEvery(ctx, eng, in.Config.Options, in.Spec.Duration, every, in.NewSource())
 		after := eng.Counters()
 		if span != nil {
 			if merr := span.End(tot.Ops, &s); merr != nil && err == nil {
@@ -91,6 +95,7 @@ func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 		s.BytesPerSec = float64(tot.Bytes) / tot.Seconds
 	}
 	s.Latency = result.LatencyFrom(tot.Hist)
+	s.Intervals = tot.Intervals
 	if counters.Enters >= 0 && tot.Ops > 0 {
 		s.EntersPerOp = float64(counters.Enters) / float64(tot.Ops)
 	}
