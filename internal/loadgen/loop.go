@@ -12,6 +12,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/ringbench/ringbench/internal/clock"
+	"github.com/ringbench/ringbench/internal/interval"
 	"github.com/ringbench/ringbench/internal/result"
 	"golang.org/x/sys/unix"
 )
@@ -61,6 +62,9 @@ type loop struct {
 	rbuf   []byte
 	events []unix.EpollEvent
 	hist   *hdrhistogram.Histogram
+	// series is the window as a time series (Config.Interval), from Mark; nil when off.
+	series *interval.Recorder
+	end    int64 // when the run's time limit passes
 
 	running    bool
 	openLoop   bool
@@ -143,6 +147,8 @@ func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bo
 		end = now + int64(time.Hour)
 	}
 	l.t0 = now
+	l.end = end
+	l.series = nil
 	l.markAt = now
 	l.markThread, l.markProc = threadCPU(), processCPU()
 	for _, c := range l.conns {
@@ -204,6 +210,9 @@ func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bo
 			break
 		}
 		now = clock.Now()
+		if l.series != nil {
+			l.series.At(now)
+		}
 		if now-lastYield > yieldEvery {
 			// Let the scheduler see this goroutine move (see yieldEvery).
 			runtime.Gosched()
@@ -281,6 +290,8 @@ func (l *loop) mark(now int64) {
 	l.ops, l.bytes, l.late = 0, 0, 0
 	l.markAt = now
 	l.markThread, l.markProc = threadCPU(), processCPU()
+	// Slots for the rest of the run's time limit (bounded by package interval), made here, not per request.
+	l.series = interval.New(now, l.cfg.Interval, time.Duration(max(l.end-now, 0)))
 }
 
 // result is what the window since Mark measured. It is called once, when the window closes.
@@ -291,6 +302,7 @@ func (l *loop) result() Result {
 	if l.openLoop && l.running {
 		r.Unfinished = l.recordUnfinished(now)
 	}
+	r.Intervals = l.series.Finish(now)
 	if enc, err := l.hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 		r.Histogram = string(enc)
 	}

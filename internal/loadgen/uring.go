@@ -170,6 +170,9 @@ func (l *loop) runUring(cmds <-chan command, end int64, limit time.Duration) (cl
 			break
 		}
 		now = clock.Now()
+		if l.series != nil {
+			l.series.At(now)
+		}
 		if now-lastYield > yieldEvery {
 			runtime.Gosched() // see yieldEvery
 			lastYield = now

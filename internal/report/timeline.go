@@ -54,7 +54,8 @@ func timeline(samples []*result.Sample) []TimePoint {
 				merged.LengthNs += iv.LengthNs
 				merged.P99Ns = max(merged.P99Ns, iv.P99Ns)
 			}
-			if merged.LengthNs <= 0 {
+			// A last interval under half a step (the drain after the window) has too few ops for a rate.
+			if merged.LengthNs <= 0 || 2*merged.LengthNs < int64(len(group))*smp.Intervals[0].LengthNs {
 				continue
 			}
 			if !have[j] {
@@ -144,7 +145,8 @@ func timelineFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, str
 	f := &figure{plot: p, widthPx: widthPx, heightPx: heightPx}
 	timelineLines(r, w, p, f, func(tp TimePoint) (float64, bool) { return tp.OpsPerSec / div, true })
 	caption := fmt.Sprintf("%ss per second in each interval of the timed samples (run --interval), at the "+
-		"interval's middle: the median of the samples. A dip to 0 is an interval in which nothing completed.", w.Unit)
+		"interval's middle: the median of the samples. A dip to 0 is an interval in which nothing completed; "+
+		"a last interval shorter than half a step is left out.", w.Unit)
 	if len(setsIn(r, w)) > 1 {
 		caption += " Colour is the backend, the dash pattern the " + setWord(r) + "."
 	}
