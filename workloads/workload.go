@@ -45,6 +45,10 @@ type Config struct {
 	Multishot bool          // --multishot
 	Timeout   time.Duration // per-request give-up time for network loads
 
+	// echo-proxy threads
+	Threads    int // --threads: server event loops (0: 1)
+	GenThreads int // --gen-threads: load generator threads (0: 1)
+
 	// Progress, when set, is called now and then with a short status line.
 	Progress func(string)
 }

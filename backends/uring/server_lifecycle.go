@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -28,24 +27,6 @@ const (
 
 // drainTimeout bounds how long cleanup waits for cancelled requests to complete.
 const drainTimeout = 2 * time.Second
-
-func (s *Server) thread(ready chan<- error) {
-	runtime.LockOSThread() // never unlocked: the ring is bound to this thread, which dies with the goroutine
-	defer close(s.done)
-	s.tid = unix.Gettid()
-	if err := s.setup(); err != nil {
-		s.cleanup()
-		ready <- err
-		return
-	}
-	ready <- nil
-	select {
-	case <-s.start:
-		s.err = s.loop()
-	case <-s.quit:
-	}
-	s.cleanup()
-}
 
 func (s *Server) setup() error {
 	var err error
@@ -69,7 +50,7 @@ func (s *Server) setup() error {
 	} else if want && got&ring.SetupSingleIssuer == 0 {
 		s.AddWarning(backend.Warning{Kind: backend.WarnRingFallback, Text: fmt.Sprintf("%s: SINGLE_ISSUER not available here; ring set up with %s", s.name, strings.Join(ring.SetupFlagNames(got), "|"))})
 	}
-	if s.evfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC); err != nil {
+	if s.evfd, err = s.th.OpenWake(unix.EFD_CLOEXEC); err != nil {
 		return fmt.Errorf("%s server: eventfd: %w", s.name, err)
 	}
 	if s.scratch, err = unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err != nil {
@@ -161,7 +142,7 @@ func (s *Server) cleanup() {
 		}
 		cn.inUse = false
 	}
-	s.open.Store(0)
+	s.ctr.Open.Store(0)
 	if s.r != nil {
 		_ = s.r.Close() // the registered table (and the sockets in it) and the buffer ring go with it
 		s.r = nil
@@ -183,10 +164,5 @@ func (s *Server) cleanup() {
 		unix.Close(s.lfd)
 		s.lfd = -1
 	}
-	s.evMu.Lock()
-	if s.evfd >= 0 {
-		unix.Close(s.evfd)
-		s.evfd = -1
-	}
-	s.evMu.Unlock()
+	s.evfd = -1 // closed by s.th after cleanup
 }

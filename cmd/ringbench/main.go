@@ -72,7 +72,7 @@ func newApp() *cli.App {
 	}
 }
 
-var commandOrder = []string{"run", "probe", "report", "compare", "serve", "load", "version"}
+var commandOrder = []string{"run", "probe", "show", "report", "compare", "serve", "load", "version"}
 
 func commandRank(name string) int {
 	for i, n := range commandOrder {

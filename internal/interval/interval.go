@@ -136,3 +136,23 @@ func bucketTop(i int) int64 {
 	m := uint64(i - shift*sub)
 	return int64((m+1)<<shift - 1)
 }
+
+// Merge combines the series of loops that ran side by side over the same window (generator threads, file
+// jobs): interval i holds the ops of every loop's interval i and lasts as long as the longest of them. Its
+// p99 is the highest of theirs: the p99 of a merge lies between its parts' lowest and highest p99, so
+// this is an upper bound, exact when one loop dominates.
+func Merge(series [][]result.Interval) []result.Interval {
+	var out []result.Interval
+	for _, ivs := range series {
+		for i, iv := range ivs {
+			if i == len(out) {
+				out = append(out, result.Interval{StartNs: iv.StartNs})
+			}
+			o := &out[i]
+			o.Ops += iv.Ops
+			o.LengthNs = max(o.LengthNs, iv.LengthNs)
+			o.P99Ns = max(o.P99Ns, iv.P99Ns)
+		}
+	}
+	return out
+}

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/ringbench/ringbench/internal/result"
 )
 
 // Every value falls in a bucket whose top is at least the value and at most 1/16 above it, and buckets
@@ -93,5 +95,28 @@ func BenchmarkRecord(b *testing.B) {
 			r.At(now)
 		}
 		r.Record(int64(500 + i&0xffff))
+	}
+}
+
+func iv(start, length, ops, p99 int64) result.Interval {
+	return result.Interval{StartNs: start, LengthNs: length, Ops: ops, P99Ns: p99}
+}
+
+// Merged series sum their ops per interval and keep the longest length and the highest p99.
+func TestMerge(t *testing.T) {
+	a := []result.Interval{iv(0, 10, 5, 100), iv(10, 10, 3, 50), iv(20, 4, 1, 7)}
+	b := []result.Interval{iv(0, 10, 2, 300), iv(10, 7, 0, 0)}
+	got := Merge([][]result.Interval{a, b})
+	want := []result.Interval{iv(0, 10, 7, 300), iv(10, 10, 3, 50), iv(20, 4, 1, 7)}
+	if len(got) != len(want) {
+		t.Fatalf("%+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("interval %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if Merge(nil) != nil {
+		t.Error("nothing merged is nothing")
 	}
 }

@@ -62,6 +62,13 @@ type Params struct {
 	// NoSQArray removes the SQ index array (6.6+).
 	NoSQArray bool
 
+	// RegisterRingFD registers the ring fd with the calling thread right after setup
+	// (IORING_REGISTER_RING_FDS, 5.18+), so that every io_uring_enter skips the fd lookup, which in a
+	// multi-threaded process (every Go process) takes and drops a reference on the file. It binds the
+	// ring to the calling thread (see RegisterRingFD). Best effort: when the kernel refuses, the ring
+	// keeps entering through its fd (RingFDRegistered says which).
+	RegisterRingFD bool
+
 	// NoFallback makes New fail instead of stepping down when the kernel
 	// rejects the flags with EINVAL (the error then also wraps
 	// ErrNotSupported).
@@ -195,6 +202,9 @@ func New(p Params) (*Ring, error) {
 			if err != nil {
 				unix.Close(int(fd))
 				return nil, err
+			}
+			if p.RegisterRingFD {
+				_ = r.RegisterRingFD() // an old kernel (EINVAL): enter through the fd
 			}
 			return r, nil
 		}
