@@ -44,6 +44,17 @@ func TestIntervalsTileTheWindow(t *testing.T) {
 	}
 }
 
+// TestIntervalsOfThreadsMerge: with two generator threads, the merged intervals still hold every request.
+func TestIntervalsOfThreadsMerge(t *testing.T) {
+	addr := echoServer(t)
+	const d, every = 200 * time.Millisecond, 20 * time.Millisecond
+	r := run(t, Config{Target: addr, Conns: 4, MsgSize: 64, Pipeline: 2, Threads: 2, Interval: every}, d)
+	if len(r.Threads) != 2 || r.Ops == 0 {
+		t.Fatalf("%d threads, %d requests", len(r.Threads), r.Ops)
+	}
+	checkTiling(t, r, d, every)
+}
+
 // stallingEchoServer echoes after a 1 ms pause per read, and once, at read stallAt of a connection, after
 // 300 ms: with one connection and one request in flight, an interval of 100 ms then holds at most about
 // 100 requests, so the stalled one is over 1% of its interval and must show in its p99.
