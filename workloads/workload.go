@@ -59,6 +59,9 @@ type Config struct {
 type SampleSpec struct {
 	Backend  backend.Backend
 	Duration time.Duration
+	// Interval, when positive, records the sample as a time series (result.Sample.Intervals): ops and p99
+	// per Interval. Warm-ups ignore it.
+	Interval time.Duration
 	Repeat   int
 	// Warmup samples run the same way but are not recorded.
 	Warmup bool

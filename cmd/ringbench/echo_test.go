@@ -172,6 +172,9 @@ func TestServeAndLoadWriteAResultFile(t *testing.T) {
 			if s.Backend != tc.backend || s.Workload != "echo-proxy" || s.Ops == 0 || s.Latency.Count != s.Ops {
 				t.Fatalf("sample: %+v", s)
 			}
+			if ivOps := intervalOps(s); len(s.Intervals) < 3 || ivOps != s.Ops {
+				t.Errorf("%d intervals of the default 100ms holding %d requests, the sample %d", len(s.Intervals), ivOps, s.Ops)
+			}
 			if !s.Syscalls.Available || s.CPU.PerOpNs <= 0 || s.Memory == nil || s.Memory.IdleConns != 300 {
 				t.Errorf("server figures missing: syscalls %+v cpu %+v memory %+v", s.Syscalls, s.CPU, s.Memory)
 			}
@@ -318,6 +321,8 @@ func TestServeAndLoadUsageErrors(t *testing.T) {
 	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--pipeline", "0"), "--pipeline")
 	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--rate", "-3"), "--rate")
 	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--engine", "kqueue"), "--engine")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--interval", "5ms"), "--interval 5ms")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--duration", "1s", "--interval", "2s"), "--interval 2s")
 }
 
 func TestServeAndLoadThreads(t *testing.T) {

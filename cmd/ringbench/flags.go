@@ -13,6 +13,7 @@ import (
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/export"
+	"github.com/ringbench/ringbench/internal/interval"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/runner"
@@ -88,6 +89,33 @@ func checkSamples(count int, dur, warm time.Duration) error {
 	}
 	if dur < minSampleDuration {
 		return usageError("--duration %v: at least %v", dur, minSampleDuration)
+	}
+	return nil
+}
+
+// defaultInterval is --interval's default step; a sample shorter than it is not split (see intervalFlag).
+const defaultInterval = 100 * time.Millisecond
+
+// intervalFlag is --interval of run and load: 0 (off) or a step from interval.Min to the sample's length.
+// Left at its default, it is off for samples shorter than the default, rather than refuse a short
+// --duration the user typed for its own sake.
+func intervalFlag(c *cli.Context, dur time.Duration) (time.Duration, error) {
+	every := c.Duration("interval")
+	if !c.IsSet("interval") && every > dur {
+		return 0, nil
+	}
+	return every, checkInterval(every, dur)
+}
+
+// checkInterval checks --interval against the sample length --duration.
+func checkInterval(every, dur time.Duration) error {
+	switch {
+	case every == 0:
+		return nil
+	case every < interval.Min:
+		return usageError("--interval %v: at least %v, or 0 for none", every, interval.Min)
+	case every > dur:
+		return usageError("--interval %v: longer than a sample (--duration %v)", every, dur)
 	}
 	return nil
 }

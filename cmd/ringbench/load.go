@@ -61,6 +61,7 @@ func init() {
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "fail when a connection gets no echo for this long"},
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: 2 * time.Second, Usage: "length of each measured sample"},
 			&cli.DurationFlag{Name: "warmup", Value: 200 * time.Millisecond, Usage: "load before each sample's window"},
+			&cli.DurationFlag{Name: "interval", Value: defaultInterval, Usage: "record req/s and p99 every this long within each sample (0 = off; at least 10ms)"},
 			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 1, Usage: "samples"},
 			&cli.IntFlag{Name: "threads", Value: 1, Usage: "load generator threads, each with its own connections (split evenly) and event loop"},
 			&cli.IntFlag{Name: "cpu", Value: -1, Usage: "pin the load generator to this CPU (-1: not pinned)"},
@@ -122,6 +123,9 @@ func loadAction(c *cli.Context) error {
 		return usageError("--idle-conns %d: want 0 to %d", idle, loadgen.MaxConns)
 	}
 	if err := checkSamples(count, dur, warm); err != nil {
+		return err
+	}
+	if cfg.Interval, err = intervalFlag(c, dur); err != nil {
 		return err
 	}
 	if err := checkCPUFlag("cpu", c.Int("cpu")); err != nil {

@@ -60,6 +60,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "workload", Aliases: []string{"w"}, Value: strings.Join(defaultWorkloads, ","), Usage: "comma-separated workloads, or all"},
 		&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: 2 * time.Second, Usage: "length of each measured sample"},
 		&cli.DurationFlag{Name: "warmup", Value: 500 * time.Millisecond, Usage: "unrecorded run per backend and workload before its first sample (0 = none)"},
+		&cli.DurationFlag{Name: "interval", Value: defaultInterval, Usage: "record ops/s and p99 of each timed sample every this long, charted over time by report (0 = off; at least 10ms)"},
 		&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 3, Usage: "samples per backend and workload (compare wants at least 4, 6 for a 95% CI)"},
 
 		&cli.IntFlag{Name: "depth", Value: 32, Usage: "requests in flight", Category: "I/O"},
@@ -143,6 +144,10 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	if err := checkSamples(c.Int("count"), c.Duration("duration"), c.Duration("warmup")); err != nil {
 		return nil, err
 	}
+	every, err := intervalFlag(c, c.Duration("duration"))
+	if err != nil {
+		return nil, err
+	}
 	countSyscalls, countedOnly := c.Bool("count-syscalls"), false
 	switch k := c.String("samples"); k {
 	case "timed,counted", "counted,timed":
@@ -158,7 +163,7 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	}
 	inv.plan, err = runner.NewPlan(runner.Request{Backends: bnames, Workloads: wnames, Config: cfg,
 		Count: c.Int("count"), Duration: c.Duration("duration"), Warmup: c.Duration("warmup"), CountSyscalls: countSyscalls,
-		CountedOnly: countedOnly})
+		CountedOnly: countedOnly, Interval: every})
 	switch {
 	case errors.Is(err, runner.ErrUnavailable):
 		return nil, exitError(exitUnsupported, err)

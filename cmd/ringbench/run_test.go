@@ -490,6 +490,9 @@ func TestRunBadInputExit2TouchingNothing(t *testing.T) {
 		{"sq-cpu not ours", []string{"--backend", "sqpoll", "--sq-cpu", "4095"}, nil, `--sq-cpu 4095: not a CPU this process may use`},
 		{"zero count", []string{"--count", "0"}, nil, `--count 0`},
 		{"zero duration", []string{"--duration", "0"}, nil, `--duration 0s`},
+		{"short interval", []string{"--interval", "5ms"}, nil, `--interval 5ms: at least 10ms`},
+		{"negative interval", []string{"--interval", "-1s"}, nil, `--interval -1s`},
+		{"interval over duration", []string{"--interval", "2m"}, nil, `--interval 2m0s: longer than a sample`},
 		{"bogus format", []string{"--format", "bogus"}, nil, `--format "bogus"`},
 		{"bogus pattern", []string{"--pattern", "zigzag"}, nil, `--pattern "zigzag"`},
 		{"nonexistent dir", nil, func(t *testing.T) string { return filepath.Join(t.TempDir(), "missing") }, `--dir`},
@@ -1165,6 +1168,43 @@ func TestRunWithoutSyscallCounting(t *testing.T) {
 	if f.Samples[0].CPU.PerOpNs <= 0 || !f.Samples[0].ContextSwitches.Available {
 		t.Fatalf("CPU and context switches are still measured: %+v %+v", f.Samples[0].CPU, f.Samples[0].ContextSwitches)
 	}
+}
+
+// TestRunRecordsIntervals: --interval splits each timed sample of a file and an echo-proxy run into
+// intervals holding all its ops; counted samples, whose timing the counters skew, have none.
+func TestRunRecordsIntervals(t *testing.T) {
+	d := newRunDirs(t)
+	out := filepath.Join(d.cwd, "r.json")
+	r := d.run(t, 120*time.Second, "run", "--backend", "epoll", "--workload", "small-file,echo-proxy", "--duration", "300ms",
+		"--interval", "50ms", "--count", "1", "--warmup", "0", "--dir", d.data, "-q", "--out", out)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	f := loadResult(t, out)
+	timed := 0
+	for _, s := range f.Samples {
+		if s.Kind == result.KindCounted {
+			if len(s.Intervals) != 0 {
+				t.Errorf("%s counted sample: %d intervals, want none", s.Workload, len(s.Intervals))
+			}
+			continue
+		}
+		timed++
+		if n, ops := len(s.Intervals), intervalOps(s); n < 6 || n > int(s.Seconds/0.05)+1 || ops != s.Ops {
+			t.Errorf("%s: %d intervals of 50ms over %.3fs holding %d ops, the sample %d", s.Workload, n, s.Seconds, ops, s.Ops)
+		}
+	}
+	if timed != 2 {
+		t.Errorf("%d timed samples, want 2", timed)
+	}
+}
+
+func intervalOps(s result.Sample) int64 {
+	var n int64
+	for _, iv := range s.Intervals {
+		n += iv.Ops
+	}
+	return n
 }
 
 // TestRunEchoProxyCountsSyscallsInEverySample: the counters are held open across a whole run, and threads

@@ -53,6 +53,8 @@ type Config struct {
 	// registered files, sends submitted in batches, one io_uring_enter per loop turn), "epoll", or ""/"auto"
 	// (io_uring where the kernel has what it needs, else epoll). Connections held idle always use epoll.
 	Engine string `json:"engine,omitempty"`
+	// Interval, when positive, records the measured window as a series of this step (Result.Intervals).
+	Interval time.Duration `json:"interval,omitempty"`
 	// Threads is how many generator threads share the connections, each with its own loop (0: 1); see
 	// Generator.
 	Threads int `json:"threads,omitempty"`
@@ -89,6 +91,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
+	}
+	if c.Interval < 0 {
+		return fmt.Errorf("--interval %v: must not be negative", c.Interval)
 	}
 	if c.Timeout < 0 {
 		return fmt.Errorf("--timeout %v: must be positive", c.Timeout)
@@ -147,6 +152,9 @@ type Result struct {
 	ProcessCPUNs uint64 `json:"process_cpu_ns"`
 	// Engine is the I/O engine the generator ran on (epoll or uring).
 	Engine string `json:"engine,omitempty"`
+	// Intervals are the window as a time series (Config.Interval): requests completed and their p99 in each
+	// interval. Open-loop requests left unfinished at the window's end are in none (as in no Ops).
+	Intervals []result.Interval `json:"intervals,omitempty"`
 	// Error is why the run stopped early ("" when it ran to Stop).
 	Error string `json:"error,omitempty"`
 	// Threads are each generator thread's own figures (only with more than one thread); ThreadCPUNs is

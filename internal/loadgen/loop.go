@@ -12,6 +12,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/ringbench/ringbench/internal/clock"
+	"github.com/ringbench/ringbench/internal/interval"
 	"github.com/ringbench/ringbench/internal/result"
 	"golang.org/x/sys/unix"
 )
@@ -61,6 +62,9 @@ type loop struct {
 	rbuf   []byte
 	events []unix.EpollEvent
 	hist   *hdrhistogram.Histogram
+	// series is the window as a time series (Config.Interval), from Mark; nil when off.
+	series *interval.Recorder
+	end    int64 // when the run's time limit passes
 
 	running    bool
 	openLoop   bool
@@ -148,6 +152,8 @@ func (l *loop) run(cmds <-chan command, limit time.Duration, at int64) (closed, 
 	if at != 0 {
 		l.t0 = at
 	}
+	l.end = end
+	l.series = nil
 	l.markAt = now
 	l.markThread, l.markProc = threadCPU(), processCPU()
 	for _, c := range l.conns {
@@ -201,6 +207,9 @@ func (l *loop) run(cmds <-chan command, limit time.Duration, at int64) (closed, 
 		}
 		now = clock.Now()
 		p.yield(now)
+		if l.series != nil {
+			l.series.At(now)
+		}
 		for i := 0; i < n && l.err == nil; i++ {
 			ev := &l.events[i]
 			if int(ev.Fd) == l.evfd {
@@ -303,6 +312,8 @@ func (l *loop) mark(now int64) {
 	l.ops, l.bytes, l.late = 0, 0, 0
 	l.markAt = now
 	l.markThread, l.markProc = threadCPU(), processCPU()
+	// Slots for the rest of the run's time limit (bounded by package interval), made here, not per request.
+	l.series = interval.New(now, l.cfg.Interval, time.Duration(max(l.end-now, 0)))
 }
 
 // result is what the window since Mark measured. It is called once, when the window closes.
@@ -313,6 +324,7 @@ func (l *loop) result() Result {
 	if l.openLoop && l.running {
 		r.Unfinished = l.recordUnfinished(now)
 	}
+	r.Intervals = l.series.Finish(now)
 	if enc, err := l.hist.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
 		r.Histogram = string(enc)
 	}

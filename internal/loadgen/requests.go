@@ -128,6 +128,9 @@ func (l *loop) deliver(c *gconn, data []byte, now int64) {
 			lat = result.HistMax
 		}
 		_ = l.hist.RecordValue(lat)
+		if l.series != nil {
+			l.series.Record(lat)
+		}
 		c.completed++
 		l.ops++
 		l.bytes += l.msgSize

@@ -17,6 +17,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/ringbench/ringbench/internal/clock"
 	"github.com/ringbench/ringbench/internal/fds"
+	"github.com/ringbench/ringbench/internal/interval"
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/result"
 )
@@ -180,12 +181,14 @@ func (g *Generator) Close() error {
 }
 
 // merge combines the threads' results: counts and CPU summed, the histograms merged, Seconds and the
-// process CPU the longest window's; Threads has each thread's own figures.
+// process CPU the longest window's; the intervals merged (interval.Merge); Threads has each thread's own figures.
 func merge(rs []Result, conns []int) (Result, error) {
 	var out Result
 	var h *hdrhistogram.Histogram
 	var errText []string
+	var series [][]result.Interval
 	for i, r := range rs {
+		series = append(series, r.Intervals)
 		out.Ops += r.Ops
 		out.Bytes += r.Bytes
 		out.Late += r.Late
@@ -220,6 +223,7 @@ func merge(rs []Result, conns []int) (Result, error) {
 		}
 	}
 	out.Error = strings.Join(errText, "; ")
+	out.Intervals = interval.Merge(series)
 	if h != nil {
 		enc, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
 		if err != nil {

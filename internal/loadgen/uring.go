@@ -163,6 +163,9 @@ func (l *loop) runUring(cmds <-chan command, end int64, limit time.Duration) (cl
 			break
 		}
 		now = clock.Now()
+		if l.series != nil {
+			l.series.At(now)
+		}
 		p.yield(now)
 		u.reap(now)
 		if done, closed, stopped := l.endTurn(&p, now, end, limit, cmds); done {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,7 +22,7 @@ import (
 // Chart is one rendered chart, in both formats.
 type Chart struct {
 	Name     string // file stem, e.g. "latency-small-file"
-	Kind     string // throughput, latency, syscalls, cpu, memory
+	Kind     string // throughput, latency, syscalls, cpu, memory, timeline, timeline-p99
 	Workload string
 	Title    string
 	Caption  string
@@ -67,6 +68,10 @@ func RenderCharts(r *Report, widthPx, heightPx int) ([]*Chart, error) {
 			{KindSyscalls, syscallsFigure, hasAny(w, func(s *Series) bool { return s.Syscalls != nil && s.Syscalls.Samples > 0 })},
 			{KindCPU, cpuFigure, hasAny(w, func(s *Series) bool { return s.CPU != nil })},
 			{KindMemory, memoryFigure, hasAny(w, func(s *Series) bool { return s.Memory != nil })},
+			{KindTimeline, timelineFigure, hasAny(w, func(s *Series) bool { return len(s.Timeline) > 0 })},
+			{KindTimelineP99, timelineP99Figure, hasAny(w, func(s *Series) bool {
+				return slices.ContainsFunc(s.Timeline, func(tp TimePoint) bool { return tp.P99Ns > 0 })
+			})},
 		}
 		for _, sp := range specs {
 			if !sp.present {

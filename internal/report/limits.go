@@ -25,7 +25,7 @@ const (
 	// MaxSeriesPerChart is the most series (backend × varying parameters × set) of one workload, hence
 	// the most bars or lines of one chart.
 	MaxSeriesPerChart = 64
-	// MaxCharts is the most charts one report draws (each workload has up to five, latency charts one per
+	// MaxCharts is the most charts one report draws (each workload has up to seven, latency charts one per
 	// parameter value).
 	MaxCharts = 200
 	// MaxChartWidthPx bounds every chart's width, however many bars it has and however long their labels.

@@ -84,6 +84,8 @@ type Series struct {
 	CPU *CPUAgg
 	// Memory per idle connection; nil when no sample measured it.
 	Memory *MemAgg
+	// Timeline is the series over time (run --interval), from its timed samples; nil when none has one.
+	Timeline []TimePoint
 	// MinResidency is the lowest page-cache residency seen before or after a sample (-1 = not measured).
 	MinResidency float64
 	Locked       bool
@@ -333,6 +335,7 @@ func aggregate(s *Series, hists map[*result.Sample]*hdrhistogram.Histogram) erro
 		}
 	}
 	s.OpsPerSec = s.Metrics["ops/s"]
+	s.Timeline = timeline(s.Timed())
 
 	// Latency: merge histograms, never average percentiles. Timing figures come from timed samples only,
 	// syscall figures from counted ones (series.Measures).

@@ -91,6 +91,9 @@ type Sample struct {
 	// Threads are the per-thread figures of a sample run on several I/O threads (--jobs N > 1), whose
 	// totals above are their sum (ops, bytes) and merged histogram (latency); absent for one thread.
 	Threads []Thread `json:"threads,omitempty"`
+	// Intervals are the sample as a time series, one per --interval; absent when off, in warm-ups and in
+	// files written before them (readers of schema version 2 that do not know the field ignore it).
+	Intervals []Interval `json:"intervals,omitempty"`
 
 	Syscalls Syscalls `json:"syscalls"`
 	// EntersPerOp is the ring's own count of io_uring_enter calls per op (uring and sqpoll only; -1 = n/a).
@@ -209,4 +212,22 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// Interval is one slice of a sample's window (--interval): what completed in it. Offsets are from the
+// sample's start; the last interval may be shorter than the others. Ops of a sample's intervals sum to its
+// Ops. P99Ns is the top of a log bucket (at most 1/16 above the true value), 0 when Ops is 0.
+type Interval struct {
+	StartNs  int64 `json:"start_ns"`
+	LengthNs int64 `json:"length_ns"`
+	Ops      int64 `json:"ops"`
+	P99Ns    int64 `json:"p99_ns"`
+}
+
+// OpsPerSec is the interval's throughput.
+func (iv Interval) OpsPerSec() float64 {
+	if iv.LengthNs <= 0 {
+		return 0
+	}
+	return float64(iv.Ops) / (float64(iv.LengthNs) / 1e9)
 }

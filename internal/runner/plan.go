@@ -50,6 +50,8 @@ type Request struct {
 	CountSyscalls bool
 	// CountedOnly takes counted samples only (needs CountSyscalls): for gates on syscall counts alone.
 	CountedOnly bool
+	// Interval, when positive, records each timed sample as a series of this step (--interval).
+	Interval time.Duration
 }
 
 // Plan is a validated run.
@@ -69,6 +71,8 @@ type Plan struct {
 	CountSyscalls bool
 	// Timed is whether rounds take timed samples; false only with Request.CountedOnly.
 	Timed bool
+	// Interval is Request.Interval.
+	Interval time.Duration
 }
 
 // Samples is the number of measured samples the plan takes (warm-ups not counted): per round one timed
@@ -96,7 +100,8 @@ func NewPlan(r Request) (*Plan, error) {
 		return nil, errors.New("--samples counted: needs --count-syscalls")
 	}
 	p := &Plan{Config: r.Config, Count: r.Count, Duration: r.Duration, Warmup: r.Warmup, CountSyscalls: r.CountSyscalls,
-		Timed: !r.CountedOnly}
+		Interval: r.Interval,
+		Timed:    !r.CountedOnly}
 
 	if len(r.Workloads) == 1 && r.Workloads[0] == "all" {
 		p.Workloads = workloads.All()

@@ -239,7 +239,13 @@ func (r *run) workload(ctx context.Context, w workloads.Workload, prepared workl
 					continue
 				}
 				r.prog.Status(fmt.Sprintf("%s on %s: %s sample %d/%d", w.Name(), b.Name(), ph.kind, round+1, r.plan.Count))
-				s, err := prepared.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: r.plan.Duration, Repeat: round, Meter: meter})
+				// Only timed samples are series: ops/s and p99 are timing figures, untrue under counters.
+				var every time.Duration
+				if ph.kind == result.KindTimed {
+					every = r.plan.Interval
+				}
+				s, err := prepared.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: r.plan.Duration, Interval: every,
+					Repeat: round, Meter: meter})
 				r.prog.Step()
 				if err != nil {
 					if ctx.Err() == nil {

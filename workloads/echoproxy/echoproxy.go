@@ -249,7 +249,8 @@ func (p *prepared) run(ctx context.Context, spec workloads.SampleSpec, ss *Serve
 		sm.Memory = ConnMemory(before, TakeMem(), s.IdleConns)
 	}
 	cfg := loadgen.Config{Target: ss.Addr, Conns: s.Conns, MsgSize: s.MsgSize, Pipeline: s.Pipeline, Rate: s.Rate,
-		Verify: s.Verify, Timeout: s.Timeout, Threads: s.GenThreads}
+		Verify: s.Verify, Timeout: s.Timeout, Threads: s.GenThreads,
+		Interval: spec.Interval}
 	if err := p.child.Dial(cfg); err != nil {
 		return p.blame(ss, err)
 	}

@@ -227,6 +227,7 @@ func ClientFigures(sm *result.Sample, r loadgen.Result) error {
 		return fmt.Errorf("load generator histogram: %w", err)
 	}
 	sm.Latency = lat
+	sm.Intervals = r.Intervals
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/clock"
+	"github.com/ringbench/ringbench/internal/interval"
 	"github.com/ringbench/ringbench/internal/result"
 	"golang.org/x/sys/unix"
 )
@@ -37,11 +38,19 @@ type Totals struct {
 	Ops, Bytes int64
 	Seconds    float64
 	Hist       *hdrhistogram.Histogram
+	// Intervals are the drive as a time series (DriveEvery); nil when not asked for.
+	Intervals []result.Interval
 }
 
 // Drive runs the loop on eng for d (or until ctx ends), then drains requests in flight. It must run on the
 // goroutine that created eng.
 func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d time.Duration, src Source) (Totals, error) {
+	return DriveEvery(ctx, eng, opts, d, 0, src)
+}
+
+// DriveEvery is Drive that also records ops and p99 in each interval of length every (0: none); see
+// package interval. It uses the clock readings the loop takes anyway.
+func DriveEvery(ctx context.Context, eng backend.FileEngine, opts backend.Options, d, every time.Duration, src Source) (Totals, error) {
 	depth, batch := opts.Depth, opts.Batch
 	free := make([]int32, depth)
 	for i := range free {
@@ -57,6 +66,7 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 	inflight := 0
 	start := clock.Now()
 	deadline := start + int64(d)
+	series := interval.New(start, every, d)
 	stopping := false
 	var firstErr error
 	done := ctx.Done() // polled every batch: a non-blocking receive takes no lock, so an interrupt stops the next batch
@@ -102,6 +112,9 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 			return tot, err
 		}
 		inflight = after - n
+		if series != nil {
+			series.At(reaped)
+		}
 		for i := 0; i < n; i++ {
 			c := &out[i]
 			req := &pending[c.Buf]
@@ -112,7 +125,11 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 			} else {
 				tot.Ops++
 				tot.Bytes += int64(c.Res)
-				_ = hist.RecordValue(max(reaped-handed[c.Buf], 1))
+				lat := max(reaped-handed[c.Buf], 1)
+				_ = hist.RecordValue(lat)
+				if series != nil {
+					series.Record(lat)
+				}
 			}
 			free = append(free, c.Buf)
 		}
@@ -122,6 +139,7 @@ func Drive(ctx context.Context, eng backend.FileEngine, opts backend.Options, d 
 	}
 	tot.Seconds = float64(reaped-start) / 1e9
 	tot.Hist = hist
+	tot.Intervals = series.Finish(reaped)
 	if firstErr != nil {
 		return tot, firstErr
 	}

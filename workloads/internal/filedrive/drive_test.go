@@ -150,21 +150,24 @@ func (e *echoEngine) Counters() backend.EngineCounters { return backend.EngineCo
 func (e *echoEngine) Close() error                     { return nil }
 
 // TestDriveAllocatesNothingPerRequest drives 10 and 20000 batches: the allocations (the loop's own slices,
-// its histogram, the context) must be the same, so none of them is per request or per batch. The margin
-// of 2 is for the runtime's own occasional allocation; one per batch would add 20000.
+// its histogram, the context, the interval slots) must be the same, so none of them is per request or per
+// batch. The margin of 2 is for the runtime's own occasional allocation; one per batch would add 20000.
 func TestDriveAllocatesNothingPerRequest(t *testing.T) {
 	opts := backend.Options{Depth: 8, Batch: 4}
-	allocs := func(batches int) float64 {
-		return testing.AllocsPerRun(5, func() {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			eng := &echoEngine{stopAt: batches, cancel: cancel, buf: make([]byte, 16)}
-			if _, err := Drive(ctx, eng, opts, time.Hour, &fakeSource{}); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	if few, many := allocs(10), allocs(20000); many > few+2 {
-		t.Fatalf("%v allocations for 10 batches, %v for 20000: the loop allocates per batch or per request", few, many)
+	for _, every := range []time.Duration{0, time.Millisecond} {
+		allocs := func(batches int) float64 {
+			return testing.AllocsPerRun(5, func() {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				eng := &echoEngine{stopAt: batches, cancel: cancel, buf: make([]byte, 16)}
+				if _, err := DriveEvery(ctx, eng, opts, time.Hour, every, &fakeSource{}); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		if few, many := allocs(10), allocs(20000); many > few+2 {
+			t.Fatalf("interval %v: %v allocations for 10 batches, %v for 20000: the loop allocates per batch or per request",
+				every, few, many)
+		}
 	}
 }

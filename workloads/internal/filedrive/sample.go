@@ -11,6 +11,7 @@ import (
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/clock"
 	"github.com/ringbench/ringbench/internal/cpuset"
+	"github.com/ringbench/ringbench/internal/interval"
 	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/units"
@@ -111,6 +112,15 @@ func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 		}
 	}
 	s.Seconds, s.Ops, s.Bytes = tot.Seconds, tot.Ops, tot.Bytes
+	if n == 1 {
+		s.Intervals = jobs[0].tot.Intervals
+	} else {
+		series := make([][]result.Interval, 0, n)
+		for i := range jobs {
+			series = append(series, jobs[i].tot.Intervals)
+		}
+		s.Intervals = interval.Merge(series)
+	}
 	if tot.Seconds > 0 {
 		s.OpsPerSec = float64(tot.Ops) / tot.Seconds
 		s.BytesPerSec = float64(tot.Bytes) / tot.Seconds
@@ -193,7 +203,11 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 				before := j.eng.Counters()
 				// Every loop stops at the same deadline, however late it was woken.
 				d := time.Duration(deadline - clock.Now())
-				j.tot, err = Drive(ctx, j.eng, in.Config.Options, max(d, 0), j.src)
+				every := in.Spec.Interval
+				if in.Spec.Warmup {
+					every = 0
+				}
+				j.tot, err = DriveEvery(ctx, j.eng, in.Config.Options, max(d, 0), every, j.src)
 				after := j.eng.Counters()
 				if err != nil {
 					stop()
