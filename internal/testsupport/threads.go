@@ -1,5 +1,5 @@
-// Package testsupport holds helpers that the tests of more than one package need: threads that come and go
-// on demand. It is imported only from _test.go files.
+// Package testsupport holds helpers that the tests of more than one package need: threads locked, exiting
+// and awaited on demand, and this process's mappings. It is imported only from _test.go files.
 package testsupport
 
 import (
@@ -57,4 +57,31 @@ func WaitThreadGone(tb testing.TB, tid int, timeout time.Duration) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// OnThread runs f on a goroutine locked to an OS thread that is never unlocked, so that the thread exits with
+// f (with whatever f bound to it: a SINGLE_ISSUER ring, an affinity), and waits for f to return.
+func OnThread(f func()) {
+	<-goOnThread(f)
+}
+
+// OnThreadWithin is OnThread that fails the test if f has not returned within limit, instead of hanging
+// the suite.
+func OnThreadWithin(tb testing.TB, limit time.Duration, f func()) {
+	tb.Helper()
+	select {
+	case <-goOnThread(f):
+	case <-time.After(limit):
+		tb.Fatalf("still running after %v: hung", limit)
+	}
+}
+
+func goOnThread(f func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer close(done)
+		f()
+	}()
+	return done
 }
