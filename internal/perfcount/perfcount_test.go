@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/ringbench/ringbench/internal/procstat"
 	"github.com/ringbench/ringbench/internal/testsupport"
@@ -843,15 +842,7 @@ func TestNonRootFalseZero(t *testing.T) {
 // The io_uring SQPOLL kernel thread appears in /proc/self/task; Open must cope with it.
 func TestOpenWithSQPollThread(t *testing.T) {
 	requireCounting(t)
-	var params [120]byte
-	const setupSQPoll = 1 << 1
-	*(*uint32)(unsafe.Pointer(&params[8])) = setupSQPoll
-	*(*uint32)(unsafe.Pointer(&params[16])) = 1000 // sq_thread_idle ms
-	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 4, uintptr(unsafe.Pointer(&params[0])), 0)
-	if errno != 0 {
-		t.Skipf("io_uring_setup(SQPOLL): %v", errno)
-	}
-	defer unix.Close(int(fd))
+	fd := testsupport.SQPollRing(t, 1000)
 	var sqp int
 	for i := 0; i < 100 && sqp == 0; i++ {
 		ths, err := procstat.Threads(0)

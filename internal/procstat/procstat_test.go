@@ -295,15 +295,8 @@ func TestOtherProcess(t *testing.T) {
 
 // The io_uring SQPOLL thread: named iou-sqp-PID, its CPU reported as PollThreadNs and included in the totals.
 func TestSQPollThreadCPU(t *testing.T) {
-	var params [120]byte
-	const setupSQPoll = 1 << 1
-	*(*uint32)(unsafe.Pointer(&params[8])) = setupSQPoll
-	*(*uint32)(unsafe.Pointer(&params[16])) = 2000 // sq_thread_idle ms: it spins that long with nothing to do
-	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 4, uintptr(unsafe.Pointer(&params[0])), 0)
-	if errno != 0 {
-		t.Skipf("io_uring_setup(SQPOLL): %v", errno)
-	}
-	defer unix.Close(int(fd))
+	// The poll thread idles 2 s before it sleeps: it spins that long with nothing to do.
+	fd := testsupport.SQPollRing(t, 2000)
 	// On 6.18 the poll thread sleeps until woken; IORING_ENTER_SQ_WAKEUP (2) makes it spin for sq_thread_idle.
 	// A wakeup that comes before it first sleeps is lost: repeat until it has run.
 	// It is named after the tid of the thread that set the ring up.
