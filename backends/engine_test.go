@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	backend "github.com/ringbench/ringbench/backends"
@@ -13,20 +12,9 @@ import (
 	_ "github.com/ringbench/ringbench/backends/gostd"
 	_ "github.com/ringbench/ringbench/backends/sqpoll"
 	_ "github.com/ringbench/ringbench/backends/uring"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
-
-// onThread runs f on a locked OS thread, as workloads do (SINGLE_ISSUER rings require it).
-func onThread(t *testing.T, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer close(done)
-		f()
-	}()
-	<-done
-}
 
 func eachBackend(t *testing.T, f func(t *testing.T, b backend.Backend)) {
 	for _, b := range backend.All() {
@@ -114,7 +102,7 @@ func TestFileReads(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend.Backend) {
 		for _, opts := range []backend.Options{{Depth: 8, Batch: 4}, {Depth: 16, Batch: 16, FixedFiles: true, FixedBufs: true}} {
 			fdsBefore := openFDs(t)
-			onThread(t, func() {
+			testsupport.OnThread(func() {
 				eng, closeEng := fileEngine(t, b, path, backend.FileConfig{Options: opts, BufSize: bs})
 				if eng == nil {
 					return
@@ -199,7 +187,7 @@ func TestOpenReadClose(t *testing.T) {
 	missing := append([]byte(filepath.Join(dir, "missing")), 0)
 	eachBackend(t, func(t *testing.T, b backend.Backend) {
 		fdsBefore := openFDs(t)
-		onThread(t, func() {
+		testsupport.OnThread(func() {
 			eng, err := b.NewFileEngine(backend.FileConfig{Options: backend.Options{Depth: 8, Batch: 8}, BufSize: 4096})
 			if err != nil {
 				t.Error(err)
@@ -261,7 +249,7 @@ func TestSubmitPathAllocatesNothing(t *testing.T) {
 			// measures. The rule holds for the engines ringbench itself drives.
 			return
 		}
-		onThread(t, func() {
+		testsupport.OnThread(func() {
 			const depth = 8
 			eng, closeEng := fileEngine(t, b, path, backend.FileConfig{Options: backend.Options{Depth: depth, Batch: depth, SQCPU: -1}, BufSize: 4096})
 			if eng == nil {

@@ -58,6 +58,9 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 lib=$here/lib
+prog=vs-fio
+# shellcheck source=scripts/lib/common.sh disable=SC1091 # followed with shellcheck -x
+. "$lib/common.sh"
 
 rounds=${VSF_ROUNDS:-5}
 count_rounds=${VSF_COUNT_ROUNDS:-1}
@@ -76,11 +79,6 @@ read -r -a fio_sq_extra <<<"${VSF_FIO_SQPOLL_ARGS:-}"
 read -r -a rb_sq_extra <<<"${VSF_RB_SQPOLL_ARGS:-}"
 keep=0
 only=
-
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
-die() { echo "vs-fio: $*" >&2; exit 1; }
-bad() { echo "vs-fio: $*" >&2; echo "try: $0 --help" >&2; exit 2; }
-say() { echo "vs-fio: $*" >&2; }
 
 while (($#)); do
 	case $1 in
@@ -119,15 +117,11 @@ fi
 [[ -n $rbbin ]] || command -v go >/dev/null || die "go is needed to build ringbench (or pass --ringbench BIN)"
 
 # --- working directory and cleanup -----------------------------------------------------------------------------
-work=$(mktemp -d "$base/vs-fio.XXXXXX") || die "cannot make a directory in $base"
 lock_pid=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	if [[ -n $lock_pid ]]; then
-		kill "$lock_pid" 2>/dev/null || true
-		wait "$lock_pid" 2>/dev/null || true
-	fi
+	stop_pid "$lock_pid"
 	if ((keep)); then
 		say "kept $work (data sets in $work/data, raw results in $work/runs)"
 	else
@@ -135,17 +129,8 @@ cleanup() {
 	fi
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'say interrupted; exit 130' INT
-trap 'exit 143' TERM
-mkdir -p "$work/data" "$work/runs"
-
-if [[ -z $rbbin ]]; then
-	say "building ringbench"
-	(cd "$root" && go build -o "$work/ringbench" ./cmd/ringbench) >"$work/build.log" 2>&1 ||
-		{ cat "$work/build.log" >&2; die "go build ./cmd/ringbench failed"; }
-	rbbin=$work/ringbench
-fi
+make_work
+build_ringbench
 if command -v cc >/dev/null; then
 	cc -O2 -o "$work/loop" "$lib/vs-fio-loop.c" 2>"$work/loop.log" || { cat "$work/loop.log" >&2; die "cc vs-fio-loop.c failed"; }
 elif command -v go >/dev/null; then
@@ -209,15 +194,7 @@ fi
 
 # Hold every data file in memory for the whole run: this machine's page cache drops pages idle for about a
 # minute, and a "page-cache" benchmark then reads the disk. Without the privilege to lock, warm before each run.
-locked=0
-: >"$work/lock.out"
-python3 "$lib/vs-fio-mem.py" lock "${lock_args[@]}" >"$work/lock.out" 2>&1 &
-lock_pid=$!
-for _ in $(seq 600); do
-	grep -q '^locked' "$work/lock.out" && { locked=1; break; }
-	kill -0 "$lock_pid" 2>/dev/null || break
-	sleep 0.1
-done
+lock_files "${lock_args[@]}"
 if ((locked)); then
 	lock_note="data sets mlock'ed for the whole run by one helper process ($(cut -d' ' -f2 "$work/lock.out") files, $(($(cut -d' ' -f3 "$work/lock.out") >> 20)) MiB); ringbench also runs with --mlock"
 	rb_common+=(--mlock)
@@ -297,7 +274,7 @@ round() {
 	printf '# rounds\t%s timed rounds (tools bare) + %s counted under perf stat, each run %s s; per round: fio psync, rb epoll, fio io_uring, rb uring, fio sqpoll, rb sqpoll, plain loop, liburing chain, rb many-file epoll, rb many-file uring\n' \
 		"$rounds" "$((use_perf ? count_rounds : 0))" "$secs"
 	printf '# nrounds\t%s\n' "$rounds"
-	printf '# machine\t%s CPUs (%s), kernel %s\n' "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" "$(uname -r)"
+	printf '# machine\t%s\n' "$(machine)"
 	printf '# tools\t%s, %s, %s, many-file loop %s%s\n' "$(fio --version)" "$( ((use_perf)) && perf version || echo 'no perf')" \
 		"$("$rbbin" version 2>/dev/null | head -1)" "$(command -v cc >/dev/null && echo 'C (cc -O2)' || echo Go)" \
 		"$( ((chain)) && echo ", liburing chain (liburing $(dpkg-query -W -f '${Version}' liburing-dev 2>/dev/null || echo '?'))")"

@@ -43,6 +43,9 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 lib=$here/lib
+prog=vs-t-io_uring
+# shellcheck source=scripts/lib/common.sh disable=SC1091 # followed with shellcheck -x
+. "$lib/common.sh"
 
 rounds=${VTI_ROUNDS:-3}
 secs=${VTI_SECS:-3}
@@ -54,11 +57,6 @@ tbin=
 keep=0
 depth=32
 fsize=256M
-
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
-die() { echo "vs-t-io_uring: $*" >&2; exit 1; }
-bad() { echo "vs-t-io_uring: $*" >&2; echo "try: $0 --help" >&2; exit 2; }
-say() { echo "vs-t-io_uring: $*" >&2; }
 
 while (($#)); do
 	case $1 in
@@ -89,20 +87,14 @@ command -v python3 >/dev/null || die "python3 is needed (apt-get install python3
 [[ -n $rbbin ]] || command -v go >/dev/null || die "go is needed to build ringbench (or pass --ringbench BIN)"
 
 # --- working directory and cleanup -----------------------------------------------------------------------------
-work=$(mktemp -d "$base/vs-t-io_uring.XXXXXX") || die "cannot make a directory in $base"
 lock_pid=
 child_pid=
 added_src=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	local p
-	for p in "$child_pid" "$lock_pid"; do
-		if [[ -n $p ]]; then
-			kill "$p" 2>/dev/null || true
-			wait "$p" 2>/dev/null || true
-		fi
-	done
+	stop_pid "$child_pid"
+	stop_pid "$lock_pid"
 	[[ -z $added_src ]] || rm -f "$added_src"
 	rm -rf "${build_dir:-}"
 	if ((keep)); then
@@ -112,10 +104,7 @@ cleanup() {
 	fi
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'say interrupted; exit 130' INT
-trap 'exit 143' TERM
-mkdir -p "$work/data" "$work/runs"
+make_work
 
 # run_bg CMD...: runs CMD in the background and waits for it, so that the traps can end it; its status is
 # the command's.
@@ -175,12 +164,7 @@ else
 	tver="t/io_uring $tbin"
 fi
 
-if [[ -z $rbbin ]]; then
-	say "building ringbench"
-	(cd "$root" && go build -o "$work/ringbench" ./cmd/ringbench) >"$work/build.log" 2>&1 ||
-		{ cat "$work/build.log" >&2; die "go build ./cmd/ringbench failed"; }
-	rbbin=$work/ringbench
-fi
+build_ringbench
 
 use_perf=0
 if command -v perf >/dev/null && perf stat -x, -o "$work/perf-check" -e task-clock -- true >/dev/null 2>&1; then
@@ -200,15 +184,7 @@ file=$(python3 "$lib/vs-fio-mem.py" list "$set_dir" | head -1)
 [[ -f $file ]] || die "no data file in $set_dir"
 
 # This machine's page cache drops pages idle for about a minute: hold the file in memory for the whole run.
-locked=0
-: >"$work/lock.out"
-python3 "$lib/vs-fio-mem.py" lock "$file" >"$work/lock.out" 2>&1 &
-lock_pid=$!
-for _ in $(seq 600); do
-	grep -q '^locked' "$work/lock.out" && { locked=1; break; }
-	kill -0 "$lock_pid" 2>/dev/null || break
-	sleep 0.1
-done
+lock_files "$file"
 rb_lock=()
 if ((locked)); then
 	lock_note="the file is mlock'ed for the whole run by one helper process; ringbench also runs with --mlock"
@@ -226,7 +202,7 @@ manifest=$work/manifest.tsv
 	printf '# job\t4 KiB random reads of one %s file in memory, depth %s, fixed files and buffers, batches %s; %s measured s per run\n' \
 		"$fsize" "$depth" "$batches" "$secs"
 	printf '# rounds\t%s interleaved rounds\n' "$rounds"
-	printf '# machine\t%s CPUs (%s), kernel %s\n' "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" "$(uname -r)"
+	printf '# machine\t%s\n' "$(machine)"
 	printf '# tools\t%s; %s; %s\n' "$tver" "$("$rbbin" version 2>/dev/null | head -1)" "$( ((use_perf)) && perf version || echo 'no perf')"
 	printf '# lock\t%s\n' "$lock_note"
 } >"$manifest"

@@ -3,7 +3,6 @@ package sqpoll
 import (
 	"errors"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -13,19 +12,8 @@ import (
 	"github.com/ringbench/ringbench/internal/cpuset"
 	"github.com/ringbench/ringbench/internal/ring"
 	"github.com/ringbench/ringbench/internal/ring/caps"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
-
-// onThread runs f on a goroutine locked to its own OS thread, which exits with it (the tests change its
-// affinity and bind rings to it).
-func onThread(f func()) {
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer close(done)
-		f()
-	}()
-	<-done
-}
 
 func fileConfig(t *testing.T, cpu int) backend.FileConfig {
 	f, err := os.CreateTemp(t.TempDir(), "data")
@@ -52,7 +40,7 @@ func TestPollThreadOutsideAffinity(t *testing.T) {
 	}
 	app, poll := set[0], set[len(set)-1]
 	cfg := fileConfig(t, poll)
-	onThread(func() {
+	testsupport.OnThread(func() {
 		if err := cpuset.PinThread(0, []int{app}); err != nil {
 			t.Error(err)
 			return
@@ -79,7 +67,7 @@ func TestPollThreadCPURefused(t *testing.T) {
 		t.Skip(err)
 	}
 	cfg := fileConfig(t, 1000)
-	onThread(func() {
+	testsupport.OnThread(func() {
 		e, err := Backend{}.NewFileEngine(cfg)
 		if err == nil {
 			e.Close()
@@ -101,7 +89,7 @@ func TestRingSetup(t *testing.T) {
 		t.Skip(err)
 	}
 	cfg := fileConfig(t, -1)
-	onThread(func() {
+	testsupport.OnThread(func() {
 		e, err := Backend{}.NewFileEngine(cfg)
 		if err != nil {
 			t.Error(err)

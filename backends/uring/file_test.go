@@ -1,18 +1,17 @@
 package uring
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 	"unsafe"
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/ring"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,23 +22,6 @@ var engineParams = []struct {
 }{
 	{"uring", ring.Params{SingleIssuer: true, DeferTaskrun: true}},
 	{"sqpoll", ring.Params{SQPoll: true, SQThreadCPU: -1, SingleIssuer: true}},
-}
-
-// onLockedThread runs f on a goroutine locked to its OS thread (the engine's rings are SINGLE_ISSUER)
-// and fails the test if f has not returned within limit, instead of hanging the suite.
-func onLockedThread(t *testing.T, limit time.Duration, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		t.Fatalf("still running after %v: hung", limit)
-	}
 }
 
 func newEngine(t *testing.T, cfg backend.FileConfig, p ring.Params, name string) *FileEngine {
@@ -53,24 +35,6 @@ func newEngine(t *testing.T, cfg backend.FileConfig, p ring.Params, name string)
 	return e
 }
 
-// addrMapped reports whether addr lies in a mapping of this process (/proc/self/maps).
-func addrMapped(t *testing.T, addr uintptr) bool {
-	t.Helper()
-	f, err := os.Open("/proc/self/maps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var lo, hi uintptr
-		if _, err := fmt.Sscanf(sc.Text(), "%x-%x", &lo, &hi); err == nil && addr >= lo && addr < hi {
-			return true
-		}
-	}
-	return false
-}
-
 // TestFileEngineCloseAfterPrepError: a batch whose second request is invalid fails in prep, after the
 // first took an SQE and was counted as outstanding. Close must still return (it used to wait, without a
 // timeout, for the completion of an SQE never submitted), and cleanly: the valid read is submitted and
@@ -82,7 +46,7 @@ func TestFileEngineCloseAfterPrepError(t *testing.T) {
 	}
 	for _, ep := range engineParams {
 		t.Run(ep.name, func(t *testing.T) {
-			onLockedThread(t, 30*time.Second, func() {
+			testsupport.OnThreadWithin(t, 30*time.Second, func() {
 				fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 				if err != nil {
 					t.Error(err)
@@ -123,7 +87,7 @@ func TestFileEngineCloseKeepsArenaInFlight(t *testing.T) {
 				defer unix.Close(p[1])
 				var arena uintptr
 				var cerr error
-				onLockedThread(t, 30*time.Second, func() {
+				testsupport.OnThreadWithin(t, 30*time.Second, func() {
 					cfg := backend.FileConfig{Options: backend.Options{Depth: 2, Batch: 1, SQCPU: -1}, FDs: []int{p[0]}, BufSize: 4096}
 					e := newEngine(t, cfg, ep.p, ep.name)
 					arena = uintptr(unsafe.Pointer(&e.Buffer(0)[0]))
@@ -140,7 +104,7 @@ func TestFileEngineCloseKeepsArenaInFlight(t *testing.T) {
 					if cerr == nil || !errors.Is(cerr, ring.ErrDrainTimeout) {
 						t.Errorf("Close with a read in flight and no time to drain: %v, want ErrDrainTimeout", cerr)
 					}
-					if !addrMapped(t, arena) {
+					if !testsupport.Mapped(t, arena) {
 						t.Fatal("arena unmapped while a read into it may still be in flight")
 					}
 					_, _ = unix.Write(p[1], []byte("late"))
@@ -149,7 +113,7 @@ func TestFileEngineCloseKeepsArenaInFlight(t *testing.T) {
 					if cerr != nil {
 						t.Errorf("Close: %v", cerr)
 					}
-					if addrMapped(t, arena) {
+					if testsupport.Mapped(t, arena) {
 						t.Error("arena still mapped after a drained Close")
 					}
 				}

@@ -245,37 +245,6 @@ func onLockedThread(f func(tid int)) {
 	<-done
 }
 
-// goExitingThread runs body on a new goroutine locked to a thread other than the main thread and never
-// unlocked, so that the thread exits when body returns. (The main thread cannot exit: Go would park it for
-// good instead.) It returns once body has started.
-func goExitingThread(body func(tid int)) {
-	var holds []chan struct{}
-	defer func() {
-		for _, h := range holds {
-			close(h)
-		}
-	}()
-	for {
-		ok := make(chan bool)
-		hold := make(chan struct{})
-		go func() {
-			runtime.LockOSThread()
-			if unix.Gettid() == os.Getpid() {
-				ok <- false
-				<-hold // keep the main thread busy so that the next try lands elsewhere
-				runtime.UnlockOSThread()
-				return
-			}
-			ok <- true
-			body(unix.Gettid())
-		}()
-		if <-ok {
-			return
-		}
-		holds = append(holds, hold)
-	}
-}
-
 // syscallRef counts every syscall one thread enters (raw_syscalls:sys_enter on that thread only, no
 // inheritance) on a perf event of its own, beside the Counter under test. Read on that same thread before a
 // Counter's window opens and after it closes, it measures how many syscalls the thread made in a window that
@@ -320,3 +289,72 @@ func (s *syscallRef) read() (uint64, error) {
 }
 
 func (s *syscallRef) close() { unix.Close(s.fd) }
+
+// countAround opens ref (no breakdown) and c (counting getppid) with open, resets ref and then c, runs burst,
+// and reads c and then ref, so that ref's window contains c's: ref's total bounds c's from above. c and ref
+// are closed when the test ends; c is returned for more reads.
+func countAround(t *testing.T, open func(breakdown []string) (*Counter, error), burst func()) (c *Counter, r, rr Reading) {
+	t.Helper()
+	ref, err := open(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ref.Close() })
+	c, err = open([]string{"getppid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := ref.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	burst()
+	if r, err = c.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if rr, err = ref.Read(); err != nil {
+		t.Fatal(err)
+	}
+	return c, r, rr
+}
+
+// burstThreads is a set of goroutines, each locked to a thread of its own, that call getppid once released.
+type burstThreads struct {
+	tids  []int // their threads
+	start chan struct{}
+	done  sync.WaitGroup
+}
+
+// lockBursts starts g goroutines that each lock a thread, note its id and wait for release to call getppid n
+// times; it returns once every one holds its thread. With exitThreads they never unlock, so Go terminates
+// their threads when they return.
+func lockBursts(g, n int, exitThreads bool) *burstThreads {
+	b := &burstThreads{tids: make([]int, g), start: make(chan struct{})}
+	var ready sync.WaitGroup
+	for i := range g {
+		ready.Add(1)
+		b.done.Add(1)
+		go func() {
+			defer b.done.Done()
+			runtime.LockOSThread()
+			if !exitThreads {
+				defer runtime.UnlockOSThread()
+			}
+			b.tids[i] = unix.Gettid()
+			ready.Done()
+			<-b.start
+			getppidBurst(n)
+		}()
+	}
+	ready.Wait()
+	return b
+}
+
+// release lets the goroutines make their calls and waits for them to return.
+func (b *burstThreads) release() {
+	close(b.start)
+	b.done.Wait()
+}

@@ -15,9 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/ringbench/ringbench/internal/procstat"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
 
@@ -138,32 +138,8 @@ func TestOpenWholeProcessCountsBurst(t *testing.T) {
 	requireKernelEvents(t)
 	// ref, a second whole-process Counter, counts a window that contains c's: its total bounds c's from above
 	// with the runtime's syscalls of this very run, however busy the machine is.
-	ref, err := Open(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
-	c, err := Open([]string{"getppid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := ref.Reset(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Reset(); err != nil {
-		t.Fatal(err)
-	}
 	const n = 50_000
-	onLockedThread(func(int) { getppidBurst(n) })
-	r, err := c.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rr, err := ref.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, r, rr := countAround(t, Open, func() { onLockedThread(func(int) { getppidBurst(n) }) })
 	t.Logf("threads=%v fds=%d total=%d getppid=%d other=%d ctx=%d; reference total %d", c.Threads(), c.FDs(), r.Total,
 		r.ByName["getppid"], r.Other, r.ContextSwitches, rr.Total)
 	if r.ByName["getppid"] != n {
@@ -289,25 +265,9 @@ func TestInheritCoversThreadsCreatedAfterOpen(t *testing.T) {
 	// More goroutines locked at the same time than the process has threads (earlier tests, or the last
 	// -count run, may have left many idle ones): some must be new.
 	g, n := len(before)+4, 2_000
-	tids := make([]int, g)
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < g; i++ {
-		ready.Add(1)
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			tids[i] = unix.Gettid()
-			ready.Done()
-			<-start
-			getppidBurst(n)
-		}()
-	}
-	ready.Wait()
-	close(start)
-	done.Wait()
+	b := lockBursts(g, n, false)
+	b.release()
+	tids := b.tids
 	r, err := c.Read()
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +312,6 @@ func TestThreadLifecycleCountedExactly(t *testing.T) {
 	direct := c.Threads()
 	const rounds, n = 4, 1_000
 	var want uint64
-	var mu sync.Mutex
 	var used []int
 	for round := 0; round < rounds; round++ {
 		cur, err := listTasks(os.Getpid())
@@ -360,26 +319,9 @@ func TestThreadLifecycleCountedExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 		g := len(cur) + 4
-		start := make(chan struct{})
-		var ready, done sync.WaitGroup
-		var tids []int
-		for i := 0; i < g; i++ {
-			ready.Add(1)
-			done.Add(1)
-			go func() {
-				defer done.Done()
-				runtime.LockOSThread() // never unlocked: Go terminates the thread when this goroutine returns
-				mu.Lock()
-				tids = append(tids, unix.Gettid())
-				mu.Unlock()
-				ready.Done()
-				<-start
-				getppidBurst(n)
-			}()
-		}
-		ready.Wait()
-		close(start)
-		done.Wait()
+		b := lockBursts(g, n, true)
+		b.release()
+		tids := b.tids
 		want += uint64(g * n)
 		used = append(used, tids...)
 		// Wait for the threads to be gone. The main thread cannot exit: Go parks it for good instead.
@@ -438,27 +380,14 @@ func TestOpenStartsOverWhenThreadsAppear(t *testing.T) {
 	}
 	// More goroutines locked at once than the process has threads: new threads must appear.
 	g, n := len(tids)+4, 1_000
-	stop := make(chan struct{})
-	var ready, done sync.WaitGroup
+	var b *burstThreads
 	attempts := 0
 	testHookBeforeRelist = func(attempt int) {
 		attempts = attempt + 1
 		if attempt > 0 {
 			return
 		}
-		for i := 0; i < g; i++ {
-			ready.Add(1)
-			done.Add(1)
-			go func() {
-				defer done.Done()
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				ready.Done()
-				<-stop
-				getppidBurst(n)
-			}()
-		}
-		ready.Wait()
+		b = lockBursts(g, n, false)
 	}
 	defer func() { testHookBeforeRelist = nil }()
 	c, err := Open([]string{"getppid"})
@@ -467,8 +396,9 @@ func TestOpenStartsOverWhenThreadsAppear(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	close(stop)
-	done.Wait()
+	if b != nil {
+		b.release()
+	}
 	r, err := c.Read()
 	if err != nil {
 		t.Fatal(err)
@@ -524,7 +454,7 @@ func TestExitedThreadKeepsCounts(t *testing.T) {
 	requireCounting(t)
 	tidc := make(chan int)
 	gox := make(chan struct{})
-	goExitingThread(func(tid int) {
+	testsupport.GoExitingThread(func(tid int) {
 		tidc <- tid
 		<-gox
 		getppidBurst(500)
@@ -536,16 +466,7 @@ func TestExitedThreadKeepsCounts(t *testing.T) {
 	}
 	defer c.Close()
 	close(gox)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid)); err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("thread did not exit")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testsupport.WaitThreadGone(t, tid, 5*time.Second)
 	r, err := c.Read()
 	if err != nil {
 		t.Fatal(err)
@@ -606,32 +527,11 @@ func TestOpenPIDChild(t *testing.T) {
 	pid := ch.cmd.Process.Pid
 	// ref counts a window that contains c's: the child's runtime syscalls around its burst (sysmon, GC, thread
 	// start-up) are measured there, not guessed.
-	ref, err := OpenPID(pid, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ref.Close()
-	c, err := OpenPID(pid, []string{"getppid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := ref.Reset(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Reset(); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintln(ch.in, "go")
-	ch.expect(t, "done")
-	r, err := c.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rr, err := ref.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
+	open := func(breakdown []string) (*Counter, error) { return OpenPID(pid, breakdown) }
+	c, r, rr := countAround(t, open, func() {
+		fmt.Fprintln(ch.in, "go")
+		ch.expect(t, "done")
+	})
 	t.Logf("child %d: threads=%d total=%d getppid=%d ctx=%d; reference total %d", pid, r.Threads, r.Total, r.ByName["getppid"],
 		r.ContextSwitches, rr.Total)
 	if r.ByName["getppid"] != childTotal {
@@ -942,15 +842,7 @@ func TestNonRootFalseZero(t *testing.T) {
 // The io_uring SQPOLL kernel thread appears in /proc/self/task; Open must cope with it.
 func TestOpenWithSQPollThread(t *testing.T) {
 	requireCounting(t)
-	var params [120]byte
-	const setupSQPoll = 1 << 1
-	*(*uint32)(unsafe.Pointer(&params[8])) = setupSQPoll
-	*(*uint32)(unsafe.Pointer(&params[16])) = 1000 // sq_thread_idle ms
-	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 4, uintptr(unsafe.Pointer(&params[0])), 0)
-	if errno != 0 {
-		t.Skipf("io_uring_setup(SQPOLL): %v", errno)
-	}
-	defer unix.Close(int(fd))
+	fd := testsupport.SQPollRing(t, 1000)
 	var sqp int
 	for i := 0; i < 100 && sqp == 0; i++ {
 		ths, err := procstat.Threads(0)

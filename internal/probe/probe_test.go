@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -18,27 +17,19 @@ import (
 	_ "github.com/ringbench/ringbench/backends/sqpoll"
 	_ "github.com/ringbench/ringbench/backends/uring"
 	"github.com/ringbench/ringbench/internal/fingerprint"
-	"github.com/ringbench/ringbench/internal/seccomp"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 const childEnv = "RINGBENCH_PROBE_CHILD"
 
 // TestMain lets a test re-execute this binary as a child that installs a seccomp filter and then probes.
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
-		errno := unix.EPERM
-		if mode == "ENOSYS" {
-			errno = unix.ENOSYS
-		}
-		if err := seccomp.DenySyscalls(seccomp.IOUringSyscalls, errno); err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(3)
-		}
+	testsupport.IOUringDeniedChild(childEnv, func(unix.Errno) int {
 		if err := Run(Options{SkipPerf: true}).WriteJSON(os.Stdout); err != nil {
-			os.Exit(1)
+			return 1
 		}
-		os.Exit(0)
-	}
+		return 0
+	})
 	os.Exit(m.Run())
 }
 
@@ -135,14 +126,7 @@ func TestRunOnThisMachine(t *testing.T) {
 // runChild probes in a child process whose io_uring syscalls fail with errno (mode "EPERM" or "ENOSYS").
 func runChild(t *testing.T, mode string) *Report {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+mode)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, stderr.String())
-	}
+	out := testsupport.RunChild(t, childEnv, mode)
 	var r Report
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("child output: %v\n%s", err, out)

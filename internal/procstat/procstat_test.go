@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
 
@@ -133,7 +134,7 @@ func TestThreadName(t *testing.T) {
 	const name = "rb-procstat-t"
 	done := make(chan struct{})
 	// The renamed thread exits with the goroutine.
-	goExitingThread(func(int) {
+	testsupport.GoExitingThread(func(int) {
 		defer close(done)
 		b := append([]byte(name), 0)
 		if err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&b[0])), 0, 0, 0); err != nil {
@@ -223,7 +224,7 @@ func TestResetPeakRSS(t *testing.T) {
 func TestExitedThreadInDelta(t *testing.T) {
 	tidc := make(chan int)
 	exit := make(chan struct{})
-	goExitingThread(func(tid int) {
+	testsupport.GoExitingThread(func(tid int) {
 		tidc <- tid
 		<-exit
 	})
@@ -234,16 +235,7 @@ func TestExitedThreadInDelta(t *testing.T) {
 	}
 	findThread(t, prev.Threads, tid)
 	close(exit)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid)); err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("thread did not exit")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testsupport.WaitThreadGone(t, tid, 5*time.Second)
 	cur, err := Take(0)
 	if err != nil {
 		t.Fatal(err)
@@ -303,15 +295,8 @@ func TestOtherProcess(t *testing.T) {
 
 // The io_uring SQPOLL thread: named iou-sqp-PID, its CPU reported as PollThreadNs and included in the totals.
 func TestSQPollThreadCPU(t *testing.T) {
-	var params [120]byte
-	const setupSQPoll = 1 << 1
-	*(*uint32)(unsafe.Pointer(&params[8])) = setupSQPoll
-	*(*uint32)(unsafe.Pointer(&params[16])) = 2000 // sq_thread_idle ms: it spins that long with nothing to do
-	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 4, uintptr(unsafe.Pointer(&params[0])), 0)
-	if errno != 0 {
-		t.Skipf("io_uring_setup(SQPOLL): %v", errno)
-	}
-	defer unix.Close(int(fd))
+	// The poll thread idles 2 s before it sleeps: it spins that long with nothing to do.
+	fd := testsupport.SQPollRing(t, 2000)
 	// On 6.18 the poll thread sleeps until woken; IORING_ENTER_SQ_WAKEUP (2) makes it spin for sq_thread_idle.
 	// A wakeup that comes before it first sleeps is lost: repeat until it has run.
 	// It is named after the tid of the thread that set the ring up.
@@ -445,36 +430,5 @@ func TestStatCommWithSpacesAndParens(t *testing.T) {
 	comm, f, err := statFields([]byte("123 (a) b (c)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20"))
 	if err != nil || comm != "a) b (c)" || f[0] != "S" || field(f, 14) != 11 || field(f, 15) != 12 || field(f, 22) != 19 {
 		t.Errorf("comm %q fields %v err %v", comm, f, err)
-	}
-}
-
-// goExitingThread runs body on a new goroutine locked to a thread other than the main thread and never
-// unlocked, so that the thread exits when body returns. (The main thread cannot exit: Go would park it for
-// good instead.) It returns once body has started.
-func goExitingThread(body func(tid int)) {
-	var holds []chan struct{}
-	defer func() {
-		for _, h := range holds {
-			close(h)
-		}
-	}()
-	for {
-		ok := make(chan bool)
-		hold := make(chan struct{})
-		go func() {
-			runtime.LockOSThread()
-			if unix.Gettid() == os.Getpid() {
-				ok <- false
-				<-hold // keep the main thread busy so that the next try lands elsewhere
-				runtime.UnlockOSThread()
-				return
-			}
-			ok <- true
-			body(unix.Gettid())
-		}()
-		if <-ok {
-			return
-		}
-		holds = append(holds, hold)
 	}
 }

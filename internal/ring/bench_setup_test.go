@@ -34,28 +34,7 @@ func BenchmarkNopSetup(b *testing.B) {
 				if v.p.RegisterRingFD && !r.RingFDRegistered() {
 					b.Skip("ring fd not registered")
 				}
-				cqes := make([]CQE, 128)
-				b.ReportAllocs()
-				r.ResetStats()
-				cpu0 := cpuNanos()
-				b.ResetTimer()
-				for done := 0; done < b.N; {
-					k := min(batch, b.N-done)
-					for i := 0; i < k; i++ {
-						s := r.GetSQE()
-						Nop{}.Prep(s)
-						s.SetUserData(uint64(i))
-					}
-					if _, err := r.SubmitAndWait(uint32(k)); err != nil {
-						b.Fatal(err)
-					}
-					for got := 0; got < k; {
-						got += r.Reap(cqes)
-					}
-					done += k
-				}
-				b.StopTimer()
-				reportRing(b, r, cpu0)
+				benchNops(b, r, batch)
 			})
 		}
 	}

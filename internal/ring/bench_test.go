@@ -88,33 +88,39 @@ func reportRing(b *testing.B, r *Ring, cpu0 int64) {
 	b.ReportMetric(float64(cpuNanos()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
+// benchNops runs b.N NOPs on r (of at least 128 entries), batch per SubmitAndWait, and reports enters and CPU
+// per op.
+func benchNops(b *testing.B, r *Ring, batch int) {
+	cqes := make([]CQE, 128)
+	b.ReportAllocs()
+	r.ResetStats()
+	cpu0 := cpuNanos()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		k := min(batch, b.N-done)
+		for i := 0; i < k; i++ {
+			s := r.GetSQE()
+			Nop{}.Prep(s)
+			s.SetUserData(uint64(i))
+		}
+		if _, err := r.SubmitAndWait(uint32(k)); err != nil {
+			b.Fatal(err)
+		}
+		for got := 0; got < k; {
+			got += r.Reap(cqes)
+		}
+		done += k
+	}
+	b.StopTimer()
+	reportRing(b, r, cpu0)
+}
+
 // BenchmarkNop: one op = one NOP; one SubmitAndWait per batch.
 func BenchmarkNop(b *testing.B) {
 	for _, batch := range []int{1, 8, 32, 128} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			r := newTestRing(b, Params{Entries: 128}, "io_uring")
-			cqes := make([]CQE, 128)
-			b.ReportAllocs()
-			r.ResetStats()
-			cpu0 := cpuNanos()
-			b.ResetTimer()
-			for done := 0; done < b.N; {
-				k := min(batch, b.N-done)
-				for i := 0; i < k; i++ {
-					s := r.GetSQE()
-					Nop{}.Prep(s)
-					s.SetUserData(uint64(i))
-				}
-				if _, err := r.SubmitAndWait(uint32(k)); err != nil {
-					b.Fatal(err)
-				}
-				for got := 0; got < k; {
-					got += r.Reap(cqes)
-				}
-				done += k
-			}
-			b.StopTimer()
-			reportRing(b, r, cpu0)
+			benchNops(b, r, batch)
 		})
 	}
 }

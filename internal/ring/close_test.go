@@ -1,35 +1,15 @@
 package ring
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
-
-// mapped reports whether addr lies in a mapping of this process
-// (/proc/self/maps).
-func mapped(t *testing.T, addr uintptr) bool {
-	t.Helper()
-	f, err := os.Open("/proc/self/maps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var lo, hi uintptr
-		if _, err := fmt.Sscanf(sc.Text(), "%x-%x", &lo, &hi); err == nil && addr >= lo && addr < hi {
-			return true
-		}
-	}
-	return false
-}
 
 // TestEnterErrorEBADR checks the mapping of EBADR (completions dropped) to
 // ErrCQDropped, which still matches the errno, and that other errnos pass
@@ -89,7 +69,7 @@ func TestCloseKeepsBufRingInFlight(t *testing.T) {
 			}
 			cerr := r.Close()
 			if gaveUp {
-				if !mapped(t, bufAddr) {
+				if !testsupport.Mapped(t, bufAddr) {
 					t.Fatal("buffer ring memory unmapped while a recv into it may still be in flight")
 				}
 				if !errors.Is(cerr, ErrMemoryKept) {
@@ -102,7 +82,7 @@ func TestCloseKeepsBufRingInFlight(t *testing.T) {
 				if cerr != nil {
 					t.Errorf("Close: %v", cerr)
 				}
-				if mapped(t, bufAddr) {
+				if testsupport.Mapped(t, bufAddr) {
 					t.Error("buffer memory still mapped after a successful drain and Close")
 				}
 			}

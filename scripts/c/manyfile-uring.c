@@ -15,55 +15,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+
+#include "manyfile.h"
 
 enum { CHAINS = 32 };
 
-static double now(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double tv(struct timeval t) { return t.tv_sec + t.tv_usec / 1e6; }
-
 int main(int argc, char **argv) {
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s SECONDS LIST [BYTES]\n", argv[0]);
-		return 2;
-	}
-	double secs = atof(argv[1]);
-	size_t bytes = argc > 3 ? (size_t)atol(argv[3]) : 4096;
-	FILE *lf = fopen(argv[2], "r");
-	if (!lf || secs <= 0 || bytes < 1 || bytes > (1 << 20)) {
-		fprintf(stderr, "manyfile-uring: bad arguments or cannot read %s\n", argv[2]);
-		return 2;
-	}
-	size_t n = 0, cap = 1024;
-	char **paths = malloc(cap * sizeof *paths);
-	char *line = NULL;
-	size_t lcap = 0;
-	ssize_t len;
-	while ((len = getline(&line, &lcap, lf)) > 0) {
-		if (line[len - 1] == '\n')
-			line[--len] = 0;
-		if (len == 0)
-			continue;
-		if (n == cap)
-			paths = realloc(paths, (cap *= 2) * sizeof *paths);
-		paths[n++] = strdup(line);
-	}
-	fclose(lf);
-	if (n == 0) {
-		fprintf(stderr, "manyfile-uring: %s lists no files\n", argv[2]);
-		return 2;
-	}
-	size_t bufsz = (bytes + 4095) & ~(size_t)4095;
+	struct mf_args a;
+	int bad = mf_parse("manyfile-uring", argc, argv, &a);
+	if (bad)
+		return bad;
+	size_t bufsz = (a.bytes + 4095) & ~(size_t)4095;
 	char *bufs = aligned_alloc(4096, bufsz * CHAINS);
 
 	struct io_uring ring;
@@ -80,20 +45,17 @@ int main(int argc, char **argv) {
 	io_uring_register_ring_fd(&ring);
 
 	uint64_t x = 0x9e3779b97f4a7c15ULL, files = 0, got = 0;
-	struct rusage r0, r1;
+	struct rusage r0;
 	getrusage(RUSAGE_SELF, &r0);
-	double t0 = now(), deadline = t0 + secs, t1;
+	double t0 = mf_now(), deadline = t0 + a.secs, t1;
 	for (;;) {
 		for (int i = 0; i < CHAINS; i++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
 			struct io_uring_sqe *s = io_uring_get_sqe(&ring);
-			io_uring_prep_openat_direct(s, AT_FDCWD, paths[x % n], O_RDONLY, 0, i);
+			io_uring_prep_openat_direct(s, AT_FDCWD, a.paths[mf_pick(&x, a.n)], O_RDONLY, 0, i);
 			s->flags |= IOSQE_IO_LINK;
 			io_uring_sqe_set_data64(s, (uint64_t)i << 2 | 0);
 			s = io_uring_get_sqe(&ring);
-			io_uring_prep_read(s, i, bufs + (size_t)i * bufsz, bytes, 0);
+			io_uring_prep_read(s, i, bufs + (size_t)i * bufsz, a.bytes, 0);
 			s->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
 			io_uring_sqe_set_data64(s, (uint64_t)i << 2 | 1);
 			s = io_uring_get_sqe(&ring);
@@ -124,12 +86,9 @@ int main(int argc, char **argv) {
 			return 1;
 		}
 		files += CHAINS;
-		if ((t1 = now()) >= deadline)
+		if ((t1 = mf_now()) >= deadline)
 			break;
 	}
-	getrusage(RUSAGE_SELF, &r1);
-	double cpu = tv(r1.ru_utime) - tv(r0.ru_utime) + tv(r1.ru_stime) - tv(r0.ru_stime);
-	printf("{\"files\": %llu, \"seconds\": %.6f, \"files_per_sec\": %.1f, \"cpu_ns_per_file\": %.1f, \"bytes_per_file\": %.1f, \"set\": %zu, \"impl\": \"liburing\"}\n",
-	       (unsigned long long)files, t1 - t0, files / (t1 - t0), cpu * 1e9 / files, (double)got / files, n);
+	mf_print(files, t1 - t0, mf_cpu(&r0), (double)got / files, a.n, "liburing");
 	return 0;
 }

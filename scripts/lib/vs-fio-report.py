@@ -185,6 +185,24 @@ def rng(xs):
     return (min(xs), max(xs)) if xs else (None, None)
 
 
+def rate_cells(rs):
+    """The unstalled runs of rs, and the table cells of their throughput: median, min-max."""
+    ok = [r for r in rs if not r.stalled()]
+    lo, hi = rng([r.rate for r in ok])
+    return ok, [si(med([r.rate for r in ok])), "%s-%s" % (si(lo), si(hi))]
+
+
+def resident_cell(rs):
+    return pct(min([r.residency for r in rs if r.residency is not None], default=None))
+
+
+def cpu_ratio(runs, a, b):
+    """"   CPU/op ratio" of the unstalled runs labelled a to those labelled b, or "" where either has none."""
+    cpu_a = med([r.cpu_ns for r in runs if r.label == a and not r.stalled()])
+    cpu_b = med([r.cpu_ns for r in runs if r.label == b and not r.stalled()])
+    return "" if not cpu_a or not cpu_b else "   CPU/op ratio %.2fx" % (cpu_a / cpu_b)
+
+
 def si(v):
     if v is None:
         return "n/a"
@@ -281,9 +299,8 @@ def main():
             rs = [r for r in small if r.label == label]
             if not rs:
                 continue
-            ok = [r for r in rs if not r.stalled()]
-            lo, hi = rng([r.rate for r in ok])
-            rows.append([name, si(med([r.rate for r in ok])), "%s-%s" % (si(lo), si(hi)),
+            ok, rate = rate_cells(rs)
+            rows.append([name] + rate + [
                          num(med([r.syscalls() for r in rs]), "%.4f"),
                          num(med([r.per_op("syscalls") for r in rs]), "%.4f"),
                          num(med([r.per_op("enters") for r in rs]), "%.4f"),
@@ -291,7 +308,7 @@ def main():
                          num(med([r.per_op("enters_wait") for r in rs]), "%.4f"),
                          num(med([r.cpu_ns for r in ok]), "%.0f"),
                          num(med([r.cpu_ns_in for r in ok]), "%.0f"),
-                         pct(min([r.residency for r in rs if r.residency is not None], default=None))])
+                         resident_cell(rs)])
         print(table(rows, ["job", "IOPS", "min-max", "syscalls/op", "whole-run/op", "enters/op", "submit-enters/op",
                            "wait-enters/op", "CPU ns/op", "in-window", "resident"]))
         own = []
@@ -304,11 +321,7 @@ def main():
         print()
         print("Ratios of IOPS, ringbench / fio (median of per-round pairs; each pair ran back to back):")
         for a, b, text in PAIRS:
-            rs = paired(small, a, b)
-            cpu_a = med([r.cpu_ns for r in small if r.label == a and not r.stalled()])
-            cpu_b = med([r.cpu_ns for r in small if r.label == b and not r.stalled()])
-            cpu = "" if not cpu_a or not cpu_b else "   CPU/op ratio %.2fx" % (cpu_a / cpu_b)
-            print("  %-22s %s%s" % (text, fmt_ratio(rs), cpu))
+            print("  %-22s %s%s" % (text, fmt_ratio(paired(small, a, b)), cpu_ratio(small, a, b)))
         print()
 
         for a, b, text in PAIRS[:2]:
@@ -345,23 +358,19 @@ def main():
                 continue
             if label == "c-loop":
                 name += " (%s)" % ("C" if getattr(rs[0], "impl", "c") == "c" else "Go, no cc")
-            ok = [r for r in rs if not r.stalled()]
-            lo, hi = rng([r.rate for r in ok])
-            rows.append([name, si(med([r.rate for r in ok])), "%s-%s" % (si(lo), si(hi)),
+            ok, rate = rate_cells(rs)
+            rows.append([name] + rate + [
                          num(med([r.syscalls() for r in rs]), "%.3f"),
                          num(med([r.per_op("syscalls") for r in rs]), "%.3f"),
                          num(med([r.cpu_ns for r in ok]), "%.0f"),
                          num(med([r.cpu_ns_in for r in ok]), "%.0f"),
-                         pct(min([r.residency for r in rs if r.residency is not None], default=None))])
+                         resident_cell(rs)])
         print(table(rows, ["job", "files/s", "min-max", "syscalls/op", "whole-run/op", "CPU ns/op", "in-window", "resident"]))
         print()
         print("Ratios of files/s (median of per-round pairs):")
         for a, b, text in MANY_PAIRS:
             if any(r.label == b for r in many):
-                cpu_a = med([r.cpu_ns for r in many if r.label == a and not r.stalled()])
-                cpu_b = med([r.cpu_ns for r in many if r.label == b and not r.stalled()])
-                cpu = "" if not cpu_a or not cpu_b else "   CPU/op ratio %.2fx" % (cpu_a / cpu_b)
-                print("  %-24s %s%s" % (text, fmt_ratio(paired(many, a, b)), cpu))
+                print("  %-24s %s%s" % (text, fmt_ratio(paired(many, a, b)), cpu_ratio(many, a, b)))
         print()
         m = med(paired(many, "rb-mf-epoll", "c-loop"))
         goals.append((None if m is None else m >= GOAL_MANYFILE_RATIO,

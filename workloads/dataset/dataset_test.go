@@ -53,6 +53,36 @@ func mountTmpfs(t *testing.T, opts string) string {
 	return dir
 }
 
+// requireEmpty fails the test, with msg and what dir holds, when dir is not empty.
+func requireEmpty(t *testing.T, dir, msg string) {
+	t.Helper()
+	if got := names(t, dir); len(got) != 0 {
+		t.Fatalf("%s %v", msg, got)
+	}
+}
+
+// mustCreate opens spec and fails the test, with msg, unless that Open created the set.
+func mustCreate(t *testing.T, spec Spec, msg string) *Set {
+	t.Helper()
+	s := mustOpen(t, spec)
+	if !s.Created {
+		t.Fatal(msg)
+	}
+	return s
+}
+
+// openAtOnce calls Open(spec) from n goroutines at once and returns what each got.
+func openAtOnce(spec Spec, n int) ([]*Set, []error) {
+	sets := make([]*Set, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { sets[i], errs[i] = Open(context.Background(), spec, nil) })
+	}
+	wg.Wait()
+	return sets, errs
+}
+
 func mustOpen(t *testing.T, spec Spec) *Set {
 	t.Helper()
 	s, err := Open(context.Background(), spec, nil)
@@ -206,9 +236,7 @@ func TestCreateVerifyReuseRemove(t *testing.T) {
 	if err := s2.Remove(); err != nil {
 		t.Fatalf("Remove by the last user: %v", err)
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("after the last Remove the parent holds %v", got)
-	}
+	requireEmpty(t, dir, "after the last Remove the parent holds")
 }
 
 func TestChangedSpecMakesNewSet(t *testing.T) {
@@ -235,9 +263,7 @@ func TestChangedSpecMakesNewSet(t *testing.T) {
 	if err := a.Remove(); err != nil {
 		t.Fatal(err)
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("left %v", got)
-	}
+	requireEmpty(t, dir, "left")
 }
 
 func TestMarkerlessDirNeverReusedNorRemoved(t *testing.T) {
@@ -297,18 +323,14 @@ func TestFreeSpaceRefusedBeforeWriting(t *testing.T) {
 		!strings.Contains(err.Error(), "needs 1.1 PiB") || !strings.Contains(err.Error(), "is free") {
 		t.Fatalf("Open of a set larger than the disk = %v", err)
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("left %v", got)
-	}
+	requireEmpty(t, dir, "left")
 	// On a small tmpfs the same check applies, with exact figures.
 	small := mountTmpfs(t, "size=2m")
 	_, err = Open(context.Background(), Spec{Dir: small, Name: "small-file", Files: 4, FileSize: 1 << 20}, nil)
 	if err == nil || !strings.Contains(err.Error(), "not enough free space") {
 		t.Fatalf("Open of 4 MiB on a 2 MiB tmpfs = %v", err)
 	}
-	if got := names(t, small); len(got) != 0 {
-		t.Fatalf("left %v", got)
-	}
+	requireEmpty(t, small, "left")
 }
 
 func TestDiskFullMidCreation(t *testing.T) {
@@ -319,9 +341,7 @@ func TestDiskFullMidCreation(t *testing.T) {
 		!errors.Is(err, unix.ENOSPC) || strings.Contains(err.Error(), "could not be removed") {
 		t.Fatalf("Open past a full disk = %v", err)
 	}
-	if got := names(t, small); len(got) != 0 {
-		t.Fatalf("the partial set was not removed: %v", got)
-	}
+	requireEmpty(t, small, "the partial set was not removed:")
 	var st unix.Statfs_t
 	if err := unix.Statfs(small, &st); err != nil || st.Bfree != st.Blocks {
 		t.Fatalf("tmpfs not empty after cleanup: %d of %d blocks free (%v)", st.Bfree, st.Blocks, err)
@@ -341,9 +361,7 @@ func TestCancelLeavesNothing(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Open cancelled = %v", err)
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("left %v", got)
-	}
+	requireEmpty(t, dir, "left")
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	cancel2()
 	if _, err := Open(ctx2, spec, nil); !errors.Is(err, context.Canceled) {
@@ -388,10 +406,7 @@ func TestStalePartialCleanedUp(t *testing.T) {
 	}
 	unix.Close(lfd) // the "creator" dies
 	// Now it is stale: the next Open removes it.
-	s := mustOpen(t, spec)
-	if !s.Created {
-		t.Fatal("not created")
-	}
+	s := mustCreate(t, spec, "not created")
 	if got := names(t, dir); len(got) != 1 || got[0] != filepath.Base(s.Dir) {
 		t.Fatalf("stale partial set not removed: %v", got)
 	}
@@ -404,9 +419,7 @@ func TestStalePartialCleanedUp(t *testing.T) {
 	if err := RemoveDir(p); err != nil {
 		t.Fatalf("RemoveDir(partial) = %v", err)
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("left %v", got)
-	}
+	requireEmpty(t, dir, "left")
 }
 
 func TestDamagedSetRecreated(t *testing.T) {
@@ -419,10 +432,7 @@ func TestDamagedSetRecreated(t *testing.T) {
 	if err := os.Remove(s.Paths[2]); err != nil {
 		t.Fatal(err)
 	}
-	s2 := mustOpen(t, spec)
-	if !s2.Created {
-		t.Fatal("a damaged set was reused")
-	}
+	s2 := mustCreate(t, spec, "a damaged set was reused")
 	readAll(t, s2)
 	if err := s2.Close(); err != nil {
 		t.Fatal(err)
@@ -431,10 +441,7 @@ func TestDamagedSetRecreated(t *testing.T) {
 	if err := os.Truncate(s2.Paths[5], 100); err != nil {
 		t.Fatal(err)
 	}
-	s3 := mustOpen(t, spec)
-	if !s3.Created {
-		t.Fatal("a set with a short file was reused")
-	}
+	s3 := mustCreate(t, spec, "a set with a short file was reused")
 	if err := s3.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -447,9 +454,7 @@ func TestDamagedSetRecreated(t *testing.T) {
 	if err := RemoveDir(s4.Dir); err != nil {
 		t.Fatalf("RemoveDir = %v", err)
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("left %v", got)
-	}
+	requireEmpty(t, dir, "left")
 }
 
 // writeDecoy fills dir with files named like a data set's, and the set's own marker.
@@ -605,10 +610,7 @@ func TestRemoveKeepsForeignFiles(t *testing.T) {
 	for _, p := range []string{foreignTop, foreignSub, s.Paths[0], s.Paths[4]} {
 		os.Remove(p)
 	}
-	s2 := mustOpen(t, spec)
-	if !s2.Created {
-		t.Fatal("not recreated")
-	}
+	s2 := mustCreate(t, spec, "not recreated")
 	readAll(t, s2)
 	if err := s2.Remove(); err != nil {
 		t.Fatal(err)
@@ -622,13 +624,7 @@ func TestConcurrentOpen(t *testing.T) {
 	dir := t.TempDir()
 	spec := Spec{Dir: dir, Name: "many-file", Files: 200, FileSize: 4096, FilesPerDir: 50}
 	const n = 4
-	sets := make([]*Set, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { sets[i], errs[i] = Open(context.Background(), spec, nil) })
-	}
-	wg.Wait()
+	sets, errs := openAtOnce(spec, n)
 	var creator *Set
 	for i, s := range sets {
 		if errs[i] != nil {
@@ -658,9 +654,7 @@ func TestConcurrentOpen(t *testing.T) {
 	if err := creator.Remove(); err != nil {
 		t.Fatal(err)
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("left %v", got)
-	}
+	requireEmpty(t, dir, "left")
 }
 
 func TestVerify(t *testing.T) {
@@ -1103,9 +1097,7 @@ func TestSharedSetLastUserRemoves(t *testing.T) {
 		if n := shareRound(t, dir, []bool{false, false, false}); n != 1 {
 			t.Errorf("round %d: %d processes created the set, want 1", round, n)
 		}
-		if got := names(t, dir); len(got) != 0 {
-			t.Fatalf("round %d: three users left %v", round, got)
-		}
+		requireEmpty(t, dir, fmt.Sprintf("round %d: three users left", round))
 	}
 	// One of three asked to keep it: it stays, complete and reusable, and later Removes leave it.
 	shareRound(t, dir, []bool{false, true, false})
@@ -1143,9 +1135,7 @@ func TestSharedSetLastUserRemoves(t *testing.T) {
 	if err := s.Remove(); err != nil {
 		t.Fatal(err)
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("the set a killed run left was not removed: the parent holds %v", got)
-	}
+	requireEmpty(t, dir, "the set a killed run left was not removed: the parent holds")
 }
 
 // TestConcurrentOpenOfDamagedSet: Opens (separate descriptors, so their flocks contend) that find the same
@@ -1161,13 +1151,7 @@ func TestConcurrentOpenOfDamagedSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 3
-	sets := make([]*Set, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { sets[i], errs[i] = Open(context.Background(), spec, nil) })
-	}
-	wg.Wait()
+	sets, errs := openAtOnce(spec, n)
 	created := 0
 	for i := range n {
 		if errs[i] != nil {
@@ -1186,7 +1170,5 @@ func TestConcurrentOpenOfDamagedSet(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := names(t, dir); len(got) != 0 {
-		t.Fatalf("left %v", got)
-	}
+	requireEmpty(t, dir, "left")
 }

@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ringbench/ringbench/internal/ring"
-	"github.com/ringbench/ringbench/internal/seccomp"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 const childEnv = "RINGBENCH_CAPS_CHILD"
@@ -19,21 +18,13 @@ const childEnv = "RINGBENCH_CAPS_CHILD"
 // TestMain lets a test re-execute this binary as a child whose io_uring syscalls a seccomp filter fails
 // with the errno named in childEnv; the child prints what every probe says.
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
-		errno := unix.EPERM
-		if mode == "ENOSYS" {
-			errno = unix.ENOSYS
-		}
-		if err := seccomp.DenySyscalls(seccomp.IOUringSyscalls, errno); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(3)
-		}
+	testsupport.IOUringDeniedChild(childEnv, func(errno unix.Errno) int {
 		for _, c := range allProbes() {
 			err := c.probe()
 			fmt.Printf("%s|%v|%v|%v\n", c.name, errors.Is(err, ErrNotSupported), errors.Is(err, errno), err)
 		}
-		os.Exit(0)
-	}
+		return 0
+	})
 	os.Exit(m.Run())
 }
 
@@ -201,12 +192,7 @@ func TestProbesWithIOUringDenied(t *testing.T) {
 		{"ENOSYS", "seccomp filter is active"},
 	} {
 		t.Run(c.errno, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), childEnv+"="+c.errno)
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("child: %v", err)
-			}
+			out := testsupport.RunChild(t, childEnv, c.errno)
 			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 			if len(lines) != len(allProbes()) {
 				t.Fatalf("child printed %d lines, want %d:\n%s", len(lines), len(allProbes()), out)
