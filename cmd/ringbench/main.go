@@ -26,6 +26,10 @@ const (
 	exitFailure     = 1 // the measurement or comparison failed (compare: a regression)
 	exitUsage       = 2 // bad flag, value or file
 	exitUnsupported = 3 // not comparable, or the asked-for backend cannot run here
+	// compare only: no regression found, but too few samples for some comparisons to find one.
+	exitInconclusive = 4
+	// compare only: comparing or rendering failed, which says nothing about the results (unlike 1).
+	exitInternal    = 5
 	exitInterrupted = 130
 )
 
@@ -60,7 +64,8 @@ func newApp() *cli.App {
 		Description: "Runs the same file and network workloads on epoll, io_uring and io_uring with SQPOLL, " +
 			"counting syscalls, CPU time and latency with the kernel's own counters.\n\n" +
 			"Exit statuses, the same for every command: 0 ok, 1 failure (compare: a regression), 2 bad input " +
-			"(flag, value or file), 3 not supported here (compare: not comparable), 130 interrupted.",
+			"(flag, value or file), 3 not supported here (compare: not comparable), 4 compare: inconclusive (too few " +
+			"samples), 5 compare: internal error, 130 interrupted.",
 		Version:              versionString(),
 		Commands:             commands,
 		OnUsageError:         onUsageError,
