@@ -32,6 +32,36 @@ func sizeFlag(c *cli.Context, name, example string) (int64, error) {
 	return v, nil
 }
 
+// countFlag parses the count flag name ("16", "10k", "1M"; units.ParseCount), at most max. Unset, it is
+// the flag's default ("" is 0).
+func countFlag(c *cli.Context, name string, max int64) (int, error) {
+	v := c.String(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := units.ParseCount(v)
+	if err != nil {
+		return 0, usageError("--%s %v", name, err)
+	}
+	if n > max {
+		return 0, usageError("--%s %q: at most %d", name, v, max)
+	}
+	return int(n), nil
+}
+
+// rateFlag parses the rate flag name ("5000", "10k", "1.5M"; units.ParseRate). Unset or "", it is 0.
+func rateFlag(c *cli.Context, name string) (float64, error) {
+	v := c.String(name)
+	if v == "" {
+		return 0, nil
+	}
+	r, err := units.ParseRate(v)
+	if err != nil {
+		return 0, usageError("--%s %v", name, err)
+	}
+	return r, nil
+}
+
 // splitList splits a comma-separated flag value, refusing an empty list and "all" among names.
 func splitList(v, flag string) ([]string, error) {
 	var out []string

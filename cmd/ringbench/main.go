@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"runtime"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -47,8 +50,69 @@ func exitError(code int, err error) error {
 	return cli.Exit("ringbench: "+termsafe.String(err.Error()), code)
 }
 
-func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return usageError("%v", err)
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	var flags []cli.Flag
+	if c != nil && c.Command != nil {
+		flags = c.Command.Flags
+	}
+	if c != nil && len(flags) == 0 && c.App != nil {
+		flags = c.App.Flags
+	}
+	return usageError("%s", explainFlagError(err.Error(), flags))
+}
+
+var (
+	// The flag package's message for a value its parser refused, which drops the parser's reason.
+	flagParseErr = regexp.MustCompile(`^invalid value "(.*)" for flag -+([^:]+): parse error$`)
+	flagBadBool  = regexp.MustCompile(`^invalid boolean value "(.*)" for -+([^:]+): parse error$`)
+	flagUnknown  = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
+)
+
+// explainFlagError rewrites the flag package's terse messages: a value it could not parse gets the
+// reason and an example ("--duration "30": missing unit, e.g. 30s"), an unknown flag a suggestion.
+func explainFlagError(msg string, flags []cli.Flag) string {
+	if m := flagUnknown.FindStringSubmatch(msg); m != nil {
+		if cli.SuggestFlag != nil {
+			if s := cli.SuggestFlag(flags, m[1], false); s != "" {
+				return msg + " (did you mean " + s + "?)"
+			}
+		}
+		return msg
+	}
+	m := flagParseErr.FindStringSubmatch(msg)
+	if m == nil {
+		m = flagBadBool.FindStringSubmatch(msg)
+	}
+	if m == nil {
+		return msg
+	}
+	value, name := m[1], m[2]
+	var fl cli.Flag
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				fl = f
+			}
+		}
+	}
+	if fl == nil {
+		return msg
+	}
+	long := "--" + fl.Names()[0]
+	switch fl.(type) {
+	case *cli.DurationFlag:
+		if _, err := time.ParseDuration(value); err != nil && strings.Contains(err.Error(), "missing unit") {
+			return fmt.Sprintf("%s %q: missing unit, e.g. %ss or %sms", long, value, value, value)
+		}
+		return fmt.Sprintf("%s %q: not a duration, e.g. 2s, 500ms or 1m30s", long, value)
+	case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag, *cli.Uint64Flag:
+		return fmt.Sprintf("%s %q: not a whole number", long, value)
+	case *cli.Float64Flag:
+		return fmt.Sprintf("%s %q: not a number", long, value)
+	case *cli.BoolFlag:
+		return fmt.Sprintf("%s %q: want true or false", long, value)
+	}
+	return msg
 }
 
 func newApp() *cli.App {
@@ -70,8 +134,15 @@ func newApp() *cli.App {
 		Commands:             commands,
 		OnUsageError:         onUsageError,
 		EnableBashCompletion: true,
+		Suggest:              true,
 		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(c.App.ErrWriter, "ringbench: unknown command %q (see ringbench --help)\n", name)
+			hint := "see ringbench --help"
+			if cli.SuggestCommand != nil {
+				if s := cli.SuggestCommand(c.App.Commands, name); s != "" {
+					hint = s // "Did you mean ...?"
+				}
+			}
+			fmt.Fprintf(c.App.ErrWriter, "ringbench: unknown command %q (%s)\n", name, hint)
 			os.Exit(exitUsage)
 		},
 	}

@@ -38,7 +38,7 @@ func init() {
 				report.MaxInputBytes>>20, report.MaxSamples, report.MaxSeriesPerChart, report.MaxSeries, report.MaxCharts, report.MaxNameRunes),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "report-out", Usage: "directory to write the charts and index.html into"},
-			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "write into --out even if it is not empty, replacing files of the same names"},
+			&cli.BoolFlag{Name: "force", Usage: "write into --out even if it is not empty, replacing files of the same names"},
 			&cli.IntFlag{Name: "width", Value: report.DefaultWidth, Usage: "chart width in pixels (bar charts with many bars grow wider)"},
 			&cli.IntFlag{Name: "height", Value: report.DefaultHeight, Usage: "chart height in pixels"},
 		},
@@ -109,7 +109,7 @@ func interspersedFlags(c *cli.Context, args []string) ([]string, error) {
 		given, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		name, ok := canonical[given]
 		if !ok {
-			return nil, usageError("flag provided but not defined: %s", a)
+			return nil, usageError("%s", explainFlagError("flag provided but not defined: "+a, c.Command.Flags))
 		}
 		if isBool[name] {
 			if !hasValue {
