@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -17,11 +18,50 @@ import (
 )
 
 // Set at build time: go build -ldflags "-X main.version=v0.1.0 -X main.commit=$(git rev-parse --short HEAD)".
-// Builds here carry no VCS stamp (GOFLAGS=-buildvcs=false), so the linker flags are the only source.
+// Without them, init takes what the Go toolchain stamped into the binary (stampFromBuildInfo): the module
+// version of `go install ...@v0.1.0`, and the VCS revision of a build in a git checkout (unless
+// -buildvcs=false).
 var (
 	version = "dev"
 	commit  = ""
 )
+
+func init() {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version, commit = stampFromBuildInfo(bi, version, commit)
+	}
+}
+
+// stampFromBuildInfo fills what the linker flags left at their defaults ("dev", "") from the build info:
+// the main module's version (not "(devel)"), and vcs.revision, shortened to 12 digits, with "-dirty"
+// when vcs.modified says the tree had changes.
+func stampFromBuildInfo(bi *debug.BuildInfo, v, c string) (string, string) {
+	if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	if c != "" {
+		return v, c
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return v, c
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified == "true" {
+		rev += "-dirty"
+	}
+	return v, rev
+}
 
 // Exit statuses shared by every command.
 const (
@@ -177,7 +217,7 @@ func init() {
 			}
 			cm := commit
 			if cm == "" {
-				cm = "unknown (build with -ldflags \"-X main.commit=...\")"
+				cm = "unknown (build in a git checkout, or with -ldflags \"-X main.commit=...\")"
 			}
 			fmt.Fprintf(c.App.Writer, "ringbench %s\ncommit %s\n%s %s/%s\n", version, cm, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
