@@ -64,8 +64,8 @@ func TestFlagErrorsSayWhy(t *testing.T) {
 		{"did you mean --duration?", []string{"run", "--durtion", "1s"}},
 		{"did you mean --width?", []string{"report", "a.json", "--widht", "800"}},
 		{`Did you mean "run"?`, []string{"rnu"}},
-		{`--rate "1m": not a rate`, []string{"run", "--rate", "1m"}},
-		{`--conns "200k": at most 100000`, []string{"load", "--target", "127.0.0.1:9", "--conns", "200k"}},
+		{`--rate 1m: not a rate`, []string{"run", "--rate", "1m"}},
+		{`--conns 200k: at most 100000`, []string{"load", "--target", "127.0.0.1:9", "--conns", "200k"}},
 		{"--conns 0: must be at least 1", []string{"run", "--conns", "0k"}},
 		// 10k idle connections and a 50k rate parse: the run stops at --dir, checked after them.
 		{"--dir /nonexistent", []string{"run", "--workload", "echo-proxy", "--idle-conns", "10k", "--rate", "50k", "--files", "2k", "--dir", "/nonexistent"}},

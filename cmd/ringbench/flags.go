@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -41,10 +42,10 @@ func countFlag(c *cli.Context, name string, max int64) (int, error) {
 	}
 	n, err := units.ParseCount(v)
 	if err != nil {
-		return 0, usageError("--%s %v", name, err)
+		return 0, usageError("--%s %s: %s", name, v, unquoted(err, v))
 	}
 	if n > max {
-		return 0, usageError("--%s %q: at most %d", name, v, max)
+		return 0, usageError("--%s %s: at most %d", name, v, max)
 	}
 	return int(n), nil
 }
@@ -57,9 +58,15 @@ func rateFlag(c *cli.Context, name string) (float64, error) {
 	}
 	r, err := units.ParseRate(v)
 	if err != nil {
-		return 0, usageError("--%s %v", name, err)
+		return 0, usageError("--%s %s: %s", name, v, unquoted(err, v))
 	}
 	return r, nil
+}
+
+// unquoted is err's message without the quoted value that units' parsers put first, for messages that
+// name the flag and value themselves.
+func unquoted(err error, v string) string {
+	return strings.TrimPrefix(err.Error(), strconv.Quote(v)+": ")
 }
 
 // splitList splits a comma-separated flag value, refusing an empty list and "all" among names.
