@@ -164,11 +164,10 @@ func printResult(w io.Writer, format string, f *result.File) error {
 type progress struct {
 	bar *progressbar.ProgressBar
 	// Line mode (stderr not a terminal):
-	w            io.Writer
-	total, done  int
-	status       string
-	start        time.Time
-	lastEstimate time.Duration
+	w           io.Writer
+	total, done int
+	status      string
+	start       time.Time
 }
 
 func newProgress(quiet bool, total int, w io.Writer) *progress {
