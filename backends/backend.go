@@ -13,6 +13,15 @@
 // Whatever an engine does in between (a hand-off to a worker goroutine, the earlier preads of a
 // synchronous batch, a completion left waiting in the CQ) is the request's latency, so an engine cannot
 // leave part of its cost out by stamping late or early.
+//
+// Servers with --threads N (ServerConfig.Threads) are N complete one-thread servers, each on its own
+// locked thread with its own ring (and SQPOLL thread, buffer ring, registered files) or epoll instance,
+// each accepting on a listening socket of its own: N sockets bound to one address with SO_REUSEPORT, the
+// kernel spreading connections over them. Not one acceptor handing connections out, because accepting
+// where the connection is served is what thread-per-core servers do, lets multishot accept go straight
+// into that ring's registered-file table, and keeps the loops sharing nothing (no hand-off syscall or
+// cross-thread wake-up per connection); the cost is a spread by hash, uneven with few connections. See
+// NewThreaded.
 package backend
 
 import (
@@ -71,6 +80,10 @@ type FileConfig struct {
 	// BufSize is the size of each of the Depth buffers the engine allocates (page aligned, off the Go heap
 	// where the kernel writes into them asynchronously).
 	BufSize int
+	// ShareSQPoll, for the sqpoll backend, is an engine of the same backend (on another thread of this
+	// process, still open) whose SQPOLL thread this engine's ring shares (IORING_SETUP_ATTACH_WQ) instead
+	// of starting its own; nil starts its own. Other backends ignore it.
+	ShareSQPoll FileEngine
 }
 
 // OpKind is what a request does.

@@ -50,6 +50,29 @@ func openFDs(t *testing.T) int {
 	return len(ents)
 }
 
+// fileEngine opens path and makes b's file engine over it with cfg; closeEng closes both. nil (the error
+// reported) when either fails.
+func fileEngine(t *testing.T, b backend.Backend, path string, cfg backend.FileConfig) (eng backend.FileEngine, closeEng func()) {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Error(err)
+		return nil, nil
+	}
+	cfg.FDs = []int{fd}
+	if eng, err = b.NewFileEngine(cfg); err != nil {
+		unix.Close(fd)
+		t.Errorf("NewFileEngine(%+v): %v", cfg.Options, err)
+		return nil, nil
+	}
+	return eng, func() {
+		if err := eng.Close(); err != nil {
+			t.Error(err)
+		}
+		unix.Close(fd)
+	}
+}
+
 func TestRegistry(t *testing.T) {
 	want := []string{"epoll", "uring", "sqpoll", "gostd"}
 	got := backend.Names()
@@ -92,22 +115,11 @@ func TestFileReads(t *testing.T) {
 		for _, opts := range []backend.Options{{Depth: 8, Batch: 4}, {Depth: 16, Batch: 16, FixedFiles: true, FixedBufs: true}} {
 			fdsBefore := openFDs(t)
 			onThread(t, func() {
-				fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-				if err != nil {
-					t.Error(err)
+				eng, closeEng := fileEngine(t, b, path, backend.FileConfig{Options: opts, BufSize: bs})
+				if eng == nil {
 					return
 				}
-				defer unix.Close(fd)
-				eng, err := b.NewFileEngine(backend.FileConfig{Options: opts, FDs: []int{fd}, BufSize: bs})
-				if err != nil {
-					t.Errorf("NewFileEngine(%+v): %v", opts, err)
-					return
-				}
-				defer func() {
-					if err := eng.Close(); err != nil {
-						t.Error(err)
-					}
-				}()
+				defer closeEng()
 				out := make([]backend.Completion, opts.Depth)
 				offsets := make([]int64, opts.Depth)
 				free := make([]int32, 0, opts.Depth)
@@ -250,19 +262,12 @@ func TestSubmitPathAllocatesNothing(t *testing.T) {
 			return
 		}
 		onThread(t, func() {
-			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer unix.Close(fd)
 			const depth = 8
-			eng, err := b.NewFileEngine(backend.FileConfig{Options: backend.Options{Depth: depth, Batch: depth, SQCPU: -1}, FDs: []int{fd}, BufSize: 4096})
-			if err != nil {
-				t.Error(err)
+			eng, closeEng := fileEngine(t, b, path, backend.FileConfig{Options: backend.Options{Depth: depth, Batch: depth, SQCPU: -1}, BufSize: 4096})
+			if eng == nil {
 				return
 			}
-			defer eng.Close()
+			defer closeEng()
 			reqs := make([]backend.Request, depth)
 			for i := range reqs {
 				reqs[i] = backend.Request{Kind: backend.OpRead, Buf: int32(i), Len: 4096, Offset: int64(i) * 4096}

@@ -7,6 +7,9 @@ package backend
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ringbench/ringbench/internal/serverthread"
+	"golang.org/x/sys/unix"
 )
 
 // Topologies of the network workload.
@@ -37,8 +40,17 @@ type ServerConfig struct {
 	MaxConns int
 	// BufSize is the receive buffer size (0: DefaultServerBufSize).
 	BufSize int
+	// Threads is how many event loops serve (0: 1), each with its own listening socket, ListenFDs[i];
+	// see NewThreaded. MaxConns then bounds each loop's connections.
+	Threads int
+	// ListenFDs are the listening sockets of the Threads loops (netutil.ListenN: one address, SO_REUSEPORT);
+	// with them ListenFD is ListenFDs[0]. Empty with one thread: ListenFD is the listener.
+	ListenFDs []int
 	Options
 }
+
+// MaxThreads bounds ServerConfig.Threads (and the load generator's threads).
+const MaxThreads = 256
 
 // DefaultMaxConns is the client connection limit when ServerConfig.MaxConns is 0.
 const DefaultMaxConns = 1 << 16
@@ -66,8 +78,32 @@ func (c *ServerConfig) Normalize() error {
 	if c.BufSize > 1<<20 {
 		return fmt.Errorf("server buffer size %d: at most 1 MiB", c.BufSize)
 	}
+	if c.Threads == 0 {
+		c.Threads = 1
+	}
+	if c.Threads < 1 || c.Threads > MaxThreads {
+		return fmt.Errorf("--threads %d: want 1 to %d", c.Threads, MaxThreads)
+	}
+	if c.Threads > 1 && len(c.ListenFDs) != c.Threads {
+		return fmt.Errorf("--threads %d: %d listening sockets, want one per thread", c.Threads, len(c.ListenFDs))
+	}
+	if len(c.ListenFDs) > 0 {
+		c.ListenFD = c.ListenFDs[0]
+	}
 	if c.ListenFD <= 0 {
 		return errors.New("no listening socket")
+	}
+	return nil
+}
+
+// Prepare is Normalize for a server's constructor, which owns ListenFD from the start: on an error it
+// closes ListenFD, and the error names the server (name: "epoll", "uring", ...).
+func (c *ServerConfig) Prepare(name string) error {
+	if err := c.Normalize(); err != nil {
+		if c.ListenFD > 0 {
+			unix.Close(c.ListenFD)
+		}
+		return fmt.Errorf("%s server: %w", name, err)
 	}
 	return nil
 }
@@ -92,15 +128,6 @@ type Server interface {
 	Stats() ServerStats
 }
 
-// ServerStats are a server's connection and byte counts.
-type ServerStats struct {
-	Accepted int64 // client connections accepted (including rejected ones)
-	Rejected int64 // closed at once because MaxConns was reached
-	Open     int64 // client connections open now
-	BytesIn  int64 // bytes received from clients
-	// Paused counts the times the server stopped reading a connection because the bytes it owes cannot be
-	// written yet (backpressure).
-	Paused int64
-	// Errors counts connections closed on an error other than an orderly close or reset by the peer.
-	Errors int64
-}
+// ServerStats are a server's connection and byte counts; every server keeps them in a
+// serverthread.Counters.
+type ServerStats = serverthread.Stats

@@ -96,6 +96,33 @@ func snapshot(t *testing.T, dirs ...string) *leakcheck.State {
 	return leakcheck.Snapshot(t, leakcheck.Dirs(dirs...))
 }
 
+// epollBackend is the backend every kernel runs, for tests about the workloads rather than the engines.
+func epollBackend(t *testing.T) backend.Backend {
+	t.Helper()
+	b, err := backend.Lookup("epoll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// checkedPrepare prepares workload wname with cfg (a failed Prepare fails the test), runs body on what
+// it prepared, closes it, and checks that nothing is left that was not there before: in os.TempDir() and
+// dirs too.
+func checkedPrepare(t *testing.T, wname string, cfg workloads.Config, body func(p workloads.Prepared), dirs ...string) {
+	t.Helper()
+	before := snapshot(t, dirs...)
+	p, err := lookup(t, wname).Prepare(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	body(p)
+	if err := p.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	leakcheck.Check(t, before)
+}
+
 // sampleAll takes a warm-up and a measured sample on b and wants the measured one to have done something.
 func sampleAll(ctx context.Context, t *testing.T, p workloads.Prepared, b backend.Backend) {
 	t.Helper()
@@ -140,16 +167,7 @@ func TestFileWorkloadsLeakNothing(t *testing.T) {
 					if variant != "plain" {
 						cfg.Verify, cfg.Options.FixedFiles, cfg.Options.FixedBufs, cfg.Pattern = true, true, true, "seq"
 					}
-					before := snapshot(t)
-					p, err := lookup(t, wname).Prepare(context.Background(), cfg)
-					if err != nil {
-						t.Fatalf("prepare: %v", err)
-					}
-					sampleAll(context.Background(), t, p, b)
-					if err := p.Close(); err != nil {
-						t.Errorf("close: %v", err)
-					}
-					leakcheck.Check(t, before)
+					checkedPrepare(t, wname, cfg, func(p workloads.Prepared) { sampleAll(context.Background(), t, p, b) })
 				})
 			}
 		}
@@ -162,33 +180,23 @@ func TestSharedPrepareLeaksNothing(t *testing.T) {
 	bs := runnable(t)
 	for _, wname := range fileWorkloads {
 		t.Run(wname, func(t *testing.T) {
-			before := snapshot(t)
-			p, err := lookup(t, wname).Prepare(context.Background(), fileConfig())
-			if err != nil {
-				t.Fatalf("prepare: %v", err)
-			}
-			for r := 0; r < 2; r++ { // a warm-up round, then a measured one
-				for _, b := range bs {
-					spec := workloads.SampleSpec{Meter: meter, Backend: b, Duration: 50 * time.Millisecond, Repeat: r, Warmup: r == 0}
-					if _, err := p.Sample(context.Background(), spec); err != nil {
-						t.Errorf("%s sample %d: %v", b.Name(), r, err)
+			checkedPrepare(t, wname, fileConfig(), func(p workloads.Prepared) {
+				for r := 0; r < 2; r++ { // a warm-up round, then a measured one
+					for _, b := range bs {
+						spec := workloads.SampleSpec{Meter: meter, Backend: b, Duration: 50 * time.Millisecond, Repeat: r, Warmup: r == 0}
+						if _, err := p.Sample(context.Background(), spec); err != nil {
+							t.Errorf("%s sample %d: %v", b.Name(), r, err)
+						}
 					}
 				}
-			}
-			if err := p.Close(); err != nil {
-				t.Errorf("close: %v", err)
-			}
-			leakcheck.Check(t, before)
+			})
 		})
 	}
 }
 
 // TestMlockLeaksNothing: --mlock maps and locks every file; Close must unmap them all.
 func TestMlockLeaksNothing(t *testing.T) {
-	b, err := backend.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := epollBackend(t)
 	for _, wname := range fileWorkloads {
 		t.Run(wname, func(t *testing.T) {
 			cfg := fileConfig()
@@ -211,10 +219,7 @@ func TestMlockLeaksNothing(t *testing.T) {
 // everything this process holds of it (its descriptors and directory lock). The set is then removable by
 // another process (RemoveDir refuses a set someone has open).
 func TestKeptDataSetLeaksNothing(t *testing.T) {
-	b, err := backend.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := epollBackend(t)
 	for _, wname := range fileWorkloads {
 		t.Run(wname, func(t *testing.T) {
 			dir := t.TempDir()
@@ -362,20 +367,13 @@ func TestSampleFailuresLeakNothing(t *testing.T) {
 		t.Run(wname+"/engine-setup-fails", func(t *testing.T) {
 			cfg := fileConfig()
 			cfg.Options.Batch = cfg.Options.Depth + 1 // run refuses it; the engines must too
-			before := snapshot(t)
-			p, err := lookup(t, wname).Prepare(context.Background(), cfg)
-			if err != nil {
-				t.Fatalf("prepare: %v", err)
-			}
-			for _, b := range bs {
-				if _, err := p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration}); err == nil {
-					t.Errorf("%s: a sample with --batch > --depth succeeded", b.Name())
+			checkedPrepare(t, wname, cfg, func(p workloads.Prepared) {
+				for _, b := range bs {
+					if _, err := p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration}); err == nil {
+						t.Errorf("%s: a sample with --batch > --depth succeeded", b.Name())
+					}
 				}
-			}
-			if err := p.Close(); err != nil {
-				t.Errorf("close: %v", err)
-			}
-			leakcheck.Check(t, before)
+			})
 		})
 	}
 
@@ -384,20 +382,7 @@ func TestSampleFailuresLeakNothing(t *testing.T) {
 			t.Run(wname+"/sqpoll-bad-cpu", func(t *testing.T) {
 				cfg := fileConfig()
 				cfg.Options.SQCPU = 4095
-				before := snapshot(t)
-				p, err := lookup(t, wname).Prepare(context.Background(), cfg)
-				if err != nil {
-					t.Fatalf("prepare: %v", err)
-				}
-				if _, err := p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration}); err == nil {
-					t.Errorf("sqpoll pinned to CPU 4095 succeeded")
-				} else {
-					t.Logf("sqpoll on CPU 4095: %v", err)
-				}
-				if err := p.Close(); err != nil {
-					t.Errorf("close: %v", err)
-				}
-				leakcheck.Check(t, before)
+				checkedPrepare(t, wname, cfg, func(p workloads.Prepared) { badCPUSample(t, p, b) })
 			})
 		}
 	}
@@ -428,19 +413,12 @@ func TestSampleFailuresLeakNothing(t *testing.T) {
 			corrupt(t, set)
 			for _, b := range bs {
 				t.Run(b.Name(), func(t *testing.T) {
-					before := snapshot(t, dir)
-					p, err := lookup(t, wname).Prepare(context.Background(), cfg)
-					if err != nil {
-						t.Fatalf("prepare (reuse): %v", err)
-					}
-					_, err = p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration})
-					if err == nil || !strings.Contains(err.Error(), "verify") {
-						t.Errorf("sample over a corrupted data set: %v, want a verify error", err)
-					}
-					if err := p.Close(); err != nil {
-						t.Errorf("close: %v", err)
-					}
-					leakcheck.Check(t, before)
+					checkedPrepare(t, wname, cfg, func(p workloads.Prepared) {
+						_, err := p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration})
+						if err == nil || !strings.Contains(err.Error(), "verify") {
+							t.Errorf("sample over a corrupted data set: %v, want a verify error", err)
+						}
+					}, dir)
 				})
 			}
 		})
@@ -448,28 +426,38 @@ func TestSampleFailuresLeakNothing(t *testing.T) {
 
 	for _, wname := range fileWorkloads {
 		t.Run(wname+"/cancelled-mid-sample", func(t *testing.T) {
-			before := snapshot(t)
-			p, err := lookup(t, wname).Prepare(context.Background(), fileConfig())
-			if err != nil {
-				t.Fatalf("prepare: %v", err)
-			}
-			for _, b := range bs {
-				ctx, cancel := context.WithCancel(context.Background())
-				timer := time.AfterFunc(50*time.Millisecond, cancel)
-				start := time.Now()
-				_, err := p.Sample(ctx, workloads.SampleSpec{Meter: meter, Backend: b, Duration: 20 * time.Second})
-				timer.Stop()
-				cancel()
-				if took := time.Since(start); took > 5*time.Second {
-					t.Errorf("%s: a sample cancelled after 50ms took %v", b.Name(), took)
-				}
-				t.Logf("%s cancelled: %v", b.Name(), err)
-			}
-			if err := p.Close(); err != nil {
-				t.Errorf("close: %v", err)
-			}
-			leakcheck.Check(t, before)
+			checkedPrepare(t, wname, fileConfig(), func(p workloads.Prepared) {
+				cancelledSamples(t, p, bs, 50*time.Millisecond, 5*time.Second)
+			})
 		})
+	}
+}
+
+// cancelledSamples takes a 20 s sample on each of bs, cancelled after cancelAfter, and wants each back
+// within bound.
+func cancelledSamples(t *testing.T, p workloads.Prepared, bs []backend.Backend, cancelAfter, bound time.Duration) {
+	t.Helper()
+	for _, b := range bs {
+		ctx, cancel := context.WithCancel(context.Background())
+		timer := time.AfterFunc(cancelAfter, cancel)
+		start := time.Now()
+		_, err := p.Sample(ctx, workloads.SampleSpec{Meter: meter, Backend: b, Duration: 20 * time.Second})
+		timer.Stop()
+		cancel()
+		if took := time.Since(start); took > bound {
+			t.Errorf("%s: a sample cancelled after %v took %v", b.Name(), cancelAfter, took)
+		}
+		t.Logf("%s cancelled: %v", b.Name(), err)
+	}
+}
+
+// badCPUSample wants a sample on b, the sqpoll backend pinned to a CPU that does not exist, to fail.
+func badCPUSample(t *testing.T, p workloads.Prepared, b backend.Backend) {
+	t.Helper()
+	if _, err := p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration}); err == nil {
+		t.Error("a sample with sqpoll pinned to CPU 4095 succeeded")
+	} else {
+		t.Logf("sqpoll on CPU 4095: %v", err)
 	}
 }
 
@@ -518,16 +506,7 @@ func TestEchoProxyLeaksNothing(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					cfg := echoConfig(topo)
 					cfg.Multishot = ms
-					before := snapshot(t)
-					p, err := lookup(t, "echo-proxy").Prepare(context.Background(), cfg)
-					if err != nil {
-						t.Fatalf("prepare: %v", err)
-					}
-					sampleAll(context.Background(), t, p, b)
-					if err := p.Close(); err != nil {
-						t.Errorf("close: %v", err)
-					}
-					leakcheck.Check(t, before)
+					checkedPrepare(t, "echo-proxy", cfg, func(p workloads.Prepared) { sampleAll(context.Background(), t, p, b) })
 				})
 			}
 		}
@@ -551,71 +530,30 @@ func TestEchoProxyFailuresLeakNothing(t *testing.T) {
 		t.Run("sqpoll-bad-cpu", func(t *testing.T) {
 			cfg := echoConfig("echo")
 			cfg.Options.SQCPU = 4095
-			before := snapshot(t)
-			p, err := lookup(t, "echo-proxy").Prepare(context.Background(), cfg)
-			if err != nil {
-				t.Fatalf("prepare: %v", err)
-			}
-			if _, err := p.Sample(context.Background(), workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration}); err == nil {
-				t.Error("a server pinned to CPU 4095 started")
-			} else {
-				t.Logf("sqpoll on CPU 4095: %v", err)
-			}
-			if err := p.Close(); err != nil {
-				t.Errorf("close: %v", err)
-			}
-			leakcheck.Check(t, before)
+			checkedPrepare(t, "echo-proxy", cfg, func(p workloads.Prepared) { badCPUSample(t, p, b) })
 		})
 	}
 	t.Run("cancelled-mid-sample", func(t *testing.T) {
-		before := snapshot(t)
-		p, err := lookup(t, "echo-proxy").Prepare(context.Background(), echoConfig("proxy"))
-		if err != nil {
-			t.Fatalf("prepare: %v", err)
-		}
-		for _, b := range bs {
-			ctx, cancel := context.WithCancel(context.Background())
-			timer := time.AfterFunc(300*time.Millisecond, cancel)
-			start := time.Now()
-			_, err := p.Sample(ctx, workloads.SampleSpec{Meter: meter, Backend: b, Duration: 20 * time.Second})
-			timer.Stop()
-			cancel()
-			if took := time.Since(start); took > 10*time.Second {
-				t.Errorf("%s: a sample cancelled after 300ms took %v", b.Name(), took)
-			}
-			t.Logf("%s cancelled: %v", b.Name(), err)
-		}
-		if err := p.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		leakcheck.Check(t, before)
+		checkedPrepare(t, "echo-proxy", echoConfig("proxy"), func(p workloads.Prepared) {
+			cancelledSamples(t, p, bs, 300*time.Millisecond, 10*time.Second)
+		})
 	})
 }
 
 // TestMeasuredSampleWithoutMeterFails: a measured sample needs a Meter (warm-ups do not), and refusing one
 // leaves nothing behind.
 func TestMeasuredSampleWithoutMeterFails(t *testing.T) {
-	b, err := backend.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := epollBackend(t)
 	for _, wname := range fileWorkloads {
 		t.Run(wname, func(t *testing.T) {
-			before := snapshot(t)
-			p, err := lookup(t, wname).Prepare(context.Background(), fileConfig())
-			if err != nil {
-				t.Fatalf("prepare: %v", err)
-			}
-			if _, err := p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: warmupDuration, Warmup: true}); err != nil {
-				t.Errorf("warm-up without a meter: %v", err)
-			}
-			if _, err := p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: sampleDuration}); !errors.Is(err, workloads.ErrNoMeter) {
-				t.Errorf("measured sample without a meter: got %v, want ErrNoMeter", err)
-			}
-			if err := p.Close(); err != nil {
-				t.Errorf("close: %v", err)
-			}
-			leakcheck.Check(t, before)
+			checkedPrepare(t, wname, fileConfig(), func(p workloads.Prepared) {
+				if _, err := p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: warmupDuration, Warmup: true}); err != nil {
+					t.Errorf("warm-up without a meter: %v", err)
+				}
+				if _, err := p.Sample(context.Background(), workloads.SampleSpec{Backend: b, Duration: sampleDuration}); !errors.Is(err, workloads.ErrNoMeter) {
+					t.Errorf("measured sample without a meter: got %v, want ErrNoMeter", err)
+				}
+			})
 		})
 	}
 }

@@ -34,6 +34,8 @@ type Config struct {
 	Pattern   string // --pattern rand|seq
 	Direct    bool   // --direct (O_DIRECT)
 	Mlock     bool   // --mlock: lock the data set in memory
+	Jobs      int    // --jobs: I/O threads, each with its own engine (0 = 1)
+	SQShare   bool   // --sq-share: with --jobs > 1 on sqpoll, one poll thread for every ring
 
 	// echo-proxy
 	Topology  string        // --topology echo|proxy
@@ -44,6 +46,10 @@ type Config struct {
 	IdleConns int           // --idle-conns
 	Multishot bool          // --multishot
 	Timeout   time.Duration // per-request give-up time for network loads
+
+	// echo-proxy threads
+	Threads    int // --threads: server event loops (0: 1)
+	GenThreads int // --gen-threads: load generator threads (0: 1)
 
 	// Progress, when set, is called now and then with a short status line.
 	Progress func(string)

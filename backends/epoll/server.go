@@ -4,23 +4,22 @@ package epoll
 // echo server); this file fits it to the backend.Server contract.
 
 import (
-	"fmt"
-
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/epollserver"
-	"golang.org/x/sys/unix"
 )
 
 // NewServer implements backend.Backend.
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
 
-// NewServer starts an epoll server's thread on cfg.ListenFD; Serve runs it.
+// NewServer starts an epoll server's thread on cfg.ListenFD; Serve runs it. With cfg.Threads > 1 it is that
+// many, each with its own thread and epoll instance (see backend.NewThreaded).
 func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
-	if err := cfg.Normalize(); err != nil {
-		if cfg.ListenFD > 0 {
-			unix.Close(cfg.ListenFD)
-		}
-		return nil, fmt.Errorf("epoll server: %w", err)
+	return backend.NewThreaded(cfg, newServer)
+}
+
+func newServer(cfg backend.ServerConfig) (backend.Server, error) {
+	if err := cfg.Prepare("epoll"); err != nil {
+		return nil, err
 	}
 	var upstream string
 	if cfg.Topology == backend.TopologyProxy {
@@ -37,13 +36,6 @@ type server struct{ *epollserver.Server }
 
 // Counters implements backend.Server: the epoll server has no ring.
 func (server) Counters() backend.EngineCounters { return backend.EngineCounters{Enters: -1} }
-
-// Stats implements backend.Server.
-func (s server) Stats() backend.ServerStats {
-	st := s.Server.Stats()
-	return backend.ServerStats{Accepted: st.Accepted, Rejected: st.Rejected, Open: st.Open, BytesIn: st.BytesIn,
-		Paused: st.Paused, Errors: st.Errors}
-}
 
 // Warnings is empty for the epoll server; present so every server backend answers the same questions.
 func (server) Warnings() []backend.Warning { return nil }

@@ -16,19 +16,24 @@ import (
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
-	"golang.org/x/sys/unix"
+	"github.com/ringbench/ringbench/internal/serverthread"
 )
 
 // NewServer implements backend.Backend.
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
 
 // NewServer wraps cfg.ListenFD in a net.Listener.
+//
+// --threads N here means N accept loops, one per listening socket (SO_REUSEPORT, as the other backends);
+// the connections' goroutines all run on the runtime's GOMAXPROCS threads whatever N is, so it is
+// GOMAXPROCS (set by the echo-proxy workload to the server's CPUs) that decides how many cores serve.
 func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
-	if err := cfg.Normalize(); err != nil {
-		if cfg.ListenFD > 0 {
-			unix.Close(cfg.ListenFD)
-		}
-		return nil, fmt.Errorf("gostd server: %w", err)
+	return backend.NewThreaded(cfg, newServer)
+}
+
+func newServer(cfg backend.ServerConfig) (backend.Server, error) {
+	if err := cfg.Prepare("gostd"); err != nil {
+		return nil, err
 	}
 	f := os.NewFile(uintptr(cfg.ListenFD), "listener")
 	ln, err := net.FileListener(f) // a duplicate; the original is closed below
@@ -47,8 +52,7 @@ type server struct {
 	closed  bool
 	wg      sync.WaitGroup
 	started atomic.Bool
-
-	accepted, rejected, open, bytesIn, errs atomic.Int64
+	ctr     serverthread.Counters // Paused stays 0: a blocked Write is this server's backpressure
 }
 
 func (s *server) Serve() error {
@@ -67,7 +71,7 @@ func (s *server) Serve() error {
 			}
 			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED) {
 				// Out of descriptors (or an aborted handshake): back off as net/http does.
-				s.errs.Add(1)
+				s.ctr.Errors.Add(1)
 				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
 				time.Sleep(tempDelay)
 				continue
@@ -75,13 +79,13 @@ func (s *server) Serve() error {
 			return fmt.Errorf("gostd server: accept: %w", err)
 		}
 		tempDelay = 0
-		s.accepted.Add(1)
-		if s.open.Load() >= int64(s.cfg.MaxConns) || !s.track(c, true) {
-			s.rejected.Add(1)
+		s.ctr.Accepted.Add(1)
+		if s.ctr.Open.Load() >= int64(s.cfg.MaxConns) || !s.track(c, true) {
+			s.ctr.Rejected.Add(1)
 			c.Close()
 			continue
 		}
-		s.open.Add(1)
+		s.ctr.Open.Add(1)
 		go s.handle(c)
 	}
 }
@@ -110,7 +114,7 @@ func (s *server) untrack(c net.Conn) {
 
 func (s *server) handle(c net.Conn) {
 	defer s.wg.Done()
-	defer s.open.Add(-1)
+	defer s.ctr.Open.Add(-1)
 	defer s.untrack(c)
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true) // the default in Go; said for clarity
@@ -122,7 +126,7 @@ func (s *server) handle(c net.Conn) {
 	d := net.Dialer{Timeout: 5 * time.Second}
 	up, err := d.Dial("tcp", s.cfg.Upstream)
 	if err != nil {
-		s.errs.Add(1)
+		s.ctr.Errors.Add(1)
 		return
 	}
 	if !s.track(up, false) {
@@ -146,7 +150,7 @@ func (s *server) pump(src, dst net.Conn, client bool) {
 		n, err := src.Read(buf)
 		if n > 0 {
 			if client {
-				s.bytesIn.Add(int64(n))
+				s.ctr.BytesIn.Add(int64(n))
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				s.noteErr(werr)
@@ -167,7 +171,7 @@ func (s *server) noteErr(err error) {
 	if errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return
 	}
-	s.errs.Add(1)
+	s.ctr.Errors.Add(1)
 }
 
 func (s *server) Close() error {
@@ -189,10 +193,7 @@ func (s *server) Counters() backend.EngineCounters { return backend.EngineCounte
 // ThreadID is 0: the runtime spreads the server's work over its threads, so only the whole process counts.
 func (s *server) ThreadID() int { return 0 }
 
-func (s *server) Stats() backend.ServerStats {
-	return backend.ServerStats{Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Open: s.open.Load(),
-		BytesIn: s.bytesIn.Load(), Errors: s.errs.Load()}
-}
+func (s *server) Stats() backend.ServerStats { return s.ctr.Stats() }
 
 // Warnings implements backend.Warner.
 func (s *server) Warnings() []backend.Warning { return nil }

@@ -6,9 +6,12 @@ package sqpoll
 
 import (
 	"fmt"
+	"slices"
+	"unsafe"
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/backends/uring"
+	"github.com/ringbench/ringbench/internal/cpuset"
 	"github.com/ringbench/ringbench/internal/ring"
 	"github.com/ringbench/ringbench/internal/ring/caps"
 	"golang.org/x/sys/unix"
@@ -33,10 +36,26 @@ func (Backend) Available() error { return caps.SetupFlag(caps.FlagSQPoll) }
 
 // NewFileEngine implements backend.Backend.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
-	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true}
+	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true, NoSQArray: true, RegisterRingFD: true}
+	var shared *uring.FileEngine
+	if cfg.ShareSQPoll != nil {
+		if len(cfg.FDs) == 0 && 3*cfg.Depth > sharedPollCap {
+			return nil, fmt.Errorf("%w: a poll thread shared by several rings takes at most %d SQEs of a ring per round, "+
+				"which splits the 3-SQE open-read-close chains of --depth %d (their CLOSE then runs early: EBADF); "+
+				"one poll thread per ring, or --depth %d at most", backend.ErrNotSupported, sharedPollCap, cfg.Depth, sharedPollCap/3)
+		}
+		var ok bool
+		if shared, ok = cfg.ShareSQPoll.(*uring.FileEngine); !ok {
+			return nil, fmt.Errorf("sqpoll: cannot share the poll thread of a %T", cfg.ShareSQPoll)
+		}
+		p.AttachWQ = shared.Ring()
+	}
 	e, err := uring.NewFileEngine(cfg, p, "sqpoll")
 	if err != nil {
-		return nil, err
+		return nil, placementError(cfg.SQCPU, err)
+	}
+	if shared != nil {
+		e.SharePollThread(shared.Counters().PollThreadTID)
 	}
 	if w := CoreWarning(cfg.SQCPU); w != "" {
 		e.AddWarning(backend.Warning{Kind: backend.WarnSQPollSharedCPU, Text: w})
@@ -44,8 +63,22 @@ func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error)
 	return e, nil
 }
 
-// CoreWarning says when the poll thread cannot have a core of its own: fewer than two CPUs allowed to this
-// process besides the one it would poll on, or a pinned CPU this process may also run on.
+// sharedPollCap is the kernel's IORING_SQPOLL_CAP_ENTRIES_VALUE: a poll thread serving several rings submits
+// at most this many SQEs of each per round, and a linked chain cut at the cap is submitted broken.
+const sharedPollCap = 8
+
+// placementError explains a setup the kernel refused for the poll thread's CPU (--sq-cpu).
+func placementError(cpu int, err error) error {
+	if cpu < 0 || caps.ErrnoOf(err) != unix.EINVAL {
+		return err
+	}
+	return fmt.Errorf("sqpoll: --sq-cpu %d: %w", cpu, caps.SQPollCPUError(cpu, err))
+}
+
+// CoreWarning says when the poll thread cannot have a core of its own: pinned to a CPU this process's
+// threads may also run on (its affinity mask), or unpinned with fewer than three CPUs to share. The kernel
+// lets the poll thread run on any CPU of the process's cpuset, also outside the affinity mask: --cpus
+// (or taskset) keeps ringbench's own threads off it.
 func CoreWarning(sqCPU int) string {
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
@@ -53,12 +86,18 @@ func CoreWarning(sqCPU int) string {
 	}
 	n := set.Count()
 	switch {
-	case sqCPU >= 0 && set.IsSet(sqCPU):
-		return fmt.Sprintf("SQPOLL SHARES A CORE: the poll thread is pinned to CPU %d, which this process also runs on; "+
-			"pin ringbench elsewhere (taskset) for a fair figure", sqCPU)
+	case sqCPU >= 0 && sqCPU < 8*int(unsafe.Sizeof(set)) && set.IsSet(sqCPU):
+		others := cpuset.Cpuset()
+		others = slices.DeleteFunc(others, func(c int) bool { return c == sqCPU })
+		hint := "keep ringbench's threads off it with --cpus LIST (LIST without " + fmt.Sprint(sqCPU) + ")"
+		if len(others) > 0 {
+			hint = fmt.Sprintf("keep ringbench's threads off it, e.g. --cpus %s", cpuset.Format(others))
+		}
+		return fmt.Sprintf("SQPOLL SHARES A CORE: the poll thread is pinned to CPU %d, which this process's threads also run on; "+
+			"%s for a fair figure", sqCPU, hint)
 	case sqCPU < 0 && n < 3:
 		return fmt.Sprintf("SQPOLL SHARES A CORE: %d CPU(s) allowed: the poll thread competes with the submitter and the rest of "+
-			"the process; its CPU time is charged to every op", n)
+			"the process; its CPU time is charged to every op (give it a core of its own: --sq-cpu N --cpus LIST without N)", n)
 	}
 	return ""
 }

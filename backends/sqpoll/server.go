@@ -15,12 +15,15 @@ import (
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
 
 // NewServer starts an SQPOLL io_uring server.
+// With cfg.Threads > 1 each loop's ring has its own poll thread.
 func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
-	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true}
-	s, err := uring.NewServer(cfg, p, "sqpoll")
-	if err != nil {
-		return nil, err
-	}
-	s.AddWarning(backend.Warning{Kind: backend.WarnSQPollSharedCPU, Text: CoreWarning(cfg.SQCPU)})
-	return s, nil
+	return backend.NewThreaded(cfg, func(cfg backend.ServerConfig) (backend.Server, error) {
+		p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true, NoSQArray: true, RegisterRingFD: true}
+		s, err := uring.NewServer(cfg, p, "sqpoll")
+		if err != nil {
+			return nil, placementError(cfg.SQCPU, err)
+		}
+		s.AddWarning(backend.Warning{Kind: backend.WarnSQPollSharedCPU, Text: CoreWarning(cfg.SQCPU)})
+		return s, nil
+	})
 }

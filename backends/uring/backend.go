@@ -60,5 +60,5 @@ func forbidden(err error) bool {
 
 // NewFileEngine implements backend.Backend.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
-	return NewFileEngine(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true}, "uring")
+	return NewFileEngine(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true, NoSQArray: true, RegisterRingFD: true}, "uring")
 }

@@ -58,7 +58,8 @@ func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEng
 	p.Entries = entries
 	p.CQEntries = 2 * entries
 	var before map[int]bool
-	if p.SQPoll {
+	newThread := p.SQPoll && p.AttachWQ == nil // an attached ring starts no poll thread
+	if newThread {
 		before = sqpollThreads()
 	}
 	r, err := ring.New(p)
@@ -68,7 +69,7 @@ func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEng
 	e := &FileEngine{name: name, r: r, cfg: cfg, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin),
 		tag: make([]uint64, cfg.Depth), readRes: make([]int32, cfg.Depth),
 		cqes: make([]ring.CQE, 2*entries), drainTimeout: closeDrainTimeout}
-	if p.SQPoll {
+	if newThread {
 		e.pollTID = newPollThread(before)
 	}
 	if e.arena, err = ring.NewArena(cfg.Depth, cfg.BufSize); err != nil {
@@ -108,6 +109,14 @@ func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEng
 		e.cqesPerOp = 3
 	}
 	return e, nil
+}
+
+// SharePollThread records tid as the engine's SQPOLL thread: a ring attached to another's poll thread
+// (ring.Params.AttachWQ) starts none of its own.
+func (e *FileEngine) SharePollThread(tid int) {
+	if e.pollTID == 0 {
+		e.pollTID = tid
+	}
 }
 
 // Ring exposes the ring, for the sqpoll backend's diagnostics.

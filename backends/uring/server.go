@@ -15,24 +15,30 @@ package uring
 //     queued has its recv cancelled until its queue drains (backpressure); one whose recv ran out of
 //     buffers (-ENOBUFS) is re-armed when buffers come back.
 //
+// --threads N runs N such servers, each a ring on its own thread with its own listening socket (SO_REUSEPORT),
+// buffer ring and registered-file table: see backend.NewThreaded.
+//
 // Sockets live in a sparse registered-file table where the kernel has one (accept straight into it,
 // upstream sockets installed with FILES_UPDATE), so no request takes a file reference of its own.
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/ring"
+	"github.com/ringbench/ringbench/internal/serverthread"
 	"golang.org/x/sys/unix"
 )
 
 // NewServer implements backend.Backend: SINGLE_ISSUER|DEFER_TASKRUN, stepping down where the kernel
 // lacks them.
+// With cfg.Threads > 1 it is that many servers, each with its own ring (see backend.NewThreaded).
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
-	return NewServer(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true}, "uring")
+	return backend.NewThreaded(cfg, func(c backend.ServerConfig) (backend.Server, error) {
+		return NewServer(c, ring.Params{SingleIssuer: true, DeferTaskrun: true, NoSQArray: true, RegisterRingFD: true}, "uring")
+	})
 }
 
 // Request kinds, in the kind byte of user data (ring.PackUD); the id is the connection slot.
@@ -62,7 +68,6 @@ type Server struct {
 	evfd     int
 	upstream []byte // raw sockaddr of the upstream (proxy), copied off-heap at setup
 	upFamily int
-	tid      int
 	warns    []backend.Warning
 
 	r        *ring.Ring
@@ -94,15 +99,13 @@ type Server struct {
 	accepts   bool // an accept (or its retry timer) is armed
 	tableCap  int
 
-	start, quit, done chan struct{}
-	started           atomic.Bool
-	closing           atomic.Bool
-	closeOnce         sync.Once
-	evMu              sync.Mutex // guards evfd between Close (which writes to it) and cleanup (which closes it)
-	err               error
+	th  serverthread.Thread
+	ctr serverthread.Counters
+	// Names for parts of th and ctr, as the loop files (server_{loop,plain,multishot,conn}.go) use them.
+	closing                     *atomic.Bool
+	open, bytesIn, paused, errs *atomic.Int64
 
-	accepted, rejected, open, bytesIn, paused, errs atomic.Int64
-	enters, submitEnters, waitEnters                atomic.Int64
+	enters, submitEnters, waitEnters atomic.Int64
 }
 
 type conn struct {
@@ -143,14 +146,12 @@ type knobs struct {
 }
 
 func newServer(cfg backend.ServerConfig, p ring.Params, name string, k knobs) (*Server, error) {
-	if err := cfg.Normalize(); err != nil {
-		if cfg.ListenFD > 0 {
-			unix.Close(cfg.ListenFD)
-		}
-		return nil, fmt.Errorf("%s server: %w", name, err)
+	if err := cfg.Prepare(name); err != nil {
+		return nil, err
 	}
-	s := &Server{name: name, cfg: cfg, params: p, knobs: k, lfd: cfg.ListenFD, evfd: -1, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin),
-		start: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{})}
+	s := &Server{name: name, cfg: cfg, params: p, knobs: k, lfd: cfg.ListenFD, evfd: -1, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin)}
+	s.closing = &s.th.Closing
+	s.open, s.bytesIn, s.paused, s.errs = &s.ctr.Open, &s.ctr.BytesIn, &s.ctr.Paused, &s.ctr.Errors
 	if cfg.Topology == backend.TopologyProxy {
 		sa, family, err := netutil.ResolveSockaddr(cfg.Upstream, false)
 		if err != nil {
@@ -159,10 +160,7 @@ func newServer(cfg backend.ServerConfig, p ring.Params, name string, k knobs) (*
 		}
 		s.upstream, s.upFamily = rawSockaddr(sa), family
 	}
-	ready := make(chan error, 1)
-	go s.thread(ready)
-	if err := <-ready; err != nil {
-		<-s.done
+	if err := s.th.Start(name, s.setup, s.loop, s.cleanup); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -179,30 +177,10 @@ func (s *Server) AddWarning(w backend.Warning) {
 func (s *Server) Warnings() []backend.Warning { return s.warns }
 
 // Serve implements backend.Server.
-func (s *Server) Serve() error {
-	if !s.started.CompareAndSwap(false, true) {
-		return fmt.Errorf("%s server: Serve called twice", s.name)
-	}
-	close(s.start)
-	<-s.done
-	return s.err
-}
+func (s *Server) Serve() error { return s.th.Serve() }
 
 // Close implements backend.Server.
-func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		s.closing.Store(true)
-		close(s.quit)
-		one := [8]byte{1}
-		s.evMu.Lock()
-		if s.evfd >= 0 {
-			_, _ = unix.Write(s.evfd, one[:])
-		}
-		s.evMu.Unlock()
-	})
-	<-s.done
-	return nil
-}
+func (s *Server) Close() error { return s.th.Close() }
 
 // Counters implements backend.Server.
 func (s *Server) Counters() backend.EngineCounters {
@@ -211,10 +189,7 @@ func (s *Server) Counters() backend.EngineCounters {
 }
 
 // ThreadID implements backend.Server.
-func (s *Server) ThreadID() int { return s.tid }
+func (s *Server) ThreadID() int { return s.th.ThreadID() }
 
 // Stats implements backend.Server.
-func (s *Server) Stats() backend.ServerStats {
-	return backend.ServerStats{Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Open: s.open.Load(),
-		BytesIn: s.bytesIn.Load(), Paused: s.paused.Load(), Errors: s.errs.Load()}
-}
+func (s *Server) Stats() backend.ServerStats { return s.ctr.Stats() }

@@ -34,7 +34,7 @@ func (s *Server) onAccept(c ring.CQE) {
 		switch unix.Errno(-c.Res) {
 		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
 			// Out of descriptors or table slots: try again in 10 ms rather than spin.
-			s.errs.Add(1)
+			s.ctr.Errors.Add(1)
 			if !s.accepts {
 				s.accepts = true
 				q := s.sqe()
@@ -45,7 +45,7 @@ func (s *Server) onAccept(c ring.CQE) {
 			}
 			return
 		case unix.ECANCELED, unix.EBADF:
-			if s.closing.Load() {
+			if s.th.Closing.Load() {
 				return
 			}
 		case unix.EINVAL, unix.EOPNOTSUPP:
@@ -58,9 +58,9 @@ func (s *Server) onAccept(c ring.CQE) {
 	}
 	s.armAccept()
 	fd := c.Res
-	s.accepted.Add(1)
-	if s.open.Load() >= int64(s.cfg.MaxConns) {
-		s.rejected.Add(1)
+	s.ctr.Accepted.Add(1)
+	if s.ctr.Open.Load() >= int64(s.cfg.MaxConns) {
+		s.ctr.Rejected.Add(1)
 		s.closeFD(fd)
 		return
 	}
@@ -69,7 +69,7 @@ func (s *Server) onAccept(c ring.CQE) {
 	}
 	// (Registered sockets cannot be setsockopt'ed; they inherit TCP_NODELAY from the listener, see Listen.)
 	i := s.newConn(fd, true)
-	s.open.Add(1)
+	s.ctr.Open.Add(1)
 	if s.upstream == nil {
 		cn := &s.conns[i]
 		cn.peer, cn.ready = i, true

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -28,24 +27,6 @@ const (
 
 // drainTimeout bounds how long cleanup waits for cancelled requests to complete.
 const drainTimeout = 2 * time.Second
-
-func (s *Server) thread(ready chan<- error) {
-	runtime.LockOSThread() // never unlocked: the ring is bound to this thread, which dies with the goroutine
-	defer close(s.done)
-	s.tid = unix.Gettid()
-	if err := s.setup(); err != nil {
-		s.cleanup()
-		ready <- err
-		return
-	}
-	ready <- nil
-	select {
-	case <-s.start:
-		s.err = s.loop()
-	case <-s.quit:
-	}
-	s.cleanup()
-}
 
 func (s *Server) setup() error {
 	var err error
@@ -69,7 +50,7 @@ func (s *Server) setup() error {
 	} else if want && got&ring.SetupSingleIssuer == 0 {
 		s.AddWarning(backend.Warning{Kind: backend.WarnRingFallback, Text: fmt.Sprintf("%s: SINGLE_ISSUER not available here; ring set up with %s", s.name, strings.Join(ring.SetupFlagNames(got), "|"))})
 	}
-	if s.evfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC); err != nil {
+	if s.evfd, err = s.th.OpenWake(unix.EFD_CLOEXEC); err != nil {
 		return fmt.Errorf("%s server: eventfd: %w", s.name, err)
 	}
 	if s.scratch, err = unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err != nil {
@@ -134,15 +115,24 @@ func sqpollThreads() map[int]bool {
 }
 
 // newPollThread returns an SQPOLL thread of this process not in before (0 if none): the poll thread of
-// a ring set up since before was taken.
+// a ring set up since before was taken. A new poll thread bears its creator's name until it first runs,
+// which on a busy machine can be a while after io_uring_setup returned: look again for up to
+// pollThreadNameWait.
 func newPollThread(before map[int]bool) int {
-	for tid := range sqpollThreads() {
-		if !before[tid] {
-			return tid
+	for deadline := time.Now().Add(pollThreadNameWait); ; time.Sleep(time.Millisecond) {
+		for tid := range sqpollThreads() {
+			if !before[tid] {
+				return tid
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0
 		}
 	}
-	return 0
 }
+
+// pollThreadNameWait bounds how long newPollThread waits for a new poll thread to take its name.
+const pollThreadNameWait = 200 * time.Millisecond
 
 // cleanup cancels every request, waits (boundedly) for their completions, and releases the ring, the
 // sockets, the buffers and the listener.
@@ -161,7 +151,7 @@ func (s *Server) cleanup() {
 		}
 		cn.inUse = false
 	}
-	s.open.Store(0)
+	s.ctr.Open.Store(0)
 	if s.r != nil {
 		_ = s.r.Close() // the registered table (and the sockets in it) and the buffer ring go with it
 		s.r = nil
@@ -183,10 +173,5 @@ func (s *Server) cleanup() {
 		unix.Close(s.lfd)
 		s.lfd = -1
 	}
-	s.evMu.Lock()
-	if s.evfd >= 0 {
-		unix.Close(s.evfd)
-		s.evfd = -1
-	}
-	s.evMu.Unlock()
+	s.evfd = -1 // closed by s.th after cleanup
 }

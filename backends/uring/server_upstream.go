@@ -14,7 +14,7 @@ import (
 func (s *Server) dialUpstream(i int32) {
 	fd, err := unix.Socket(s.upFamily, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
-		s.errs.Add(1)
+		s.ctr.Errors.Add(1)
 		s.closePair(i)
 		return
 	}
@@ -44,7 +44,7 @@ func (s *Server) onUpReg(u int32, res int32) {
 	cn.rawFD = -1
 	if res < 1 {
 		cn.fd = -1
-		s.errs.Add(1)
+		s.ctr.Errors.Add(1)
 		s.closePair(u)
 		return
 	}
@@ -71,7 +71,7 @@ func (s *Server) onConnect(u int32, res int32) {
 		return
 	}
 	if res < 0 {
-		s.errs.Add(1)
+		s.ctr.Errors.Add(1)
 		s.closePair(u)
 		return
 	}

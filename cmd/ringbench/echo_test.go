@@ -319,3 +319,39 @@ func TestServeAndLoadUsageErrors(t *testing.T) {
 	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--rate", "-3"), "--rate")
 	assertUsageError(t, runRingbench(t, "", 30*time.Second, "load", "--target", "127.0.0.1:1", "--engine", "kqueue"), "--engine")
 }
+
+func TestServeAndLoadThreads(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--backend", "epoll", "--threads", "0"},
+		{"serve", "--backend", "epoll", "--threads", "257"},
+		{"load", "--target", "127.0.0.1:1", "--threads", "0"},
+		{"load", "--target", "127.0.0.1:1", "--conns", "2", "--threads", "3"},
+		{"run", "--workload", "echo-proxy", "--backend", "epoll", "--threads", "300"},
+		{"run", "--workload", "echo-proxy", "--backend", "epoll", "--gen-threads", "0"},
+	} {
+		assertUsageError(t, runRingbench(t, "", 30*time.Second, args...), "threads")
+	}
+	before := listening()
+	srv := startServe(t, nil, "--backend", "uring", "--threads", "2", "--multishot")
+	out := filepath.Join(t.TempDir(), "t.json")
+	r := runRingbench(t, "", 60*time.Second, "load", "--target", srv.listen, "--control", srv.control, "--control-token-file", srv.tokenFile,
+		"--conns", "8", "--threads", "2", "--duration", "300ms", "--verify", "--out", out)
+	if r.Code != 0 {
+		t.Fatalf("load: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	f, err := result.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.Samples[0]
+	if s.Ops == 0 || s.Latency.Count != s.Ops || s.Params["gen-threads"] != "2" || !s.Syscalls.Available {
+		t.Errorf("sample: ops %d latency count %d params %v syscalls %+v", s.Ops, s.Latency.Count, s.Params, s.Syscalls)
+	}
+	if !strings.Contains(r.Stderr, "busiest of its 2 threads") {
+		t.Errorf("output lacks the generator threads:\n%s", r.Stderr)
+	}
+	if code := srv.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("serve exit %d: %s", code, srv.stderr)
+	}
+	noLeaks(t, before)
+}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/export"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/runner"
@@ -183,22 +184,18 @@ func listenAddr(flag, addr string) (string, error) {
 
 // checkSQFlags checks the SQPOLL tuning flags run and serve share: --sq-cpu, --sq-idle, --cq-spin.
 func checkSQFlags(o backend.Options) error {
-	// The kernel refuses (EINVAL) to pin the poll thread to a CPU this process may not run on; checked
-	// here rather than let it read as "SQPOLL not supported".
-	if err := checkCPUFlag("sq-cpu", o.SQCPU); err != nil {
-		return err
-	}
+	// --sq-cpu is checked by applyCPUFlags (cpus.go), against this process's cpuset as the kernel checks
+	// it, not against the affinity mask: the poll thread may run outside --cpus or taskset's mask.
 	if err := checkNonNegative("sq-idle", o.SQIdle); err != nil {
 		return err
 	}
 	return checkNonNegative("cq-spin", o.CQSpin)
 }
 
-// checkResultFormat checks --format of run and load (what they print of their result).
+// checkResultFormat checks --format of run, load and show (what they print of a result).
 func checkResultFormat(format string) error {
-	switch format {
-	case "table", "json", "gobench", "markdown":
-		return nil
+	if err := export.Check(format); err != nil {
+		return usageError("--format %v", err)
 	}
-	return usageError("--format %q: want table, json, gobench or markdown", format)
+	return nil
 }

@@ -62,12 +62,14 @@ func init() {
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: 2 * time.Second, Usage: "length of each measured sample"},
 			&cli.DurationFlag{Name: "warmup", Value: 200 * time.Millisecond, Usage: "load before each sample's window"},
 			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 6, Usage: "samples (compare wants at least 4, 6 for a 95% CI)"},
+			&cli.IntFlag{Name: "threads", Value: 1, Usage: "load generator threads, each with its own connections (split evenly) and event loop"},
 			&cli.IntFlag{Name: "cpu", Value: -1, Usage: "pin the load generator to this CPU (-1: not pinned)"},
 			&cli.StringFlag{Name: "engine", Value: "auto", Usage: "the load generator's own I/O: uring, epoll, or auto (uring where the kernel allows)"},
 			&cli.StringFlag{Name: "topology", Value: "echo", Usage: "recorded in the result when there is no --control (the server decides)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "result file (default results/ringbench-<UTC time>.json); never overwritten without --force"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite --out if it exists"},
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, gobench, markdown"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, csv, markdown, gobench, openmetrics"},
+			hlogFlag(""),
 			&cli.StringFlag{Name: "label", Usage: "name this result set"},
 			&cli.BoolFlag{Name: "internal-child", Hidden: true, Usage: "run as the load-generator child of ringbench run"},
 		},
@@ -96,7 +98,8 @@ func loadAction(c *cli.Context) error {
 		return usageError("--pipeline %d: must be at least 1", c.Int("pipeline"))
 	}
 	cfg := loadgen.Config{Target: c.String("target"), MsgSize: int(ms), Pipeline: c.Int("pipeline"),
-		Verify: c.Bool("verify"), Timeout: c.Duration("timeout"), Engine: c.String("engine")}
+		Verify: c.Bool("verify"), Timeout: c.Duration("timeout"), Engine: c.String("engine"),
+		Threads: c.Int("threads")}
 	if cfg.Conns, err = countFlag(c, "conns", loadgen.MaxConns); err != nil {
 		return err
 	}
@@ -105,6 +108,9 @@ func loadAction(c *cli.Context) error {
 	}
 	if cfg.Conns < 1 {
 		return usageError("--conns %d: must be at least 1", cfg.Conns)
+	}
+	if err := checkThreads("threads", cfg.Threads); err != nil {
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError("%v", err)
@@ -154,6 +160,9 @@ func loadAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkHlog(c.String("hlog"), c.Bool("force")); err != nil {
+		return err
+	}
 	if err := fds.RaiseLimit(cfg.Conns + idle + 256); err != nil {
 		return usageError("--conns %d --idle-conns %d: %v", cfg.Conns, idle, err)
 	}
@@ -180,7 +189,7 @@ func loadAction(c *cli.Context) error {
 			Count: count, Duration: result.Duration(dur), Warmup: result.Duration(warm), Options: loadOptions(c)},
 		Display: workloads.Display()}
 	f.Env = fingerprint.Collect(fingerprint.Options{Version: version, Commit: commit})
-	params := echoproxy.Params(topology, cfg.Conns, cfg.MsgSize, cfg.Pipeline, cfg.Rate, idle, multishot)
+	params := echoproxy.ThreadParams(echoproxy.Params(topology, cfg.Conns, cfg.MsgSize, cfg.Pipeline, cfg.Rate, idle, multishot), 0, cfg.Threads)
 
 	var memory *result.ConnMemory
 	if idle > 0 {
@@ -234,6 +243,7 @@ func loadAction(c *cli.Context) error {
 		if err := printChecked(c.App.Writer, format, f, written); err != nil {
 			return err
 		}
+		hlogErr := writeHlog(c.App.ErrWriter, c.String("hlog"), c.Bool("force"), f, written)
 		if memory != nil && format == "table" {
 			slab := "unreadable"
 			if memory.SlabPerConnBytes != nil {
@@ -246,6 +256,9 @@ func loadAction(c *cli.Context) error {
 		}
 		if saveErr != nil {
 			return saveErr
+		}
+		if hlogErr != nil {
+			return hlogErr
 		}
 		fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", written)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +11,12 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/ringbench/ringbench/internal/gobench"
+	"github.com/ringbench/ringbench/internal/export"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/runner"
-	"github.com/ringbench/ringbench/internal/summary"
 	"github.com/ringbench/ringbench/internal/termsafe"
 )
 
@@ -126,37 +125,9 @@ func printChecked(w io.Writer, format string, f *result.File, saved string) erro
 	return nil
 }
 
-func writeJSON(w io.Writer, f *result.File) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(f)
-}
-
+// printResult prints f in format (one of export.Formats).
 func printResult(w io.Writer, format string, f *result.File) error {
-	switch format {
-	case "json":
-		return writeJSON(w, f)
-	case "gobench":
-		return gobench.Write(w, f)
-	case "markdown":
-		summary.WriteMarkdown(w, summary.Rows(f.Samples))
-	default:
-		summary.WriteTable(w, summary.Rows(f.Samples))
-	}
-	if n := summary.Notice(f.Samples); n != "" && (format == "table" || format == "markdown") {
-		fmt.Fprintf(w, "WARNING: %s\n", n)
-	}
-	for _, s := range f.Skipped {
-		where := s.Backend
-		if s.Workload != "" {
-			where += " on " + s.Workload
-		}
-		fmt.Fprintf(w, "skipped %s: %s\n", termsafe.String(where), termsafe.String(s.Reason))
-	}
-	for _, warn := range f.Warnings {
-		fmt.Fprintf(w, "WARNING: %s\n", termsafe.String(fmt.Sprint(warn)))
-	}
-	return nil
+	return export.Write(w, format, f)
 }
 
 // progress shows a bar on stderr when it is a terminal; otherwise (a CI log) one line per sample with
@@ -235,4 +206,40 @@ func roundDuration(d time.Duration) time.Duration {
 		return d.Round(100 * time.Millisecond)
 	}
 	return d.Round(time.Second)
+}
+
+// hlogFlag is --hlog of run, load and show.
+func hlogFlag(category string) cli.Flag {
+	return &cli.StringFlag{Name: "hlog", Category: category, Usage: "also write each series' latency as an HdrHistogram " +
+		"interval log (DIR/NAME.hlog, ns) and percentile distribution (DIR/NAME.hgrm, µs); existing ones are replaced only with --force"}
+}
+
+// checkHlog checks --hlog DIR before anything is measured: exit 2, one line, when the logs could not be
+// written there.
+func checkHlog(dir string, force bool) error {
+	if dir == "" {
+		return nil
+	}
+	if err := export.CheckHlogDir(dir, force); err != nil {
+		return usageError("--hlog %v", err)
+	}
+	return nil
+}
+
+// writeHlog writes the histogram logs of f into dir (when set) and says on errw what it wrote; a failure
+// is exit 1 and names the result file, which holds the histograms (`ringbench show --hlog` writes them again).
+func writeHlog(errw io.Writer, dir string, force bool, f *result.File, saved string) error {
+	if dir == "" {
+		return nil
+	}
+	paths, err := export.WriteHlog(dir, force, f)
+	if err != nil {
+		msg := fmt.Errorf("--hlog: %w", err)
+		if saved != "" {
+			msg = fmt.Errorf("%w (the result file %s was written)", msg, saved)
+		}
+		return exitError(exitFailure, msg)
+	}
+	fmt.Fprintf(errw, "histogram logs: %d files in %s\n", len(paths), dir)
+	return nil
 }

@@ -66,8 +66,11 @@ func runFlags() []cli.Flag {
 		&cli.IntFlag{Name: "batch", Value: 32, Usage: "requests per submission (SQEs per io_uring_enter); at most --depth", Category: "I/O"},
 		&cli.BoolFlag{Name: "fixed-files", Usage: "uring, sqpoll: register the data set's descriptors", Category: "I/O"},
 		&cli.BoolFlag{Name: "fixed-bufs", Usage: "uring, sqpoll: register buffers and read with READ_FIXED", Category: "I/O"},
-		&cli.IntFlag{Name: "sq-cpu", Value: -1, Usage: "sqpoll: pin the SQPOLL kernel thread to this CPU (-1: not pinned)", Category: "I/O"},
+		&cli.IntFlag{Name: "sq-cpu", Value: -1, Usage: "sqpoll: pin the SQPOLL kernel thread to this CPU (-1: not pinned); any CPU of this process's cpuset, also one outside --cpus", Category: "I/O"},
+		cpusFlag("I/O"),
 		&cli.DurationFlag{Name: "sq-idle", Value: 100 * time.Millisecond, Usage: "sqpoll: how long the poll thread spins before sleeping", Category: "I/O"},
+		&cli.IntFlag{Name: "jobs", Value: 1, Usage: "small-file, many-file: I/O threads run together, each with its own engine (ring), buffers and requests (fio's numjobs), spread over the allowed CPUs; 1 to 256", Category: "I/O"},
+		&cli.BoolFlag{Name: "sq-share", Usage: "sqpoll with --jobs > 1: every ring shares the first one's SQPOLL thread (IORING_SETUP_ATTACH_WQ) instead of one poll thread per ring", Category: "I/O"},
 		&cli.DurationFlag{Name: "cq-spin", Value: 5 * time.Microsecond, Usage: "sqpoll: spin on the completion queue this long before waiting in io_uring_enter (CPU for fewer syscalls)", Category: "I/O"},
 
 		&cli.StringFlag{Name: "dir", Value: os.TempDir(), Usage: "directory for file data sets (created inside it, removed after unless --keep)", Category: "files"},
@@ -88,15 +91,18 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "rate", Usage: "echo-proxy: open loop at this many requests/s, e.g. 50k, latency from scheduled send time (0: closed loop)", Category: "network"},
 		&cli.StringFlag{Name: "idle-conns", Usage: "echo-proxy: hold this many idle connections, e.g. 10k, and report memory per connection", Category: "network"},
 		&cli.BoolFlag{Name: "multishot", Usage: "echo-proxy on uring/sqpoll: multishot accept and recv from a provided buffer ring", Category: "network"},
+		&cli.IntFlag{Name: "threads", Value: 1, Usage: "echo-proxy: server event loops, each on its own thread with its own ring or epoll and SO_REUSEPORT listener", Category: "network"},
+		&cli.IntFlag{Name: "gen-threads", Value: 1, Usage: "echo-proxy: load generator threads, each with its own connections and event loop", Category: "network"},
 
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "result file (default results/ringbench-<UTC time>.json); never overwritten without --force", Category: "output"},
 		&cli.BoolFlag{Name: "force", Usage: "overwrite --out or --save-baseline if it exists", Category: "output"},
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, gobench (Go benchmark text for benchstat), markdown", Category: "output"},
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, csv, markdown, gobench (Go benchmark text for benchstat), openmetrics", Category: "output"},
 		&cli.StringFlag{Name: "label", Usage: "name this result set (report and compare group by it)", Category: "output"},
 		&cli.StringFlag{Name: "save-baseline", Usage: "also write the result here, as the baseline for ringbench compare in CI", Category: "output"},
 		&cli.BoolFlag{Name: "count-syscalls", Value: true, Usage: "take counted samples besides the timed ones: syscalls counted with kernel tracepoints, which cost every syscall ~0.2-0.5 µs and so are never open during a timed sample (ops/s, latency, CPU/op); false: timed samples only", Category: "output"},
 		&cli.StringFlag{Name: "samples", Value: "timed,counted", Usage: "the samples each round takes: timed,counted; timed (as --count-syscalls=false); counted (syscall figures only, e.g. for a CI gate on syscalls/op)", Category: "output"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr", Category: "output"},
+		hlogFlag("output"),
 	}
 }
 
@@ -111,6 +117,7 @@ type runInvocation struct {
 	format     string
 	label      string
 	quiet      bool
+	hlog       string // --hlog DIR
 }
 
 func parseRunFlags(c *cli.Context) (*runInvocation, error) {
@@ -176,6 +183,10 @@ func (inv *runInvocation) checkOutputs(c *cli.Context) error {
 	if err := checkOutPath("--out", inv.out, inv.force, inv.defaultOut); err != nil {
 		return err
 	}
+	inv.hlog = c.String("hlog")
+	if err := checkHlog(inv.hlog, inv.force); err != nil {
+		return err
+	}
 	inv.baseline = c.String("save-baseline")
 	if inv.baseline != "" {
 		if err := checkOutPath("--save-baseline", inv.baseline, inv.force, false); err != nil {
@@ -189,14 +200,19 @@ func (inv *runInvocation) checkOutputs(c *cli.Context) error {
 }
 
 // runConfig parses the workload and backend flags. It checks what only the command line knows (a zero the
-// user typed, a CPU this process may not use, --dir); each workload checks its own limits (runner.NewPlan).
+// user typed, --cpus and --sq-cpu, --dir); each workload checks its own limits (runner.NewPlan).
 func runConfig(c *cli.Context) (workloads.Config, error) {
+	if err := applyCPUFlags(c); err != nil {
+		return workloads.Config{}, err
+	}
 	cfg := workloads.Config{
 		Dir: c.String("dir"), Keep: c.Bool("keep"), Verify: c.Bool("verify"), Seed: c.Uint64("seed"),
 		Options: backend.Options{Depth: c.Int("depth"), Batch: c.Int("batch"), FixedFiles: c.Bool("fixed-files"),
 			FixedBufs: c.Bool("fixed-bufs"), SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")},
 		Pattern: c.String("pattern"), Direct: c.Bool("direct"), Mlock: c.Bool("mlock"),
+		Jobs: c.Int("jobs"), SQShare: c.Bool("sq-share"),
 		Topology: c.String("topology"), Pipeline: c.Int("pipeline"), Multishot: c.Bool("multishot"),
+		Threads: c.Int("threads"), GenThreads: c.Int("gen-threads"),
 	}
 	if err := cfg.Options.Validate(); err != nil {
 		return cfg, usageError("%v", err)
@@ -220,13 +236,18 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 	for _, d := range []struct {
 		name string
 		v    int
-	}{{"conns", cfg.Conns}, {"pipeline", cfg.Pipeline}, {"files", cfg.Files}} {
+	}{{"conns", cfg.Conns}, {"pipeline", cfg.Pipeline}, {"files", cfg.Files}, {"jobs", cfg.Jobs}} {
 		if c.IsSet(d.name) && d.v < 1 {
 			return cfg, usageError("--%s %d: must be at least 1", d.name, d.v)
 		}
 	}
 	if err := checkSQFlags(cfg.Options); err != nil {
 		return cfg, err
+	}
+	for _, name := range []string{"threads", "gen-threads"} {
+		if err := checkThreads(name, c.Int(name)); err != nil {
+			return cfg, err
+		}
 	}
 	if c.IsSet("file-size") {
 		if cfg.FileSize, err = sizeFlag(c, "file-size", "4k or 256M"); err != nil {
@@ -292,8 +313,12 @@ func runAction(c *cli.Context) error {
 	if err := printChecked(c.App.Writer, inv.format, f, written); err != nil {
 		return err
 	}
+	hlogErr := writeHlog(c.App.ErrWriter, inv.hlog, inv.force, f, written)
 	if saveErr != nil {
 		return saveErr
+	}
+	if hlogErr != nil {
+		return hlogErr
 	}
 	fmt.Fprintf(c.App.ErrWriter, "result written to %s\n", written)
 	switch {

@@ -59,9 +59,11 @@ func init() {
 			&cli.StringFlag{Name: "control-token", Usage: "the control token (at least 16 characters; default: a random one)"},
 			&cli.StringFlag{Name: "control-token-file", Usage: "write the control token to this file (mode 0600) instead of printing it"},
 			&cli.BoolFlag{Name: "multishot", Usage: "uring, sqpoll: multishot accept and recv from a provided buffer ring"},
-			&cli.IntFlag{Name: "max-conns", Value: backend.DefaultMaxConns, Usage: "close client connections beyond this many at once"},
+			&cli.IntFlag{Name: "max-conns", Value: backend.DefaultMaxConns, Usage: "close client connections beyond this many at once (per thread)"},
+			&cli.IntFlag{Name: "threads", Value: 1, Usage: "event loops, each on its own thread with its own ring or epoll and its own SO_REUSEPORT listener (gostd: accept loops)"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after this long (0: run until interrupted)"},
-			&cli.IntFlag{Name: "sq-cpu", Value: -1, Usage: "sqpoll: pin the SQPOLL kernel thread to this CPU (-1: not pinned)"},
+			&cli.IntFlag{Name: "sq-cpu", Value: -1, Usage: "sqpoll: pin the SQPOLL kernel thread to this CPU (-1: not pinned); any CPU of this process's cpuset, also one outside --cpus"},
+			cpusFlag(""),
 			&cli.DurationFlag{Name: "sq-idle", Value: 100 * time.Millisecond, Usage: "sqpoll: how long the poll thread spins before sleeping"},
 			&cli.DurationFlag{Name: "cq-spin", Value: 5 * time.Microsecond, Usage: "sqpoll: spin on the completion queue this long before waiting"},
 		},
@@ -72,6 +74,9 @@ func init() {
 func serveAction(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError("serve takes no arguments, got %q", c.Args().First())
+	}
+	if err := applyCPUFlags(c); err != nil {
+		return err
 	}
 	if c.String("backend") == "" {
 		return usageError("--backend: required (one of %v)", backend.Names())
@@ -94,6 +99,9 @@ func serveAction(c *cli.Context) error {
 		return usageError("--max-conns %d: must be at least 1", c.Int("max-conns"))
 	}
 	if err := checkNonNegative("duration", c.Duration("duration")); err != nil {
+		return err
+	}
+	if err := checkThreads("threads", c.Int("threads")); err != nil {
 		return err
 	}
 	opts := backend.Options{SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")}
@@ -134,19 +142,19 @@ func serveAction(c *cli.Context) error {
 	}
 	ss, err := echoproxy.StartServer(b, echoproxy.ServerOptions{Listen: c.String("listen"), Topology: topology,
 		Upstream: c.String("upstream"), Multishot: c.Bool("multishot"), MaxConns: c.Int("max-conns"),
-		Options: opts})
+		Threads: c.Int("threads"), Options: opts})
 	if err != nil {
 		if errors.Is(err, backend.ErrNotSupported) {
 			return exitError(exitUnsupported, err)
 		}
 		return exitError(exitFailure, err)
 	}
-	if ss.Server.ThreadID() > 0 && runtime.GOMAXPROCS(0) < 2 {
+	if n := len(backend.ServerThreadIDs(ss.Server)); n > 0 && runtime.GOMAXPROCS(0) < n+1 {
 		// Under `taskset -c N` GOMAXPROCS is 1, and then the runtime takes the only P from the server's
 		// locked thread whenever it blocks in epoll_wait or io_uring_enter for more than 20 us, and sysmon
 		// polls every 20 us: measured +0.7 syscalls and +8 us CPU per request at one connection. A second,
-		// idle P avoids it; the server still runs on the one CPU.
-		runtime.GOMAXPROCS(2)
+		// idle P avoids it; the server still runs on the one CPU. With N loops: N+1.
+		runtime.GOMAXPROCS(n + 1)
 	}
 	var ctl net.Listener
 	ctlDone := make(chan struct{})
@@ -240,4 +248,12 @@ func writeTokenFile(path, token string) error {
 		err = cerr
 	}
 	return err
+}
+
+// checkThreads refuses a --threads (or --gen-threads) value outside 1 to backend.MaxThreads.
+func checkThreads(flag string, n int) error {
+	if n < 1 || n > backend.MaxThreads {
+		return usageError("--%s %d: want 1 to %d", flag, n, backend.MaxThreads)
+	}
+	return nil
 }

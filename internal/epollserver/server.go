@@ -11,13 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ringbench/ringbench/internal/clock"
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/rawsys"
+	"github.com/ringbench/ringbench/internal/serverthread"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,19 +30,6 @@ type Config struct {
 	// MaxConns bounds client connections; connections beyond it are accepted and closed at once. It must be
 	// at least 1.
 	MaxConns int
-}
-
-// Stats are a server's connection and byte counts.
-type Stats struct {
-	Accepted int64 // client connections accepted (including rejected ones)
-	Rejected int64 // closed at once because MaxConns was reached
-	Open     int64 // client connections open now
-	BytesIn  int64 // bytes received from clients
-	// Paused counts the times the server stopped reading a connection because the bytes it owes cannot be
-	// written yet (backpressure).
-	Paused int64
-	// Errors counts connections closed on an error other than an orderly close or reset by the peer.
-	Errors int64
 }
 
 // New starts a server's thread on cfg.ListenFD; Serve runs it. The server owns ListenFD from then on
@@ -65,9 +51,6 @@ func New(cfg Config) (*Server, error) {
 		lfd:      cfg.ListenFD,
 		epfd:     -1,
 		evfd:     -1,
-		start:    make(chan struct{}),
-		quit:     make(chan struct{}),
-		done:     make(chan struct{}),
 	}
 	if cfg.Upstream != "" {
 		sa, family, err := netutil.ResolveSockaddr(cfg.Upstream, false)
@@ -77,10 +60,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.upstream, s.upFamily = sa, family
 	}
-	ready := make(chan error, 1)
-	go s.thread(ready)
-	if err := <-ready; err != nil {
-		<-s.done
+	if err := s.th.Start("epoll", s.setup, s.loop, s.cleanup); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -101,7 +81,6 @@ type Server struct {
 	evfd     int
 	upstream unix.Sockaddr
 	upFamily int
-	tid      int
 
 	conns  []*conn // by fd
 	gen    uint32
@@ -109,14 +88,8 @@ type Server struct {
 	spares [][]byte // drained backlog buffers, reused
 	events []unix.EpollEvent
 
-	start, quit, done chan struct{}
-	started           atomic.Bool
-	closing           atomic.Bool
-	closeOnce         sync.Once
-	evMu              sync.Mutex // guards evfd between Close (which writes to it) and cleanup (which closes it)
-	err               error
-
-	accepted, rejected, open, bytesIn, paused, errs atomic.Int64
+	th  serverthread.Thread
+	ctr serverthread.Counters
 }
 
 // conn is one socket: a client, or (proxy) its upstream connection. Bytes read from a conn are written to
@@ -135,32 +108,12 @@ type conn struct {
 	registered bool // added to the epoll set
 }
 
-func (s *Server) thread(ready chan<- error) {
-	// The thread stays locked until the goroutine exits, and then dies with it: the workload may have
-	// pinned it to a CPU, and such a thread must not go back to the runtime's pool.
-	runtime.LockOSThread()
-	defer close(s.done)
-	s.tid = unix.Gettid()
-	if err := s.setup(); err != nil {
-		s.cleanup()
-		ready <- err
-		return
-	}
-	ready <- nil
-	select {
-	case <-s.start:
-		s.err = s.loop()
-	case <-s.quit:
-	}
-	s.cleanup()
-}
-
 func (s *Server) setup() error {
 	var err error
 	if s.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
 		return fmt.Errorf("epoll server: epoll_create1: %w", err)
 	}
-	if s.evfd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+	if s.evfd, err = s.th.OpenWake(unix.EFD_NONBLOCK | unix.EFD_CLOEXEC); err != nil {
 		return fmt.Errorf("epoll server: eventfd: %w", err)
 	}
 	if err := unix.EpollCtl(s.epfd, unix.EPOLL_CTL_ADD, s.lfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(s.lfd)}); err != nil {
@@ -176,40 +129,17 @@ func (s *Server) setup() error {
 
 // Serve runs the server on its locked OS thread until Close, and returns nil after Close, or the error
 // that stopped it. It may be called once.
-func (s *Server) Serve() error {
-	if !s.started.CompareAndSwap(false, true) {
-		return errors.New("epoll server: Serve called twice")
-	}
-	close(s.start)
-	<-s.done
-	return s.err
-}
+func (s *Server) Serve() error { return s.th.Serve() }
 
 // Close stops the server and releases every connection, the listening socket and the epoll set. It waits
 // until that is done; it may be called more than once, and before Serve.
-func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		s.closing.Store(true)
-		close(s.quit)
-		s.evMu.Lock()
-		if s.evfd >= 0 {
-			var one = [8]byte{1}
-			_, _ = unix.Write(s.evfd, one[:])
-		}
-		s.evMu.Unlock()
-	})
-	<-s.done
-	return nil
-}
+func (s *Server) Close() error { return s.th.Close() }
 
 // ThreadID is the OS thread that does the server's I/O.
-func (s *Server) ThreadID() int { return s.tid }
+func (s *Server) ThreadID() int { return s.th.ThreadID() }
 
 // Stats reports connection and byte counts; safe to call from any goroutine while serving.
-func (s *Server) Stats() Stats {
-	return Stats{Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Open: s.open.Load(),
-		BytesIn: s.bytesIn.Load(), Paused: s.paused.Load(), Errors: s.errs.Load()}
-}
+func (s *Server) Stats() serverthread.Stats { return s.ctr.Stats() }
 
 func (s *Server) cleanup() {
 	for fd, c := range s.conns {
@@ -218,19 +148,14 @@ func (s *Server) cleanup() {
 			s.conns[fd] = nil
 		}
 	}
-	s.open.Store(0)
+	s.ctr.Open.Store(0)
 	for _, fd := range []*int{&s.lfd, &s.epfd} {
 		if *fd >= 0 {
 			unix.Close(*fd)
 			*fd = -1
 		}
 	}
-	s.evMu.Lock()
-	if s.evfd >= 0 {
-		unix.Close(s.evfd)
-		s.evfd = -1
-	}
-	s.evMu.Unlock()
+	s.evfd = -1 // closed by s.th after cleanup
 	s.conns, s.spares, s.buf = nil, nil, nil
 }
 
@@ -242,7 +167,7 @@ const yieldEvery = int64(4 * time.Millisecond)
 
 func (s *Server) loop() error {
 	lastYield := clock.Now()
-	for iter := 0; !s.closing.Load(); iter++ {
+	for iter := 0; !s.th.Closing.Load(); iter++ {
 		if iter&63 == 63 {
 			if now := clock.Now(); now-lastYield > yieldEvery {
 				runtime.Gosched()
@@ -281,7 +206,7 @@ func (s *Server) loop() error {
 				// Reset or hung up both ways: nothing more can be written to it, and a connection that is
 				// not being read would otherwise be reported again and again.
 				if c.connecting {
-					s.errs.Add(1)
+					s.ctr.Errors.Add(1)
 				}
 				s.closeConn(c)
 				continue
@@ -310,21 +235,21 @@ func (s *Server) accept() error {
 			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
 				// Out of descriptors: leave the connection in the backlog rather than spin; it is retried on
 				// the next readiness event.
-				s.errs.Add(1)
+				s.ctr.Errors.Add(1)
 				return nil
 			}
 			return fmt.Errorf("epoll server: accept4: %w", errno)
 		}
 		fd := int(nfd)
-		s.accepted.Add(1)
-		if s.open.Load() >= s.maxConns {
-			s.rejected.Add(1)
+		s.ctr.Accepted.Add(1)
+		if s.ctr.Open.Load() >= s.maxConns {
+			s.ctr.Rejected.Add(1)
 			unix.Close(fd)
 			continue
 		}
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		c := s.newConn(fd, true)
-		s.open.Add(1)
+		s.ctr.Open.Add(1)
 		if s.upstream == nil {
 			c.peer = c
 			s.setInterest(c, unix.EPOLLIN)
@@ -351,7 +276,7 @@ func (s *Server) newConn(fd int, client bool) *conn {
 func (s *Server) dialUpstream(c *conn) bool {
 	ufd, err := unix.Socket(s.upFamily, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
-		s.errs.Add(1)
+		s.ctr.Errors.Add(1)
 		return false
 	}
 	_ = unix.SetsockoptInt(ufd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
@@ -368,7 +293,7 @@ func (s *Server) dialUpstream(c *conn) bool {
 		s.setInterest(u, unix.EPOLLOUT)
 		s.setInterest(c, 0) // still told of hang-ups
 	default:
-		s.errs.Add(1)
+		s.ctr.Errors.Add(1)
 		return false
 	}
 	return true
@@ -385,7 +310,7 @@ func (s *Server) setInterest(c *conn, want uint32) {
 		op = unix.EPOLL_CTL_ADD
 	}
 	if err := unix.EpollCtl(s.epfd, op, c.fd, &ev); err != nil {
-		s.errs.Add(1)
+		s.ctr.Errors.Add(1)
 	}
 	c.events, c.registered = want, true
 }
@@ -413,7 +338,7 @@ func (s *Server) readable(c *conn) {
 			return
 		}
 		if errno != unix.ECONNRESET {
-			s.errs.Add(1)
+			s.ctr.Errors.Add(1)
 		}
 		s.closeConn(c)
 		return
@@ -423,14 +348,14 @@ func (s *Server) readable(c *conn) {
 		return
 	}
 	if c.client {
-		s.bytesIn.Add(int64(n))
+		s.ctr.BytesIn.Add(int64(n))
 	}
 	dst := c.peer
 	w, errno := rawsys.Send(dst.fd, s.buf[:n])
 	if errno != 0 {
 		if errno != unix.EAGAIN && errno != unix.EINTR {
 			if errno != unix.ECONNRESET && errno != unix.EPIPE {
-				s.errs.Add(1)
+				s.ctr.Errors.Add(1)
 			}
 			s.closeConn(c)
 			return
@@ -445,7 +370,7 @@ func (s *Server) readable(c *conn) {
 	dst.out = append(out[:0], s.buf[w:n]...)
 	dst.outOff = 0
 	c.paused = true
-	s.paused.Add(1)
+	s.ctr.Paused.Add(1)
 	s.setInterest(dst, s.interest(dst))
 	if dst != c {
 		s.setInterest(c, s.interest(c))
@@ -457,7 +382,7 @@ func (s *Server) writable(c *conn) bool {
 	if c.connecting {
 		soerr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
 		if err != nil || soerr != 0 {
-			s.errs.Add(1)
+			s.ctr.Errors.Add(1)
 			s.closeConn(c)
 			return false
 		}
@@ -473,7 +398,7 @@ func (s *Server) writable(c *conn) bool {
 			return true
 		}
 		if errno != unix.ECONNRESET && errno != unix.EPIPE {
-			s.errs.Add(1)
+			s.ctr.Errors.Add(1)
 		}
 		s.closeConn(c)
 		return false
@@ -515,7 +440,7 @@ func (s *Server) closeConn(c *conn) {
 			x.out = nil
 		}
 		if x.client {
-			s.open.Add(-1)
+			s.ctr.Open.Add(-1)
 		}
 	}
 	// Bound the cache of backlog buffers.

@@ -76,15 +76,15 @@ func ChildMain(in io.Reader, out io.Writer) int {
 		upWG sync.WaitGroup
 		cpus []int
 	)
+	closeGen := func(g **Generator) {
+		if *g != nil {
+			(*g).Close()
+			*g = nil
+		}
+	}
 	cleanup := func() {
-		if gen != nil {
-			gen.Close()
-			gen = nil
-		}
-		if idle != nil {
-			idle.Close()
-			idle = nil
-		}
+		closeGen(&gen)
+		closeGen(&idle)
 		if up != nil {
 			up.Close()
 			upWG.Wait()
@@ -147,13 +147,15 @@ func ChildMain(in io.Reader, out io.Writer) int {
 			upWG.Add(1)
 			go func() { defer upWG.Done(); _ = srv.Serve() }()
 			resp.OK, resp.Addr = true, bound
-		case "hold":
-			if idle != nil {
-				idle.Close()
-				idle = nil
+		case "hold", "dial":
+			// dial: the generator that carries the load; hold: connections held idle beside it.
+			slot := &gen
+			if req.Op == "hold" {
+				slot = &idle
 			}
+			closeGen(slot)
 			if req.Config == nil {
-				fail(errors.New("hold: no config"))
+				fail(errors.New(req.Op + ": no config"))
 				break
 			}
 			g, err := Dial(*req.Config, cpus)
@@ -161,23 +163,7 @@ func ChildMain(in io.Reader, out io.Writer) int {
 				fail(err)
 				break
 			}
-			idle = g
-			resp.OK = true
-		case "dial":
-			if gen != nil {
-				gen.Close()
-				gen = nil
-			}
-			if req.Config == nil {
-				fail(errors.New("dial: no config"))
-				break
-			}
-			g, err := Dial(*req.Config, cpus)
-			if err != nil {
-				fail(err)
-				break
-			}
-			gen = g
+			*slot = g
 			resp.OK = true
 		case "start", "mark", "stop":
 			if gen == nil {
@@ -201,14 +187,8 @@ func ChildMain(in io.Reader, out io.Writer) int {
 				resp.OK = true
 			}
 		case "close":
-			if gen != nil {
-				gen.Close()
-				gen = nil
-			}
-			if idle != nil {
-				idle.Close()
-				idle = nil
-			}
+			closeGen(&gen)
+			closeGen(&idle)
 			resp.OK = true
 		default:
 			resp.Error = fmt.Sprintf("unknown op %q", req.Op)

@@ -5,19 +5,16 @@ package loadgen
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/ringbench/ringbench/internal/cpuset"
-	"github.com/ringbench/ringbench/internal/fds"
-	"github.com/ringbench/ringbench/internal/netutil"
 	"golang.org/x/sys/unix"
 )
 
-// Generator is a running load generator: Dial, Start, Mark, Stop, Close.
-type Generator struct {
+// worker is one generator thread with its own connections and loop (a Generator has Config.Threads).
+type worker struct {
 	cfg  Config
 	cmds chan command // buffered: a command is queued, then the loop is woken through evfd
 	done chan struct{}
@@ -34,6 +31,7 @@ type Generator struct {
 type command struct {
 	op    string // "start", "mark", "stop", "close"
 	limit time.Duration
+	at    int64 // start: the open-loop schedule's start (clock.Now), shared by every thread
 	reply chan reply
 }
 
@@ -42,22 +40,12 @@ type reply struct {
 	err error
 }
 
-// Dial connects every connection of cfg (each idle one completes one echo of min(msg-size, 64) bytes
-// first) and returns a generator ready to Start. The generator's thread is its own; cpus, when not empty,
-// pins it.
-func Dial(cfg Config, cpus []int) (*Generator, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if _, _, err := netutil.ResolveSockaddr(cfg.Target, false); err != nil {
-		return nil, fmt.Errorf("--target: %w", err)
-	}
-	if err := fds.RaiseLimit(cfg.Conns + cfg.IdleConns + 256); err != nil {
-		return nil, err
-	}
-	g := &Generator{cfg: cfg, cmds: make(chan command, 1), done: make(chan struct{}), failed: make(chan struct{}), evfd: -1}
+// dialWorker connects the connections of cfg (a thread's share) on a new thread, pinned to cpus when not
+// empty; sched places them in the whole generator's open-loop schedule.
+func dialWorker(cfg Config, cpus []int, sched schedule) (*worker, error) {
+	g := &worker{cfg: cfg, cmds: make(chan command, 1), done: make(chan struct{}), failed: make(chan struct{}), evfd: -1}
 	ready := make(chan error, 1)
-	go g.thread(ready, cpus)
+	go g.thread(ready, cpus, sched)
 	if err := <-ready; err != nil {
 		<-g.done
 		if g.evfd >= 0 {
@@ -68,14 +56,7 @@ func Dial(cfg Config, cpus []int) (*Generator, error) {
 	return g, nil
 }
 
-// Failed is closed when a started run has stopped by itself, on an error or a limit, before Stop: Stop
-// then returns at once with the error.
-func (g *Generator) Failed() <-chan struct{} { return g.failed }
-
-// ThreadID is the generator's OS thread.
-func (g *Generator) ThreadID() int { return g.tid }
-
-func (g *Generator) do(c command) (Result, error) {
+func (g *worker) do(c command) (Result, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
@@ -99,25 +80,25 @@ func (g *Generator) do(c command) (Result, error) {
 
 // Start begins sending load. The generator stops by itself, with an error, if Stop has not come within
 // limit (it is bounded in time as well as by Config.MaxRequests).
-func (g *Generator) Start(limit time.Duration) error {
-	_, err := g.do(command{op: "start", limit: limit})
+func (g *worker) Start(limit time.Duration, at int64) error {
+	_, err := g.do(command{op: "start", limit: limit, at: at})
 	return err
 }
 
 // Mark starts the measured window: counts and the histogram start from zero.
-func (g *Generator) Mark() error {
+func (g *worker) Mark() error {
 	_, err := g.do(command{op: "mark"})
 	return err
 }
 
 // Stop ends the window and the load, and returns what was measured since Mark. An error means the run
 // failed (the result still holds what was measured up to the failure).
-func (g *Generator) Stop() (Result, error) {
+func (g *worker) Stop() (Result, error) {
 	return g.do(command{op: "stop"})
 }
 
 // Close closes every connection and ends the generator's thread.
-func (g *Generator) Close() error {
+func (g *worker) Close() error {
 	g.closeOnce.Do(func() {
 		_, _ = g.do(command{op: "close"})
 		g.mu.Lock()
@@ -130,7 +111,7 @@ func (g *Generator) Close() error {
 	return nil
 }
 
-func (g *Generator) thread(ready chan<- error, cpus []int) {
+func (g *worker) thread(ready chan<- error, cpus []int, sched schedule) {
 	runtime.LockOSThread() // never unlocked: a pinned thread dies with the goroutine
 	defer close(g.done)
 	g.tid = unix.Gettid()
@@ -139,7 +120,7 @@ func (g *Generator) thread(ready chan<- error, cpus []int) {
 	}
 	// Timers for open-loop sends fire within a microsecond, not the default 50 us slack.
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
-	l := &loop{cfg: g.cfg, epfd: -1, evfd: -1}
+	l := &loop{cfg: g.cfg, epfd: -1, evfd: -1, sched: sched}
 	defer l.closeAll()
 	err := l.setup()
 	g.evfd = l.evfd // closed by Dial or Close once the thread is gone, never while do() may write to it
@@ -160,7 +141,7 @@ func (g *Generator) thread(ready chan<- error, cpus []int) {
 				continue
 			}
 			c.reply <- reply{}
-			closed, stopped := l.run(g.cmds, c.limit)
+			closed, stopped := l.run(g.cmds, c.limit, c.at)
 			if closed {
 				return
 			}

@@ -7,6 +7,8 @@
 // per connection, the next sent the moment one completes) or open loop at a fixed total rate, where every
 // request is timed from its scheduled send time, as wrk2 does, so a stalled server cannot hide its stall
 // by delaying the requests that would have measured it (coordinated omission).
+// With Config.Threads N there are N such loops, each on its own thread with its own share of the
+// connections, merged into one result (threads.go).
 //
 // Each connection's byte stream is a fixed pseudo-random pattern at a per-connection phase, so the echo
 // can be checked byte for byte (Verify) and messages of any size (1 B to 1 MiB) need no copying: partial
@@ -51,6 +53,9 @@ type Config struct {
 	// registered files, sends submitted in batches, one io_uring_enter per loop turn), "epoll", or ""/"auto"
 	// (io_uring where the kernel has what it needs, else epoll). Connections held idle always use epoll.
 	Engine string `json:"engine,omitempty"`
+	// Threads is how many generator threads share the connections, each with its own loop (0: 1); see
+	// Generator.
+	Threads int `json:"threads,omitempty"`
 }
 
 // Validate fills defaults and checks the config, naming the flag in any error.
@@ -99,6 +104,18 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("--engine %q: want auto, epoll or uring", c.Engine)
 	}
+	if c.Threads == 0 {
+		c.Threads = 1
+	}
+	if c.Threads < 1 || c.Threads > MaxThreads {
+		return fmt.Errorf("--threads %d: want 1 to %d", c.Threads, MaxThreads)
+	}
+	if c.Threads > 1 && c.Conns+c.IdleConns < c.Threads {
+		return fmt.Errorf("--threads %d: more threads than connections (%d)", c.Threads, c.Conns+c.IdleConns)
+	}
+	if c.Threads > 1 && c.Conns > 0 && c.Conns < c.Threads {
+		return fmt.Errorf("--threads %d: more threads than --conns %d", c.Threads, c.Conns)
+	}
 	return nil
 }
 
@@ -132,6 +149,25 @@ type Result struct {
 	Engine string `json:"engine,omitempty"`
 	// Error is why the run stopped early ("" when it ran to Stop).
 	Error string `json:"error,omitempty"`
+	// Threads are each generator thread's own figures (only with more than one thread); ThreadCPUNs is
+	// then their sum.
+	Threads []ThreadResult `json:"threads,omitempty"`
+}
+
+// ThreadResult is one generator thread's part of a Result.
+type ThreadResult struct {
+	Conns       int     `json:"conns"`
+	Ops         int64   `json:"ops"`
+	Seconds     float64 `json:"seconds"`
+	ThreadCPUNs uint64  `json:"thread_cpu_ns"`
+}
+
+// Busy is the fraction of the window the thread spent on CPU.
+func (t ThreadResult) Busy() float64 {
+	if t.Seconds <= 0 {
+		return 0
+	}
+	return float64(t.ThreadCPUNs) / (t.Seconds * 1e9)
 }
 
 // Latency decodes the histogram into the result's latency summary.

@@ -76,6 +76,7 @@ type loop struct {
 	err        error
 	msgSize    int64
 	pipeline   int64
+	sched      schedule // where this thread's connections sit in the whole generator's open-loop schedule
 	u          *uringIO // io_uring engine while running on it, else nil
 	engine     string
 	keepPool   bool // a request the kernel could not cancel may still point into pool: never unmap it
@@ -134,7 +135,8 @@ func (l *loop) closeAll() {
 
 // run is the measured loop: it sends load until Stop (or an error, or a limit), answering Mark on the way.
 // It reports whether Close came (the thread then ends), and whether Stop did.
-func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bool) {
+// at, when not 0, is the open-loop schedule's start (the same for every thread of a generator).
+func (l *loop) run(cmds <-chan command, limit time.Duration, at int64) (closed, stopped bool) {
 	l.running = true
 	l.openLoop = l.cfg.Rate > 0
 	now := clock.Now()
@@ -143,6 +145,9 @@ func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bo
 		end = now + int64(time.Hour)
 	}
 	l.t0 = now
+	if at != 0 {
+		l.t0 = at
+	}
 	l.markAt = now
 	l.markThread, l.markProc = threadCPU(), processCPU()
 	for _, c := range l.conns {
@@ -150,11 +155,12 @@ func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bo
 	}
 	if l.openLoop {
 		// Connection i's k-th request is due at t0 + (k*conns + i) / rate: requests evenly spread in time
-		// and across connections.
-		l.interval = float64(l.active) * 1e9 / l.cfg.Rate
+		// and across connections (see schedule.due).
+		l.sched = l.sched.orAll(l.active)
+		l.interval = float64(l.sched.all) * 1e9 / l.cfg.Rate
 		l.heap = make(dueHeap, 0, l.active)
-		for i, c := range l.conns[:l.active] {
-			c.nextDue = l.t0 + int64(float64(i)*1e9/l.cfg.Rate)
+		for _, c := range l.conns[:l.active] {
+			c.nextDue = l.sched.due(l.t0, l.cfg.Rate, c.idx, 0)
 			heap.Push(&l.heap, c)
 		}
 	}
@@ -185,30 +191,16 @@ func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bo
 		defer l.u.close()
 		return l.runUring(cmds, end, limit)
 	}
-	lastCheck, lastYield := now, now
+	p := pacer{lastCheck: now, lastYield: now}
 	for l.err == nil {
-		timeoutNs := int64(-1)
-		if l.openLoop {
-			l.issueDue(clock.Now())
-			if len(l.heap) > 0 {
-				timeoutNs = max(l.heap[0].nextDue-clock.Now(), 0)
-			}
-		}
-		// Wake at least every 100 ms to check the time limit and stalled connections.
-		if timeoutNs < 0 || timeoutNs > int64(100*time.Millisecond) {
-			timeoutNs = int64(100 * time.Millisecond)
-		}
+		timeoutNs := l.turnTimeout()
 		n, errno := epollPwait2(l.epfd, l.events, timeoutNs)
 		if errno != 0 && errno != unix.EINTR {
 			l.err = fmt.Errorf("load generator: epoll_pwait2: %w", errno)
 			break
 		}
 		now = clock.Now()
-		if now-lastYield > yieldEvery {
-			// Let the scheduler see this goroutine move (see yieldEvery).
-			runtime.Gosched()
-			lastYield = now
-		}
+		p.yield(now)
 		for i := 0; i < n && l.err == nil; i++ {
 			ev := &l.events[i]
 			if int(ev.Fd) == l.evfd {
@@ -228,16 +220,46 @@ func (l *loop) run(cmds <-chan command, limit time.Duration) (closed, stopped bo
 				l.flush(c)
 			}
 		}
-		if now-lastCheck > int64(100*time.Millisecond) {
-			lastCheck = now
-			l.periodic(now, end, limit)
-		}
-		if done, closed, stopped := l.command(cmds, now); done {
+		if done, closed, stopped := l.endTurn(&p, now, end, limit, cmds); done {
 			return closed, stopped
 		}
 	}
 	l.running = false
 	return false, false
+}
+
+// turnTimeout issues the open-loop requests now due and says how long (ns) a loop turn may wait: until
+// the next one is due, and at most 100 ms, to check the time limit and stalled connections.
+func (l *loop) turnTimeout() int64 {
+	timeout := int64(100 * time.Millisecond)
+	if l.openLoop {
+		l.issueDue(clock.Now())
+		if len(l.heap) > 0 {
+			timeout = min(timeout, max(l.heap[0].nextDue-clock.Now(), 0))
+		}
+	}
+	return timeout
+}
+
+// pacer is when a running loop last yielded to the scheduler and last ran its periodic checks.
+type pacer struct{ lastCheck, lastYield int64 }
+
+// yield lets the scheduler see this goroutine move (see yieldEvery) when it has not for a while.
+func (p *pacer) yield(now int64) {
+	if now-p.lastYield > yieldEvery {
+		runtime.Gosched()
+		p.lastYield = now
+	}
+}
+
+// endTurn ends a loop turn, on either engine: the periodic checks every 100 ms, then the commands;
+// done: the run is over.
+func (l *loop) endTurn(p *pacer, now, end int64, limit time.Duration, cmds <-chan command) (done, closed, stopped bool) {
+	if now-p.lastCheck > int64(100*time.Millisecond) {
+		p.lastCheck = now
+		l.periodic(now, end, limit)
+	}
+	return l.command(cmds, now)
 }
 
 // periodic checks the run's limits and stalled connections (every 100 ms).
@@ -324,9 +346,7 @@ func (l *loop) recordUnfinished(now int64) int64 {
 			continue
 		}
 		// Due times of c's unsent requests: c.nextDue, then one interval apart (see issueDue).
-		due := func(seq int64) int64 {
-			return l.t0 + int64((float64(seq)*float64(l.active)+float64(c.idx))*1e9/l.cfg.Rate)
-		}
+		due := func(seq int64) int64 { return l.sched.due(l.t0, l.cfg.Rate, c.idx, seq) }
 		backlog := int64(float64(now-c.nextDue)/l.interval) + 1
 		for backlog > 0 && due(c.seq+backlog-1) > now {
 			backlog--

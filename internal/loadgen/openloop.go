@@ -24,7 +24,7 @@ func (l *loop) issueDue(now int64) {
 		}
 		l.issue(c, c.nextDue, now)
 		c.seq++
-		c.nextDue = l.t0 + int64((float64(c.seq)*float64(l.active)+float64(c.idx))*1e9/l.cfg.Rate)
+		c.nextDue = l.sched.due(l.t0, l.cfg.Rate, c.idx, c.seq)
 		heap.Fix(&l.heap, 0)
 		l.flush(c)
 		if l.err != nil {
@@ -59,4 +59,23 @@ func (h *dueHeap) Pop() any {
 	c.heapIdx = -1
 	*h = old[:len(old)-1]
 	return c
+}
+
+// schedule places one thread's active connections in the generator's whole open-loop schedule: the
+// thread's connection i is the generator's connection first+i of all. Every thread keeps the total rate
+// and the same start, so together the threads send exactly the one-thread schedule, each its connections'
+// share of it.
+type schedule struct{ first, all int }
+
+// orAll is s, or, when unset, the schedule of one thread with all the active connections.
+func (s schedule) orAll(active int) schedule {
+	if s.all == 0 {
+		return schedule{first: 0, all: active}
+	}
+	return s
+}
+
+// due is when connection idx's request seq (from 0) is due: t0 + (seq*all + first+idx) / rate.
+func (s schedule) due(t0 int64, rate float64, idx int32, seq int64) int64 {
+	return t0 + int64((float64(seq)*float64(s.all)+float64(s.first+int(idx)))*1e9/rate)
 }

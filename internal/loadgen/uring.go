@@ -10,7 +10,6 @@ package loadgen
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"time"
 	"unsafe"
 
@@ -147,15 +146,9 @@ func (u *uringIO) send(c *gconn) {
 func (l *loop) runUring(cmds <-chan command, end int64, limit time.Duration) (closed, stopped bool) {
 	u := l.u
 	now := clock.Now()
-	lastCheck, lastYield := now, now
+	p := pacer{lastCheck: now, lastYield: now}
 	for l.err == nil {
-		timeout := int64(100 * time.Millisecond)
-		if l.openLoop {
-			l.issueDue(clock.Now())
-			if len(l.heap) > 0 {
-				timeout = min(timeout, max(l.heap[0].nextDue-clock.Now(), 0))
-			}
-		}
+		timeout := l.turnTimeout()
 		// Wait for this turn's sends (small ones complete inline) and one completion more. A send that
 		// may block is not waited for: with DEFER_TASKRUN the kernel would not even run the receives
 		// that could unblock the server until enough completions were due.
@@ -170,16 +163,9 @@ func (l *loop) runUring(cmds <-chan command, end int64, limit time.Duration) (cl
 			break
 		}
 		now = clock.Now()
-		if now-lastYield > yieldEvery {
-			runtime.Gosched() // see yieldEvery
-			lastYield = now
-		}
+		p.yield(now)
 		u.reap(now)
-		if now-lastCheck > int64(100*time.Millisecond) {
-			lastCheck = now
-			l.periodic(now, end, limit)
-		}
-		if done, closed, stopped := l.command(cmds, now); done {
+		if done, closed, stopped := l.endTurn(&p, now, end, limit, cmds); done {
 			return closed, stopped
 		}
 	}

@@ -15,6 +15,37 @@ import (
 // Listen opens a non-blocking TCP listening socket on addr ("host:port"; port 0 picks one; an empty host
 // means loopback, never every interface). It returns the fd and the address actually bound.
 func Listen(addr string, backlog int) (fd int, bound string, err error) {
+	return listen(addr, backlog, false)
+}
+
+// ListenN opens n listening sockets on one address, each with SO_REUSEPORT, so the kernel spreads
+// incoming connections over them (by a hash of the connection's addresses): one per server thread. Port 0
+// picks a free port for the first; the others bind to the same. n 1 is Listen without SO_REUSEPORT.
+func ListenN(addr string, backlog, n int) (fds []int, bound string, err error) {
+	if n <= 1 {
+		fd, bound, err := Listen(addr, backlog)
+		if err != nil {
+			return nil, "", err
+		}
+		return []int{fd}, bound, nil
+	}
+	for i := 0; i < n; i++ {
+		fd, got, err := listen(addr, backlog, true)
+		if err != nil {
+			for _, f := range fds {
+				unix.Close(f)
+			}
+			return nil, "", err
+		}
+		if i == 0 {
+			addr, bound = got, got
+		}
+		fds = append(fds, fd)
+	}
+	return fds, bound, nil
+}
+
+func listen(addr string, backlog int, reusePort bool) (fd int, bound string, err error) {
 	sa, family, err := ResolveSockaddr(addr, true)
 	if err != nil {
 		return -1, "", err
@@ -32,6 +63,11 @@ func Listen(addr string, backlog int) (fd int, bound string, err error) {
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return fail("SO_REUSEADDR", err)
+	}
+	if reusePort {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			return fail("SO_REUSEPORT", err)
+		}
 	}
 	// Accepted sockets inherit TCP_NODELAY from the listener: servers whose sockets live only in an
 	// io_uring registered-file table cannot set it themselves.

@@ -88,6 +88,9 @@ type Sample struct {
 	BytesPerSec float64 `json:"bytes_per_sec"`
 
 	Latency Latency `json:"latency"`
+	// Threads are the per-thread figures of a sample run on several I/O threads (--jobs N > 1), whose
+	// totals above are their sum (ops, bytes) and merged histogram (latency); absent for one thread.
+	Threads []Thread `json:"threads,omitempty"`
 
 	Syscalls Syscalls `json:"syscalls"`
 	// EntersPerOp is the ring's own count of io_uring_enter calls per op (uring and sqpoll only; -1 = n/a).

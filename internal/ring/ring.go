@@ -51,6 +51,10 @@ type Params struct {
 	// SQThreadCPU pins the poll thread to a CPU (IORING_SETUP_SQ_AFF);
 	// -1 leaves it unpinned. Note that the zero value pins to CPU 0.
 	SQThreadCPU int
+	// AttachWQ shares another ring's SQPOLL thread (and io-wq) instead of starting one: IORING_SETUP_ATTACH_WQ
+	// with wq_fd set to AttachWQ's descriptor; nil starts its own. Both rings must belong to this process,
+	// and AttachWQ must stay open until New returns.
+	AttachWQ *Ring
 
 	// SingleIssuer: only the creating thread may submit (6.0+).
 	SingleIssuer bool
@@ -61,6 +65,13 @@ type Params struct {
 	CoopTaskrun bool
 	// NoSQArray removes the SQ index array (6.6+).
 	NoSQArray bool
+
+	// RegisterRingFD registers the ring fd with the calling thread right after setup
+	// (IORING_REGISTER_RING_FDS, 5.18+), so that every io_uring_enter skips the fd lookup, which in a
+	// multi-threaded process (every Go process) takes and drops a reference on the file. It binds the
+	// ring to the calling thread (see RegisterRingFD). Best effort: when the kernel refuses, the ring
+	// keeps entering through its fd (RingFDRegistered says which).
+	RegisterRingFD bool
 
 	// NoFallback makes New fail instead of stepping down when the kernel
 	// rejects the flags with EINVAL (the error then also wraps
@@ -168,6 +179,9 @@ func New(p Params) (*Ring, error) {
 	if p.NoSQArray {
 		flags |= SetupNoSQArray
 	}
+	if p.AttachWQ != nil {
+		flags |= SetupAttachWQ
+	}
 
 	var idleMs uint32
 	if p.SQPoll && p.SQThreadIdle > 0 {
@@ -186,6 +200,9 @@ func New(p Params) (*Ring, error) {
 		if flags&SetupSQAff != 0 {
 			kp.SQThreadCPU = uint32(p.SQThreadCPU)
 		}
+		if flags&SetupAttachWQ != 0 {
+			kp.WQFd = uint32(p.AttachWQ.fd)
+		}
 		fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&kp)), 0)
 		if errno == unix.EINTR {
 			continue
@@ -195,6 +212,9 @@ func New(p Params) (*Ring, error) {
 			if err != nil {
 				unix.Close(int(fd))
 				return nil, err
+			}
+			if p.RegisterRingFD {
+				_ = r.RegisterRingFD() // an old kernel (EINVAL): enter through the fd
 			}
 			return r, nil
 		}

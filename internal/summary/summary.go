@@ -42,6 +42,10 @@ type Row struct {
 	// kept apart from Warnings, since it is the same for every row and printed once.
 	SyscallsUnavailable string
 	Warnings            []string
+	// Threads is the number of I/O threads of a --jobs sample (0 for one); ThreadMin and ThreadMax the
+	// medians over samples of the slowest and fastest thread's ops/s.
+	Threads              int
+	ThreadMin, ThreadMax float64
 }
 
 // HighCV is the coefficient of variation of ops/s above which the table warns that the medians are
@@ -116,6 +120,19 @@ func Rows(samples []result.Sample) []Row {
 			return s.Memory.RSSPerConnBytes, true
 		})
 		r.TopSyscalls = topSyscalls(counted)
+		for _, s := range timed {
+			r.Threads = max(r.Threads, len(s.Threads))
+		}
+		if r.Threads > 0 {
+			r.ThreadMin = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) {
+				lo, _, ok := result.ThreadSpread(*s)
+				return lo, ok
+			}))
+			r.ThreadMax = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) {
+				_, hi, ok := result.ThreadSpread(*s)
+				return hi, ok
+			}))
+		}
 		seen := map[string]bool{}
 		for _, s := range g.Samples {
 			for _, w := range s.Warnings {
@@ -266,6 +283,11 @@ func WriteTable(w io.Writer, rows []Row) {
 			}
 		}
 		for _, r := range wl {
+			if line := threadLine(r); line != "" {
+				fmt.Fprintf(w, "  %-7s %s\n", termsafe.String(r.Backend), line)
+			}
+		}
+		for _, r := range wl {
 			if r.MemPerConn >= 0 {
 				fmt.Fprintf(w, "  %-7s memory per idle connection: %s (server RSS)\n", termsafe.String(r.Backend), units.HumanBytes(r.MemPerConn))
 			}
@@ -313,6 +335,11 @@ func WriteMarkdown(w io.Writer, rows []Row) {
 		}
 		fmt.Fprintln(w)
 		for _, r := range wl {
+			if line := threadLine(r); line != "" {
+				fmt.Fprintf(w, "- %s: %s\n", termsafe.String(r.Backend), line)
+			}
+		}
+		for _, r := range wl {
 			for _, warn := range r.Warnings {
 				fmt.Fprintf(w, "- **warning** %s: %s\n", termsafe.String(r.Backend), termsafe.String(warn))
 			}
@@ -329,6 +356,15 @@ func cvText(v float64) string {
 		return "-"
 	}
 	return termsafe.Fixed(100*v, 1) + "%"
+}
+
+// threadLine says how the I/O threads of a --jobs row shared the work ("" for one thread): the totals in
+// the table are their sum.
+func threadLine(r Row) string {
+	if r.Threads < 2 {
+		return ""
+	}
+	return fmt.Sprintf("%d I/O threads: %s–%s ops/s per thread (slowest–fastest, medians)", r.Threads, humanRate(r.ThreadMin), humanRate(r.ThreadMax))
 }
 
 // sampleCount says how many samples the medians are of: "6 samples", or "6 timed + 6 counted samples".

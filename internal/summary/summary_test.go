@@ -87,3 +87,35 @@ func TestTableShowsSpreadAndNamesSyscalls(t *testing.T) {
 		t.Errorf("want one line saying why and how to enable:\n%s", out)
 	}
 }
+
+// A --jobs series shows its totals in the table and the spread between its threads below it; a one-thread
+// series shows no such line.
+func TestRowsThreadSpread(t *testing.T) {
+	mk := func(jobs string, lo, hi float64) result.Sample {
+		s := result.Sample{Workload: "small-file", Backend: "epoll", Params: map[string]string{"jobs": jobs}, Seconds: 1,
+			Ops: int64(lo + hi), OpsPerSec: lo + hi, EntersPerOp: -1}
+		if jobs != "1" {
+			s.Threads = []result.Thread{{TID: 1, Ops: int64(lo), OpsPerSec: lo}, {TID: 2, Ops: int64(hi), OpsPerSec: hi}}
+		}
+		return s
+	}
+	rows := Rows([]result.Sample{mk("2", 100e3, 300e3), mk("2", 200e3, 250e3), mk("2", 150e3, 400e3), mk("1", 50e3, 50e3)})
+	if len(rows) != 2 {
+		t.Fatalf("rows %+v: want one per jobs value", rows)
+	}
+	r := rows[0]
+	if r.Threads != 2 || r.ThreadMin != 150e3 || r.ThreadMax != 300e3 || r.OpsPerSec != 450e3 {
+		t.Errorf("row %+v: want 2 threads, median slowest 150k, fastest 300k, total 450k", r)
+	}
+	var b bytes.Buffer
+	WriteTable(&b, rows)
+	out := b.String()
+	if strings.Count(out, "I/O threads") != 1 || !strings.Contains(out, "epoll   2 I/O threads: 150.0k–300.0k ops/s per thread") {
+		t.Errorf("table:\n%s", out)
+	}
+	b.Reset()
+	WriteMarkdown(&b, rows)
+	if !strings.Contains(b.String(), "- epoll: 2 I/O threads: ") {
+		t.Errorf("markdown:\n%s", b.String())
+	}
+}

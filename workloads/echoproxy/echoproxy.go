@@ -61,9 +61,12 @@ type Settings struct {
 	Rate      float64
 	IdleConns int
 	Multishot bool
-	Verify    bool
-	Timeout   time.Duration
-	Options   backend.Options
+	// Threads are the server's event loops, GenThreads the load generator's threads.
+	Threads    int
+	GenThreads int
+	Verify     bool
+	Timeout    time.Duration
+	Options    backend.Options
 }
 
 // Validate implements workloads.Workload: it checks the echo-proxy flags without starting anything. The
@@ -76,7 +79,7 @@ func (Workload) Validate(cfg workloads.Config) error {
 // Check fills defaults and validates, naming the flag in any error.
 func Check(cfg workloads.Config) (Settings, error) {
 	s := Settings{Topology: cfg.Topology, Conns: cfg.Conns, MsgSize: cfg.MsgSize, Pipeline: cfg.Pipeline, Rate: cfg.Rate,
-		IdleConns: cfg.IdleConns, Multishot: cfg.Multishot, Verify: cfg.Verify, Timeout: cfg.Timeout, Options: cfg.Options}
+		IdleConns: cfg.IdleConns, Multishot: cfg.Multishot, Threads: cfg.Threads, GenThreads: cfg.GenThreads, Verify: cfg.Verify, Timeout: cfg.Timeout, Options: cfg.Options}
 	if s.Topology == "" {
 		s.Topology = backend.TopologyEcho
 	}
@@ -107,6 +110,21 @@ func Check(cfg workloads.Config) (Settings, error) {
 	if s.IdleConns < 0 || s.IdleConns > loadgen.MaxConns {
 		return s, fmt.Errorf("--idle-conns %d: want 0 to %d", s.IdleConns, loadgen.MaxConns)
 	}
+	if s.Threads == 0 {
+		s.Threads = 1
+	}
+	if s.Threads < 1 || s.Threads > backend.MaxThreads {
+		return s, fmt.Errorf("--threads %d: want 1 to %d", s.Threads, backend.MaxThreads)
+	}
+	if s.GenThreads == 0 {
+		s.GenThreads = 1
+	}
+	if s.GenThreads < 1 || s.GenThreads > loadgen.MaxThreads {
+		return s, fmt.Errorf("--gen-threads %d: want 1 to %d", s.GenThreads, loadgen.MaxThreads)
+	}
+	if s.GenThreads > s.Conns {
+		return s, fmt.Errorf("--gen-threads %d: more threads than --conns %d", s.GenThreads, s.Conns)
+	}
 	if s.Timeout == 0 {
 		s.Timeout = DefaultTimeout
 	}
@@ -130,7 +148,7 @@ func (s Settings) FDsNeeded() int {
 
 // Params identify the series.
 func (s Settings) Params() map[string]string {
-	return Params(s.Topology, s.Conns, s.MsgSize, s.Pipeline, s.Rate, s.IdleConns, s.Multishot)
+	return ThreadParams(Params(s.Topology, s.Conns, s.MsgSize, s.Pipeline, s.Rate, s.IdleConns, s.Multishot), s.Threads, s.GenThreads)
 }
 
 // Prepare implements workloads.Workload: it checks the settings and starts the load-generator process
@@ -143,7 +161,7 @@ func (Workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Pr
 	if err := fds.RaiseLimit(s.FDsNeeded()); err != nil {
 		return nil, fmt.Errorf("--conns %d --idle-conns %d: %w", s.Conns, s.IdleConns, err)
 	}
-	serverCPUs, genCPUs := cpuSplit()
+	serverCPUs, genCPUs := cpuSplit(s.GenThreads)
 	child, err := loadgen.StartChild(genCPUs)
 	if err != nil {
 		return nil, err
@@ -188,18 +206,19 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 	restore := confine(p.serverCPUs)
 	defer restore()
 	ss, err := StartServer(b, ServerOptions{Topology: s.Topology, Upstream: p.upstream, Multishot: s.Multishot,
-		MaxConns: s.Conns + s.IdleConns + 64, Options: s.Options})
+		MaxConns: s.Conns + s.IdleConns + 64, Threads: s.Threads, Options: s.Options})
 	if err != nil {
 		return sm, err
 	}
 	if len(p.genCPUs) == 0 {
 		sm.Warnings = append(sm.Warnings, result.Warning{Kind: result.WarnGeneratorSharedCPU, Text: "ONE CPU: the load generator shares the server's core"})
 	}
-	if ss.Server.ThreadID() > 0 && runtime.GOMAXPROCS(0) < 2 {
+	if n := len(backend.ServerThreadIDs(ss.Server)); n > 0 && runtime.GOMAXPROCS(0) < n+1 {
 		// With one P, the runtime takes it from the server's locked thread whenever that blocks in
 		// epoll_wait or io_uring_enter for more than 20 us, and sysmon then polls every 20 us (measured:
 		// +0.7 syscalls and +8 us CPU per request at one connection). A second, idle P avoids that.
-		runtime.GOMAXPROCS(2)
+		// With N loops: N+1.
+		runtime.GOMAXPROCS(n + 1)
 	}
 	err = p.run(ctx, spec, ss, &sm)
 	// Tear down in order: the clients go, the server sees them go, the server stops.
@@ -230,7 +249,7 @@ func (p *prepared) run(ctx context.Context, spec workloads.SampleSpec, ss *Serve
 		sm.Memory = ConnMemory(before, TakeMem(), s.IdleConns)
 	}
 	cfg := loadgen.Config{Target: ss.Addr, Conns: s.Conns, MsgSize: s.MsgSize, Pipeline: s.Pipeline, Rate: s.Rate,
-		Verify: s.Verify, Timeout: s.Timeout}
+		Verify: s.Verify, Timeout: s.Timeout, Threads: s.GenThreads}
 	if err := p.child.Dial(cfg); err != nil {
 		return p.blame(ss, err)
 	}

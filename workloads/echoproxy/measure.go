@@ -10,12 +10,9 @@ type span interface {
 	Close()
 }
 
-// beginSpan brackets the server process (this one) and, apart, the server's I/O thread.
-func beginSpan(m *measure.Meter, tid int) (span, error) {
-	scope := measure.Scope{}
-	if tid > 0 {
-		scope.BackendTIDs = []int{tid}
-	}
+// beginSpan brackets the server process (this one) and, apart, the server's I/O threads.
+func beginSpan(m *measure.Meter, tids []int) (span, error) {
+	scope := measure.Scope{BackendTIDs: tids}
 	s, err := m.Begin(scope)
 	if err != nil {
 		return nil, err

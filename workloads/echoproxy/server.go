@@ -23,6 +23,7 @@ type ServerOptions struct {
 	Upstream  string
 	Multishot bool
 	MaxConns  int
+	Threads   int // event loops, each with its own listening socket on Listen (SO_REUSEPORT)
 	Options   backend.Options
 }
 
@@ -46,12 +47,16 @@ func StartServer(b backend.Backend, o ServerOptions) (*ServerSide, error) {
 		o.Listen = "127.0.0.1:0"
 	}
 	backlog := max(o.MaxConns, 4096)
-	fd, addr, err := netutil.Listen(o.Listen, backlog)
+	fds, addr, err := netutil.ListenN(o.Listen, backlog, o.Threads)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := b.NewServer(backend.ServerConfig{ListenFD: fd, Topology: o.Topology, Upstream: o.Upstream,
-		Multishot: o.Multishot, MaxConns: o.MaxConns, Options: o.Options})
+	cfg := backend.ServerConfig{ListenFD: fds[0], Topology: o.Topology, Upstream: o.Upstream,
+		Multishot: o.Multishot, MaxConns: o.MaxConns, Threads: o.Threads, Options: o.Options}
+	if o.Threads > 1 {
+		cfg.ListenFDs = fds
+	}
+	srv, err := b.NewServer(cfg)
 	if err != nil {
 		return nil, err // NewServer closed fd
 	}
@@ -147,13 +152,13 @@ type Window struct {
 	before backend.EngineCounters
 }
 
-// Begin starts measuring the server process (and, apart, its I/O thread) with m.
+// Begin starts measuring the server process (and, apart, its I/O threads: every event loop's) with m.
 func (s *ServerSide) Begin(m *measure.Meter) (*Window, error) {
 	if m == nil {
 		return nil, workloads.ErrNoMeter
 	}
 	w := &Window{ss: s, before: s.Server.Counters()}
-	sp, err := beginSpan(m, s.Server.ThreadID())
+	sp, err := beginSpan(m, backend.ServerThreadIDs(s.Server))
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +203,18 @@ func Params(topology string, conns, msgSize, pipeline int, rate float64, idle in
 	return p
 }
 
+// ThreadParams adds the thread counts to an echo-proxy series' parameters when they are not 1 (so a
+// series of one-thread runs keeps the parameters it had before there were threads).
+func ThreadParams(p map[string]string, threads, genThreads int) map[string]string {
+	if threads > 1 {
+		p["threads"] = strconv.Itoa(threads)
+	}
+	if genThreads > 1 {
+		p["gen-threads"] = strconv.Itoa(genThreads)
+	}
+	return p
+}
+
 // ClientFigures fills sm's throughput and latency from the load generator's result.
 func ClientFigures(sm *result.Sample, r loadgen.Result) error {
 	sm.Ops, sm.Bytes, sm.Seconds = r.Ops, r.Bytes, r.Seconds
@@ -214,25 +231,40 @@ func ClientFigures(sm *result.Sample, r loadgen.Result) error {
 }
 
 // GeneratorCheck compares the load generator's CPU per request with the server's: it returns a line
-// saying both (and how busy the generator's thread was), and adds a warning to sm when the generator used
-// at least as much CPU per request as the server: it may then be what limits throughput.
+// saying both (and how busy the generator's threads were), and adds a warning to sm when a generator
+// thread used at least as much CPU per request it carried as the server used per request: it may then be
+// what limits throughput. With several generator threads each is checked on its own requests (one
+// saturated thread holds its connections back however idle the others are).
 func GeneratorCheck(sm *result.Sample, r loadgen.Result) string {
 	if r.Ops <= 0 {
 		return ""
 	}
-	gen := float64(r.ThreadCPUNs) / float64(r.Ops)
-	busy := 0.0
-	if r.Seconds > 0 {
-		busy = float64(r.ThreadCPUNs) / (r.Seconds * 1e9)
+	threads := r.Threads
+	if len(threads) == 0 {
+		threads = []loadgen.ThreadResult{{Ops: r.Ops, Seconds: r.Seconds, ThreadCPUNs: r.ThreadCPUNs}}
 	}
-	line := fmt.Sprintf("load generator %.2f µs CPU per request (process %.2f µs; its thread %.0f%% busy; %s engine)",
-		gen/1e3, float64(r.ProcessCPUNs)/float64(r.Ops)/1e3, 100*busy, r.Engine)
+	gen := float64(r.ThreadCPUNs) / float64(r.Ops)
+	busy, worst, worstBusy := 0.0, -1.0, 0.0
+	for _, t := range threads {
+		busy = max(busy, t.Busy())
+		if t.Ops > 0 {
+			if c := float64(t.ThreadCPUNs) / float64(t.Ops); c > worst {
+				worst, worstBusy = c, t.Busy()
+			}
+		}
+	}
+	who := "its thread"
+	if len(threads) > 1 {
+		who = fmt.Sprintf("busiest of its %d threads", len(threads))
+	}
+	line := fmt.Sprintf("load generator %.2f µs CPU per request (process %.2f µs; %s %.0f%% busy; %s engine)",
+		gen/1e3, float64(r.ProcessCPUNs)/float64(r.Ops)/1e3, who, 100*busy, r.Engine)
 	if sm.CPU.PerOpNs > 0 {
 		line += fmt.Sprintf(", server %.2f µs", sm.CPU.PerOpNs/1e3)
-		if gen >= sm.CPU.PerOpNs {
+		if worst >= sm.CPU.PerOpNs {
 			sm.Warnings = result.AddWarnings(sm.Warnings, result.Warn(result.WarnGeneratorBottleneck,
 				"LOAD GENERATOR MAY BE THE BOTTLENECK: it used %.2f µs CPU per request, the server %.2f µs (generator thread %.0f%% busy)",
-				gen/1e3, sm.CPU.PerOpNs/1e3, 100*busy))
+				worst/1e3, sm.CPU.PerOpNs/1e3, 100*worstBusy))
 		}
 	}
 	return line
@@ -240,12 +272,19 @@ func GeneratorCheck(sm *result.Sample, r loadgen.Result) string {
 
 // cpuSplit gives the load generator the last CPU this process may use and the server the others; with a
 // single CPU both share it (nil, nil).
-func cpuSplit() (server, gen []int) {
+//
+// With genThreads > 1 the generator gets the last genThreads CPUs where at least as many are left for the
+// server; otherwise the last one, as with one thread.
+func cpuSplit(genThreads int) (server, gen []int) {
 	cpus := cpuset.Allowed()
 	if len(cpus) < 2 {
 		return nil, nil
 	}
-	return cpus[:len(cpus)-1], cpus[len(cpus)-1:]
+	g := 1
+	if genThreads > 1 && len(cpus) >= 2*genThreads {
+		g = genThreads
+	}
+	return cpus[:len(cpus)-g], cpus[len(cpus)-g:]
 }
 
 // confine keeps this process (the server) off the load generator's CPU for the length of a sample, with

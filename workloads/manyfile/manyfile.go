@@ -36,35 +36,26 @@ func (workload) Summary() string {
 
 // withDefaults fills the settings left at zero with the workload's defaults.
 func withDefaults(cfg workloads.Config) workloads.Config {
-	if cfg.Files == 0 {
-		cfg.Files = DefaultFiles
-	}
-	if cfg.FileSize == 0 {
-		cfg.FileSize = DefaultFileSize
-	}
-	if cfg.Pattern == "" {
-		cfg.Pattern = "rand"
-	}
-	return cfg
+	return filedrive.WithFileDefaults(cfg, DefaultFiles, DefaultFileSize)
 }
 
 // Validate implements workloads.Workload. Prepare checks the flags again.
 func (workload) Validate(cfg workloads.Config) error { return validate(withDefaults(cfg)) }
 
 func validate(cfg workloads.Config) error {
-	switch {
-	case cfg.Files < 0:
-		return fmt.Errorf("--files %d: must be at least 1", cfg.Files)
-	case cfg.FileSize < 0:
-		return fmt.Errorf("--file-size %d: must be positive", cfg.FileSize)
-	case cfg.FileSize > MaxFileSize:
+	if err := filedrive.CheckFileCounts(cfg); err != nil {
+		return err
+	}
+	if cfg.FileSize > MaxFileSize {
 		return fmt.Errorf("--file-size %d: many-file reads each file whole, at most %d bytes", cfg.FileSize, MaxFileSize)
-	case cfg.Pattern != "rand" && cfg.Pattern != "seq":
-		return fmt.Errorf("--pattern %q: want rand or seq", cfg.Pattern)
-	case cfg.Direct:
+	}
+	if err := filedrive.CheckPattern(cfg); err != nil {
+		return err
+	}
+	if cfg.Direct {
 		return errors.New("--direct: many-file reads through the page cache only")
 	}
-	return nil
+	return filedrive.ValidateJobs(cfg, cfg.FileSize)
 }
 
 func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
@@ -72,18 +63,14 @@ func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Pr
 	if err := validate(cfg); err != nil {
 		return nil, err
 	}
-	var prog func(done, total int)
-	if cfg.Progress != nil {
-		prog = func(done, total int) { cfg.Progress(fmt.Sprintf("creating data set: %d/%d files", done, total)) }
-	}
-	set, err := dataset.Open(ctx, dataset.Spec{Dir: cfg.Dir, Name: "many-file", Files: cfg.Files, FileSize: cfg.FileSize,
-		FilesPerDir: 1000, Seed: cfg.Seed}, prog)
+	files, err := filedrive.OpenFiles(ctx, cfg, dataset.Spec{Dir: cfg.Dir, Name: "many-file", Files: cfg.Files,
+		FileSize: cfg.FileSize, FilesPerDir: 1000, Seed: cfg.Seed})
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{cfg: cfg, set: set}
+	p := &prepared{cfg: cfg, Files: files}
 	if cfg.Mlock {
-		if p.lock, err = dataset.LockInMemory(set.Paths); err != nil {
+		if p.Lock, err = dataset.LockInMemory(p.Set.Paths); err != nil {
 			p.Close()
 			return nil, err // LockInMemory names --mlock
 		}
@@ -92,65 +79,60 @@ func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Pr
 }
 
 type prepared struct {
-	cfg  workloads.Config
-	set  *dataset.Set
-	lock *dataset.Lock
+	cfg workloads.Config
+	*filedrive.Files
 }
 
 func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (result.Sample, error) {
-	if p.lock == nil {
-		if err := dataset.Warm(ctx, p.set.Paths); err != nil {
-			return result.Sample{}, fmt.Errorf("warming the page cache: %w", err)
-		}
+	if err := p.Warm(ctx); err != nil {
+		return result.Sample{}, err
 	}
 	params := filedrive.CommonParams(p.cfg)
 	params["files"] = strconv.Itoa(p.cfg.Files)
 	params["size"] = strconv.FormatInt(p.cfg.FileSize, 10)
 	params["pattern"] = p.cfg.Pattern
+	filedrive.JobParams(params, p.cfg)
 	return filedrive.RunSample(ctx, filedrive.SampleInput{
 		Workload: "many-file",
 		Spec:     spec,
 		Config:   backend.FileConfig{Options: p.cfg.Options, BufSize: int(p.cfg.FileSize)},
-		NewSource: func() filedrive.Source {
-			return &source{rng: filedrive.NewRand(p.cfg.Seed ^ uint64(spec.Repeat+1)*0x9e3779b97f4a7c15),
-				paths: p.set.PathsZ, size: int32(p.cfg.FileSize), seq: p.cfg.Pattern == "seq", verify: p.cfg.Verify, seed: p.cfg.Seed}
+		NewSource: func(job int) filedrive.Source {
+			s := &source{rng: filedrive.NewRand(filedrive.StreamSeed(p.cfg.Seed^uint64(spec.Repeat+1)*0x9e3779b97f4a7c15, job)),
+				paths: p.Set.PathsZ, size: int32(p.cfg.FileSize), seq: p.cfg.Pattern == "seq", verify: p.cfg.Verify, seed: p.cfg.Seed}
+			first, n := filedrive.Share(uint64(len(s.paths)), job, max(p.cfg.Jobs, 1))
+			s.first, s.n = int(first), int(n)
+			return s
 		},
-		Params:    params,
-		Locked:    p.lock != nil,
-		Residency: filedrive.ResidencyOf(p.set.Paths),
+		Jobs:        p.cfg.Jobs,
+		ShareSQPoll: p.cfg.SQShare,
+		Params:      params,
+		Locked:      p.Lock != nil,
+		Residency:   filedrive.ResidencyOf(p.Set.Paths),
 	})
 }
 
-func (p *prepared) Close() error {
-	var errs []error
-	if p.lock != nil {
-		errs = append(errs, p.lock.Unlock())
-	}
-	if p.cfg.Keep {
-		// Kept for the next run: mark it kept, release the set's descriptor and shared lock, delete nothing.
-		errs = append(errs, p.set.Keep())
-	} else {
-		errs = append(errs, p.set.Remove())
-	}
-	return errors.Join(errs...)
-}
+func (p *prepared) Close() error { return p.Release() }
 
+// source generates open-read-close requests. With several I/O threads (--jobs), each has its own: random
+// files from an independent stream over the whole set, or sequentially through a range of files of its
+// own (thread i of n: files [i*total/n, (i+1)*total/n)), wrapping round in it.
 type source struct {
-	rng    filedrive.Rand
-	paths  [][]byte
-	size   int32
-	seq    bool
-	next   int
-	verify bool
-	seed   uint64
+	rng      filedrive.Rand
+	paths    [][]byte
+	size     int32
+	seq      bool
+	first, n int // seq: the thread's range of files
+	next     int
+	verify   bool
+	seed     uint64
 }
 
 func (s *source) Fill(reqs []backend.Request) {
 	for i := range reqs {
 		var idx int
 		if s.seq {
-			idx = s.next
-			s.next = (s.next + 1) % len(s.paths)
+			idx = s.first + s.next
+			s.next = (s.next + 1) % s.n
 		} else {
 			idx = int(s.rng.Next() % uint64(len(s.paths)))
 		}

@@ -44,17 +44,9 @@ func (workload) Summary() string {
 
 // withDefaults fills the settings left at zero with the workload's defaults.
 func withDefaults(cfg workloads.Config) workloads.Config {
-	if cfg.Files == 0 {
-		cfg.Files = DefaultFiles
-	}
-	if cfg.FileSize == 0 {
-		cfg.FileSize = DefaultFileSize
-	}
+	cfg = filedrive.WithFileDefaults(cfg, DefaultFiles, DefaultFileSize)
 	if cfg.BlockSize == 0 {
 		cfg.BlockSize = DefaultBlockSize
-	}
-	if cfg.Pattern == "" {
-		cfg.Pattern = "rand"
 	}
 	return cfg
 }
@@ -67,12 +59,12 @@ func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Pr
 	if err := validate(cfg); err != nil {
 		return nil, err
 	}
-	set, err := dataset.Open(ctx, dataset.Spec{Dir: cfg.Dir, Name: "small-file", Files: cfg.Files, FileSize: cfg.FileSize, Seed: cfg.Seed},
-		progress(cfg))
+	files, err := filedrive.OpenFiles(ctx, cfg, dataset.Spec{Dir: cfg.Dir, Name: "small-file", Files: cfg.Files,
+		FileSize: cfg.FileSize, Seed: cfg.Seed})
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{cfg: cfg, set: set}
+	p := &prepared{cfg: cfg, Files: files}
 	if err := p.open(ctx); err != nil {
 		p.Close()
 		return nil, err
@@ -81,11 +73,10 @@ func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Pr
 }
 
 func validate(cfg workloads.Config) error {
+	if err := filedrive.CheckFileCounts(cfg); err != nil {
+		return err
+	}
 	switch {
-	case cfg.Files < 0:
-		return fmt.Errorf("--files %d: must be at least 1", cfg.Files)
-	case cfg.FileSize < 0:
-		return fmt.Errorf("--file-size %d: must be positive", cfg.FileSize)
 	case cfg.BlockSize < 0:
 		return fmt.Errorf("--block-size %d: must be positive", cfg.BlockSize)
 	case cfg.BlockSize%BlockAlign != 0:
@@ -94,26 +85,20 @@ func validate(cfg workloads.Config) error {
 		return fmt.Errorf("--block-size %d: at most %s", cfg.BlockSize, units.FormatSize(MaxBlockSize))
 	case int64(cfg.BlockSize) > cfg.FileSize:
 		return fmt.Errorf("--block-size %d is larger than --file-size %d", cfg.BlockSize, cfg.FileSize)
-	case cfg.Pattern != "rand" && cfg.Pattern != "seq":
-		return fmt.Errorf("--pattern %q: want rand or seq", cfg.Pattern)
-	case cfg.Direct && cfg.Mlock:
+	}
+	if err := filedrive.CheckPattern(cfg); err != nil {
+		return err
+	}
+	if cfg.Direct && cfg.Mlock {
 		return errors.New("--direct and --mlock together make no sense: O_DIRECT bypasses the page cache")
 	}
-	return nil
-}
-
-func progress(cfg workloads.Config) func(done, total int) {
-	if cfg.Progress == nil {
-		return nil
-	}
-	return func(done, total int) { cfg.Progress(fmt.Sprintf("creating data set: %d/%d files", done, total)) }
+	return filedrive.ValidateJobs(cfg, int64(cfg.BlockSize))
 }
 
 type prepared struct {
-	cfg  workloads.Config
-	set  *dataset.Set
-	fds  []int
-	lock *dataset.Lock
+	cfg workloads.Config
+	*filedrive.Files
+	fds []int
 }
 
 func (p *prepared) open(ctx context.Context) error {
@@ -121,7 +106,7 @@ func (p *prepared) open(ctx context.Context) error {
 	if p.cfg.Direct {
 		flags |= unix.O_DIRECT
 	}
-	for _, path := range p.set.Paths {
+	for _, path := range p.Set.Paths {
 		fd, err := unix.Open(path, flags, 0)
 		if err != nil {
 			if p.cfg.Direct && errors.Is(err, unix.EINVAL) {
@@ -132,61 +117,56 @@ func (p *prepared) open(ctx context.Context) error {
 		p.fds = append(p.fds, fd)
 	}
 	if p.cfg.Mlock {
-		l, err := dataset.LockInMemory(p.set.Paths)
+		l, err := dataset.LockInMemory(p.Set.Paths)
 		if err != nil {
 			return err // LockInMemory names --mlock
 		}
-		p.lock = l
+		p.Lock = l
 	}
 	return nil
 }
 
 func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (result.Sample, error) {
-	if !p.cfg.Direct && p.lock == nil {
-		// The page cache here drops pages idle for about a minute: warm before every sample, then check.
-		if err := dataset.Warm(ctx, p.set.Paths); err != nil {
-			return result.Sample{}, fmt.Errorf("warming the page cache: %w", err)
-		}
+	if err := p.Warm(ctx); err != nil {
+		return result.Sample{}, err
 	}
 	params := filedrive.CommonParams(p.cfg)
 	params["bs"] = strconv.Itoa(p.cfg.BlockSize)
 	params["pattern"] = p.cfg.Pattern
+	filedrive.JobParams(params, p.cfg)
 	if p.cfg.Direct {
 		params["direct"] = "1"
 	}
 	in := filedrive.SampleInput{
-		Workload:  "small-file",
-		Spec:      spec,
-		Config:    backend.FileConfig{Options: p.cfg.Options, FDs: p.fds, BufSize: p.cfg.BlockSize},
-		NewSource: func() filedrive.Source { return newSource(p.cfg, p.set.Paths, uint64(spec.Repeat)) },
-		Params:    params,
-		Locked:    p.lock != nil,
+		Workload: "small-file",
+		Spec:     spec,
+		Config:   backend.FileConfig{Options: p.cfg.Options, FDs: p.fds, BufSize: p.cfg.BlockSize},
+		NewSource: func(job int) filedrive.Source {
+			return newSource(p.cfg, p.Set.Paths, uint64(spec.Repeat), job, max(p.cfg.Jobs, 1))
+		},
+		Jobs:        p.cfg.Jobs,
+		ShareSQPoll: p.cfg.SQShare,
+		Params:      params,
+		Locked:      p.Lock != nil,
 	}
 	if !p.cfg.Direct {
-		in.Residency = filedrive.ResidencyOf(p.set.Paths)
+		in.Residency = filedrive.ResidencyOf(p.Set.Paths)
 	}
 	return filedrive.RunSample(ctx, in)
 }
 
 func (p *prepared) Close() error {
 	var errs []error
-	if p.lock != nil {
-		errs = append(errs, p.lock.Unlock())
-	}
 	for _, fd := range p.fds {
 		errs = append(errs, unix.Close(fd))
 	}
 	p.fds = nil
-	if p.cfg.Keep {
-		// Kept for the next run: mark it kept, release the set's descriptor and shared lock, delete nothing.
-		errs = append(errs, p.set.Keep())
-	} else {
-		errs = append(errs, p.set.Remove())
-	}
-	return errors.Join(errs...)
+	return p.Release(errs...)
 }
 
-// source generates block reads.
+// source generates block reads. With several I/O threads (--jobs), each has its own: random reads from
+// an independent stream over the whole data set, sequential reads through a range of blocks of its own
+// (thread i of n: blocks [i*total/n, (i+1)*total/n) of the files laid end to end), wrapping round in it.
 type source struct {
 	rng           filedrive.Rand
 	paths         []string // file i is paths[i], for errors
@@ -194,14 +174,15 @@ type source struct {
 	blocksPerFile uint64
 	bs            int64
 	seq           bool
+	first, blocks uint64 // seq: the thread's range of blocks
 	nextBlock     uint64
 	verify        bool
 	seed          uint64
 }
 
-func newSource(cfg workloads.Config, paths []string, salt uint64) *source {
-	return &source{
-		rng:           filedrive.NewRand(cfg.Seed ^ (salt+1)*0x9e3779b97f4a7c15),
+func newSource(cfg workloads.Config, paths []string, salt uint64, job, jobs int) *source {
+	s := &source{
+		rng:           filedrive.NewRand(filedrive.StreamSeed(cfg.Seed^(salt+1)*0x9e3779b97f4a7c15, job)),
 		paths:         paths,
 		files:         len(paths),
 		blocksPerFile: uint64(cfg.FileSize / int64(cfg.BlockSize)),
@@ -210,6 +191,8 @@ func newSource(cfg workloads.Config, paths []string, salt uint64) *source {
 		verify:        cfg.Verify,
 		seed:          cfg.Seed,
 	}
+	s.first, s.blocks = filedrive.Share(s.blocksPerFile*uint64(s.files), job, jobs)
+	return s
 }
 
 func (s *source) Fill(reqs []backend.Request) {
@@ -217,8 +200,7 @@ func (s *source) Fill(reqs []backend.Request) {
 		var file int
 		var block uint64
 		if s.seq {
-			total := s.blocksPerFile * uint64(s.files)
-			n := s.nextBlock % total
+			n := s.first + s.nextBlock%s.blocks
 			s.nextBlock++
 			file, block = int(n/s.blocksPerFile), n%s.blocksPerFile
 		} else {

@@ -220,3 +220,26 @@ func TestProbesWithIOUringDenied(t *testing.T) {
 		})
 	}
 }
+
+// TestSQPollCPUError: a real SQPOLL ring pinned to a CPU that does not exist is refused with EINVAL,
+// explained as the CPU's fault, not as SQPOLL missing.
+func TestSQPollCPUError(t *testing.T) {
+	if err := SetupFlag(FlagSQPoll); err != nil {
+		t.Skip(err)
+	}
+	const cpu = 1000
+	_, err := ring.New(ring.Params{Entries: 8, SQPoll: true, SQThreadCPU: cpu})
+	if !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("SQPOLL on CPU %d: %v, want EINVAL", cpu, err)
+	}
+	got := SQPollCPUError(cpu, SetupError(err))
+	if !errors.Is(got, ErrSQPollCPU) || !errors.Is(got, unix.EINVAL) || errors.Is(got, ErrNotSupported) {
+		t.Fatalf("SQPollCPUError = %v: want ErrSQPollCPU and EINVAL, not ErrNotSupported", got)
+	}
+	if !strings.Contains(got.Error(), "CPU 1000 (EINVAL)") {
+		t.Errorf("SQPollCPUError = %q, want it to name the CPU", got)
+	}
+	if e := SQPollCPUError(-1, unix.ENOMEM); !errors.Is(e, ErrNotSupported) {
+		t.Errorf("unpinned ENOMEM: %v, want SetupError's", e)
+	}
+}

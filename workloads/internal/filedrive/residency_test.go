@@ -35,7 +35,7 @@ func TestSampleBelowTheResidencyFloorIsInvalid(t *testing.T) {
 		s, err := RunSample(context.Background(), SampleInput{
 			Workload: "small-file", Spec: workloads.SampleSpec{Backend: b, Duration: 20 * time.Millisecond, Warmup: true},
 			Config:    backend.FileConfig{Options: backend.Options{Depth: 4, Batch: 2, SQCPU: -1}, FDs: []int{fd}, BufSize: 4096},
-			NewSource: func() Source { return &fileSource{blocks: 256} },
+			NewSource: func(int) Source { return &fileSource{blocks: 256} },
 			Residency: ResidencyOf([]string{path}),
 		})
 		if err != nil {

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ringbench/ringbench/internal/export"
+	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/termsafe"
+)
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:      "show",
+		Usage:     "print stored result files again, in any output format, without measuring",
+		ArgsUsage: "RESULT.json...",
+		Description: "Renders result files written by `ringbench run` or `load` as run would have printed them, or in a " +
+			"format for other tools: table, json (the file itself; one document per file), csv (one row per sample, " +
+			"empty cells for figures not measured), markdown, gobench (Go benchmark text for benchstat), openmetrics " +
+			"(for a Pushgateway or a Prometheus textfile collector; ends with # EOF). Table, markdown and json render " +
+			"each file on its own; csv, gobench and openmetrics write one document for all files.\n\n" +
+			"--hlog DIR writes each series' latency histograms as HdrHistogram interval logs (NAME.hlog, values in " +
+			"ns) and percentile distributions (NAME.hgrm, values in µs); with --hlog, nothing is printed unless " +
+			"--format is given too. Flags may come before or after the files.\n\n" +
+			"Exit status: 0 shown, 1 stdout or DIR could not be written, 2 bad flag or result file.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table, json, csv, markdown, gobench or openmetrics"},
+			hlogFlag(""),
+			&cli.BoolFlag{Name: "force", Usage: "replace .hlog and .hgrm files in --hlog DIR"},
+		},
+		Action: showAction,
+	})
+}
+
+func showAction(c *cli.Context) error {
+	paths, err := showArgs(c, c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return usageError("show needs at least one result file (ringbench show RESULT.json... [--format F])")
+	}
+	format := c.String("format")
+	if err := checkResultFormat(format); err != nil {
+		return err
+	}
+	hlog := c.String("hlog")
+	if err := checkHlog(hlog, c.Bool("force")); err != nil {
+		return err
+	}
+	files := make([]*result.File, len(paths))
+	for i, p := range paths {
+		if files[i], err = result.Load(p); err != nil {
+			return usageError("%s", oneLine(err.Error()))
+		}
+	}
+	if hlog == "" || c.IsSet("format") {
+		if err := showPrint(c, format, paths, files); err != nil {
+			return err
+		}
+	}
+	if hlog != "" {
+		written, err := export.WriteHlog(hlog, c.Bool("force"), files...)
+		if errors.Is(err, result.ErrInvalid) {
+			return usageError("%s", oneLine(err.Error()))
+		} else if err != nil {
+			return exitError(exitFailure, fmt.Errorf("--hlog: %w", err))
+		}
+		fmt.Fprintf(c.App.ErrWriter, "histogram logs: %d files in %s\n", len(written), hlog)
+	}
+	return nil
+}
+
+// showPrint writes files to stdout in format; with several files, table and markdown name each file first.
+func showPrint(c *cli.Context, format string, paths []string, files []*result.File) error {
+	sw := &stdoutWriter{w: c.App.Writer}
+	var err error
+	if len(files) > 1 && (format == "table" || format == "markdown") {
+		for i, f := range files {
+			if i > 0 {
+				fmt.Fprintln(sw)
+			}
+			name := termsafe.String(paths[i])
+			if f.Label != "" {
+				name += " (" + termsafe.String(f.Label) + ")"
+			}
+			if format == "markdown" {
+				fmt.Fprintf(sw, "## %s\n\n", name)
+			} else {
+				fmt.Fprintf(sw, "== %s ==\n", name)
+			}
+			if err = export.Write(sw, format, f); err != nil {
+				break
+			}
+		}
+	} else {
+		err = export.Write(sw, format, files...)
+	}
+	if err == nil {
+		err = sw.err
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, result.ErrInvalid):
+		return usageError("%s", oneLine(err.Error()))
+	}
+	return exitError(exitFailure, fmt.Errorf("writing the %s output: %w", format, err))
+}
+
+// showArgs separates the files from flags given after them (urfave/cli stops at the first argument),
+// setting those flags on c.
+func showArgs(c *cli.Context, args []string) ([]string, error) {
+	var files []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(files, args[i+1:]...), nil
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			files = append(files, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name == "f" {
+			name = "format"
+		}
+		switch name {
+		case "force":
+			if !hasValue {
+				value = "true"
+			}
+			if _, err := strconv.ParseBool(value); err != nil {
+				return nil, usageError("invalid value %q for flag -%s", value, name)
+			}
+		case "format", "hlog":
+			if !hasValue {
+				if i+1 >= len(args) {
+					return nil, usageError("flag needs an argument: %s", a)
+				}
+				i++
+				value = args[i]
+			}
+		default:
+			return nil, usageError("flag provided but not defined: %s", a)
+		}
+		if err := c.Set(name, value); err != nil {
+			return nil, usageError("invalid value %q for flag %s: %v", value, a, err)
+		}
+	}
+	return files, nil
+}
