@@ -2,7 +2,9 @@
 # ci-regression.sh: build ringbench, run a short suite, compare, print Markdown and exit as `ringbench
 # compare` does:
 #   0 no regression, 1 regression, 2 usage or I/O error (also: build or run failed, baseline missing),
-#   3 not comparable (fingerprints differ, or under --strict a figure is missing or has too few values).
+#   3 not comparable (fingerprints differ, or under --strict a figure is missing or has too few values),
+#   4 inconclusive (no regression found, but too few samples for some comparisons; only without --strict,
+#     i.e. RINGBENCH_STRICT=0: under --strict that is 3), 5 internal error in compare.
 #
 # Two modes:
 #
@@ -197,6 +199,8 @@ case $rc in
 0) say "no regression" ;;
 1) say "REGRESSION against $against" ;;
 3) say "not comparable with $against" ;;
+4) say "inconclusive against $against: too few samples (raise RINGBENCH_COUNT)" ;;
+5) say "compare failed: internal error" ;;
 *) say "compare failed (exit status $rc)" ;;
 esac
 exit $rc

@@ -36,14 +36,15 @@ identical distributions, all new values fall beyond all baseline values with pro
 not in the Holm family.
 
 Exit status: 0 no regression, 1 regression (also under --strict when cells are missing: a regression
-found wins), 2 usage or I/O error, 3 not comparable (fingerprints
-differ in CPU model or count, governor, virtualisation, mitigations or GOMAXPROCS, unless
---allow-mismatch; or, under --strict, a comparison has too few values, a metric is missing on one
-side or in every series, or the sample sizes are too small for any U-test to be significant after
-the correction).
+found wins), 2 usage or I/O error, 3 not comparable (fingerprints differ in CPU model or count,
+governor, virtualisation, mitigations or GOMAXPROCS, unless --allow-mismatch; or, under --strict, a
+comparison has too few values, a metric is missing on one side or in every series, or the sample
+sizes are too small for any U-test to be significant after the correction), 4 inconclusive: no
+regression found, but some comparisons had too few samples to find one (the verdict line counts
+them; --strict makes this 3), 5 internal error (comparing or rendering failed).
 
 When $GITHUB_STEP_SUMMARY is set, the Markdown rendering is appended to it whatever --format says.
-Flags go before the files.`
+Flags may come before or after the files ("--" ends them).`
 
 func init() {
 	commands = append(commands, &cli.Command{
@@ -69,18 +70,15 @@ func init() {
 }
 
 func compareAction(c *cli.Context) error {
-	args := c.Args().Slice()
-	for _, a := range args {
-		if strings.HasPrefix(a, "-") && len(a) > 1 {
-			return usageError("compare: flags go before the files: %q", a)
-		}
+	args, err := interspersedFlags(c, c.Args().Slice())
+	if err != nil {
+		return err
 	}
 	if len(args) < 2 {
 		return usageError("compare needs BASE and NEW result files, got %d file(s)", len(args))
 	}
 
 	opt := compare.DefaultOptions()
-	var err error
 	if opt.Threshold, err = compare.ParseThreshold(c.String("threshold")); err != nil {
 		return usageError("--threshold: %v", err)
 	}
@@ -150,7 +148,7 @@ func compareAction(c *cli.Context) error {
 		if errors.Is(err, compare.ErrUsage) {
 			return exitError(exitUsage, trimUsage(err))
 		}
-		return exitError(exitFailure, err)
+		return exitError(exitInternal, err)
 	}
 	rep.Mismatches = mismatches
 
@@ -166,7 +164,7 @@ func compareAction(c *cli.Context) error {
 		err = compare.WriteBenchstat(&buf, sets)
 	}
 	if err != nil {
-		return exitError(exitFailure, err)
+		return exitError(exitInternal, fmt.Errorf("rendering the %s output: %w", format, err))
 	}
 	if out != "" {
 		if err := result.WriteFileAtomic(out, buf.Bytes(), force); err != nil {
@@ -192,6 +190,8 @@ func compareAction(c *cli.Context) error {
 			fmt.Fprintf(c.App.ErrWriter, "ringbench: also not comparable under --strict: %d problem(s), first: %s\n", len(few), few[0])
 		}
 		return cli.Exit("ringbench: "+rep.VerdictLine(), exitFailure)
+	case compare.ExitInconclusive:
+		return cli.Exit("ringbench: "+rep.VerdictLine()+" (take more samples: run --count 6 or more)", exitInconclusive)
 	default:
 		if out != "" {
 			fmt.Fprintln(c.App.ErrWriter, "ringbench: "+rep.VerdictLine())

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -32,6 +33,42 @@ func sizeFlag(c *cli.Context, name, example string) (int64, error) {
 		return 0, usageError("--%s %q: want a positive size such as %s", name, c.String(name), example)
 	}
 	return v, nil
+}
+
+// countFlag parses the count flag name ("16", "10k", "1M"; units.ParseCount), at most max. Unset, it is
+// the flag's default ("" is 0).
+func countFlag(c *cli.Context, name string, max int64) (int, error) {
+	v := c.String(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := units.ParseCount(v)
+	if err != nil {
+		return 0, usageError("--%s %s: %s", name, v, unquoted(err, v))
+	}
+	if n > max {
+		return 0, usageError("--%s %s: at most %d", name, v, max)
+	}
+	return int(n), nil
+}
+
+// rateFlag parses the rate flag name ("5000", "10k", "1.5M"; units.ParseRate). Unset or "", it is 0.
+func rateFlag(c *cli.Context, name string) (float64, error) {
+	v := c.String(name)
+	if v == "" {
+		return 0, nil
+	}
+	r, err := units.ParseRate(v)
+	if err != nil {
+		return 0, usageError("--%s %s: %s", name, v, unquoted(err, v))
+	}
+	return r, nil
+}
+
+// unquoted is err's message without the quoted value that units' parsers put first, for messages that
+// name the flag and value themselves.
+func unquoted(err error, v string) string {
+	return strings.TrimPrefix(err.Error(), strconv.Quote(v)+": ")
 }
 
 // splitList splits a comma-separated flag value, refusing an empty list and "all" among names.

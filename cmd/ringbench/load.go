@@ -44,25 +44,25 @@ killed or refused a control request), 2 bad flag or value, 3 --engine uring cann
 func init() {
 	commands = append(commands, &cli.Command{
 		Name:        "load",
-		Usage:       "drive a `ringbench serve` server with echo-proxy load and write a result file",
+		Usage:       "drive a ringbench serve server with echo-proxy load and write a result file",
 		UsageText:   "ringbench load --target ADDR [--control ADDR --control-token-file F] [--conns N --msg-size S --pipeline K | --rate R] [--idle-conns N] [--verify]",
 		Description: loadDescription,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "server address, host:port"},
 			&cli.StringFlag{Name: "control", Usage: "the server's control address, for its own figures"},
-			&cli.StringFlag{Name: "control-token", Usage: "the server's control token (as `ringbench serve` printed it)"},
+			&cli.StringFlag{Name: "control-token", Usage: "the server's control token (as ringbench serve printed it)"},
 			&cli.StringFlag{Name: "control-token-file", Usage: "read the server's control token from this file (serve --control-token-file)"},
-			&cli.IntFlag{Name: "conns", Value: 16, Usage: "connections carrying load"},
+			&cli.StringFlag{Name: "conns", Value: "16", Usage: "connections carrying load (k: thousands)"},
 			&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "message size, " + msgSizeRange},
 			&cli.IntFlag{Name: "pipeline", Value: 1, Usage: "requests in flight per connection"},
-			&cli.Float64Flag{Name: "rate", Usage: "open loop at this many requests/s in all (0: closed loop)"},
-			&cli.IntFlag{Name: "idle-conns", Usage: "hold this many idle connections and report memory per connection"},
+			&cli.StringFlag{Name: "rate", Usage: "open loop at this many requests/s in all, e.g. 50k (0: closed loop)"},
+			&cli.StringFlag{Name: "idle-conns", Usage: "hold this many idle connections, e.g. 10k, and report memory per connection"},
 			&cli.BoolFlag{Name: "verify", Usage: "check every echoed byte"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "fail when a connection gets no echo for this long"},
 			&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: 2 * time.Second, Usage: "length of each measured sample"},
 			&cli.DurationFlag{Name: "warmup", Value: 200 * time.Millisecond, Usage: "load before each sample's window"},
 			&cli.DurationFlag{Name: "interval", Value: defaultInterval, Usage: "record req/s and p99 every this long within each sample (0 = off; at least 10ms)"},
-			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 1, Usage: "samples"},
+			&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 6, Usage: "samples (compare wants at least 4, 6 for a 95% CI)"},
 			&cli.IntFlag{Name: "threads", Value: 1, Usage: "load generator threads, each with its own connections (split evenly) and event loop"},
 			&cli.IntFlag{Name: "cpu", Value: -1, Usage: "pin the load generator to this CPU (-1: not pinned)"},
 			&cli.StringFlag{Name: "engine", Value: "auto", Usage: "the load generator's own I/O: uring, epoll, or auto (uring where the kernel allows)"},
@@ -72,7 +72,7 @@ func init() {
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, csv, markdown, gobench, openmetrics"},
 			hlogFlag(""),
 			&cli.StringFlag{Name: "label", Usage: "name this result set"},
-			&cli.BoolFlag{Name: "internal-child", Hidden: true, Usage: "run as the load-generator child of `ringbench run`"},
+			&cli.BoolFlag{Name: "internal-child", Hidden: true, Usage: "run as the load-generator child of ringbench run"},
 		},
 		Action: loadAction,
 	})
@@ -98,9 +98,15 @@ func loadAction(c *cli.Context) error {
 	if c.Int("pipeline") < 1 {
 		return usageError("--pipeline %d: must be at least 1", c.Int("pipeline"))
 	}
-	cfg := loadgen.Config{Target: c.String("target"), Conns: c.Int("conns"), MsgSize: int(ms), Pipeline: c.Int("pipeline"),
-		Rate: c.Float64("rate"), Verify: c.Bool("verify"), Timeout: c.Duration("timeout"), Engine: c.String("engine"),
+	cfg := loadgen.Config{Target: c.String("target"), MsgSize: int(ms), Pipeline: c.Int("pipeline"),
+		Verify: c.Bool("verify"), Timeout: c.Duration("timeout"), Engine: c.String("engine"),
 		Threads: c.Int("threads")}
+	if cfg.Conns, err = countFlag(c, "conns", loadgen.MaxConns); err != nil {
+		return err
+	}
+	if cfg.Rate, err = rateFlag(c, "rate"); err != nil {
+		return err
+	}
 	if cfg.Conns < 1 {
 		return usageError("--conns %d: must be at least 1", cfg.Conns)
 	}
@@ -117,7 +123,10 @@ func loadAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	idle := c.Int("idle-conns")
+	idle, err := countFlag(c, "idle-conns", loadgen.MaxConns)
+	if err != nil {
+		return err
+	}
 	count, dur, warm := c.Int("count"), c.Duration("duration"), c.Duration("warmup")
 	if idle < 0 || idle > loadgen.MaxConns {
 		return usageError("--idle-conns %d: want 0 to %d", idle, loadgen.MaxConns)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +92,40 @@ func TestVersionPrintsInjectedCommit(t *testing.T) {
 	r := runRingbench(t, "", 30*time.Second, "version")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "ringbench test") || !strings.Contains(r.Stdout, "commit testcommit") {
 		t.Fatalf("version: %+v", r)
+	}
+}
+
+// TestVersionFromBuildInfo: a build without -ldflags in a git checkout says the revision the Go toolchain
+// stamped, "-dirty" when the tree had changes.
+func TestVersionFromBuildInfo(t *testing.T) {
+	bi := &debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}}
+	if v, c := stampFromBuildInfo(bi, "dev", ""); v != "v1.2.3" || c != "0123456789ab-dirty" {
+		t.Errorf("stamp: %q %q", v, c)
+	}
+	if v, c := stampFromBuildInfo(bi, "v9", "abc"); v != "v9" || c != "abc" {
+		t.Errorf("linker flags must win: %q %q", v, c)
+	}
+	if v, c := stampFromBuildInfo(&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "dev", ""); v != "dev" || c != "" {
+		t.Errorf("no stamp: %q %q", v, c)
+	}
+
+	// A real build without -ldflags says the revision the toolchain stamped, when it stamped one.
+	bin := filepath.Join(t.TempDir(), "ringbench")
+	if out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	info, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`vcs\.revision=([0-9a-f]{12})`).FindSubmatch(info)
+	if m == nil {
+		t.Skip("the toolchain stamped no VCS revision here (not a git checkout, or git unusable)")
+	}
+	r := runCmd(t, "", 30*time.Second, nil, bin, "version")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "commit "+string(m[1])) {
+		t.Fatalf("want commit %s: %+v", m[1], r)
 	}
 }
 

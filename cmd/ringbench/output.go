@@ -16,6 +16,8 @@ import (
 
 	"github.com/ringbench/ringbench/internal/export"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/runner"
+	"github.com/ringbench/ringbench/internal/termsafe"
 )
 
 // defaultResultPath is results/ringbench-<UTC time>.json, suffixed -2, -3 ... when that exists.
@@ -128,15 +130,23 @@ func printResult(w io.Writer, format string, f *result.File) error {
 	return export.Write(w, format, f)
 }
 
-// progress shows a bar on stderr when it is a terminal, and nothing otherwise.
+// progress shows a bar on stderr when it is a terminal; otherwise (a CI log) one line per sample with
+// the time left, so that a long run is not silent; nothing with --quiet.
 type progress struct {
 	bar *progressbar.ProgressBar
+	// Line mode (stderr not a terminal):
+	w           io.Writer
+	total, done int
+	status      string
+	start       time.Time
 }
 
 func newProgress(quiet bool, total int, w io.Writer) *progress {
-	fd, ok := w.(interface{ Fd() uintptr })
-	if quiet || !ok || !term.IsTerminal(int(fd.Fd())) {
+	if quiet {
 		return &progress{}
+	}
+	if fd, ok := w.(interface{ Fd() uintptr }); !ok || !term.IsTerminal(int(fd.Fd())) {
+		return &progress{w: w, total: total, start: time.Now()}
 	}
 	return &progress{bar: progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetWidth(24),
 		progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))}
@@ -147,19 +157,55 @@ func (p *progress) Status(s string) {
 	if p.bar != nil {
 		p.bar.Describe(s)
 	}
+	p.status = s
 }
 
 // Step implements runner.Progress.
 func (p *progress) Step() {
 	if p.bar != nil {
 		_ = p.bar.Add(1)
+		return
 	}
+	if p.w == nil {
+		return
+	}
+	p.done++
+	elapsed := time.Since(p.start)
+	eta := "?"
+	if p.done > 0 && p.done <= p.total {
+		eta = roundDuration(elapsed * time.Duration(p.total-p.done) / time.Duration(p.done)).String()
+	}
+	fmt.Fprintf(p.w, "ringbench: [%d/%d] %s done, %s elapsed, ETA %s\n", p.done, p.total, termsafe.String(p.status),
+		roundDuration(elapsed), eta)
 }
 
 func (p *progress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// counterSetupEstimate is a rough cost of opening and closing the syscall counters around a round's
+// counted phase (one tracepoint event per syscall per CPU; about 0.3 s measured here), for estimateRun only.
+const counterSetupEstimate = 300 * time.Millisecond
+
+// estimateRun is a plan's measuring time: its samples, the warm-ups, and the counters opened and closed
+// per round. Preparing data sets (writing files) comes on top and depends on the disk.
+func estimateRun(p *runner.Plan) time.Duration {
+	pairs := time.Duration(len(p.Workloads) * len(p.Backends))
+	d := time.Duration(p.Samples())*p.Duration + pairs*p.Warmup
+	if p.CountSyscalls {
+		d += time.Duration(len(p.Workloads)*p.Count) * counterSetupEstimate
+	}
+	return d
+}
+
+// roundDuration rounds to seconds (to 100 ms under 10 s), for humans.
+func roundDuration(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
 }
 
 // hlogFlag is --hlog of run, load and show.

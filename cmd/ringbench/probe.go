@@ -31,25 +31,37 @@ benchmark (it takes about a second):
     the reason, and such a run exits with status 3.
 
 The probe itself succeeds (exit status 0) even when io_uring is unavailable: the verdicts carry the
-news. --json prints the same report, plus the full environment fingerprint stored in results, as
-JSON with stable field names (schema_version says which layout).`
+news. --format json prints the same report, plus the full environment fingerprint stored in results,
+as JSON with stable field names; "schema" ("ringbench/probe") and "version" say which layout, as in
+result files ("schema_version", the same number, is kept for older readers). --json is short for
+--format json.`
 
 func init() {
 	commands = append(commands, &cli.Command{
 		Name:        "probe",
 		Usage:       "report what this kernel and user allow: io_uring setup, flags, opcodes, counters, backend verdicts",
-		UsageText:   "ringbench probe [--json]",
+		UsageText:   "ringbench probe [--format table|json]",
 		Description: probeDescription,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
+			&cli.StringFlag{Name: "format", Value: "table", Usage: "table or json"},
+			&cli.BoolFlag{Name: "json", Hidden: true, Usage: "the same as --format json (kept for scripts)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError("probe takes no arguments, got %q", c.Args().First())
 			}
+			format := c.String("format")
+			switch {
+			case c.Bool("json") && c.IsSet("format") && format != "json":
+				return usageError("--json contradicts --format %s", format)
+			case c.Bool("json"):
+				format = "json"
+			case format != "table" && format != "json":
+				return usageError("--format %q: want table or json", format)
+			}
 			rep := probe.Run(probe.Options{Version: version, Commit: commit})
 			var err error
-			if c.Bool("json") {
+			if format == "json" {
 				err = rep.WriteJSON(c.App.Writer)
 			} else {
 				err = rep.WriteText(c.App.Writer)

@@ -35,10 +35,21 @@ func decodeProbe(t *testing.T, res cmdResult) probe.Report {
 }
 
 func TestProbeJSONOnThisMachine(t *testing.T) {
-	r := decodeProbe(t, runRingbench(t, "", 30*time.Second, "probe", "--json"))
-	if r.Tool.Version != "test" || r.Tool.Commit != "testcommit" || r.SchemaVersion != probe.SchemaVersion {
-		t.Errorf("header: %+v schema %d", r.Tool, r.SchemaVersion)
+	r := decodeProbe(t, runRingbench(t, "", 30*time.Second, "probe", "--format", "json"))
+	if r.Tool.Version != "test" || r.Tool.Commit != "testcommit" || r.Schema != probe.Schema || r.Version != probe.SchemaVersion ||
+		r.SchemaVersion != probe.SchemaVersion {
+		t.Errorf("header: %+v schema %q version %d schema_version %d", r.Tool, r.Schema, r.Version, r.SchemaVersion)
 	}
+	// --json, hidden from --help, is still --format json.
+	if old := decodeProbe(t, runRingbench(t, "", 30*time.Second, "probe", "--json")); old.Schema != probe.Schema {
+		t.Errorf("--json: schema %q", old.Schema)
+	}
+	help := runRingbench(t, "", 30*time.Second, "probe", "--help")
+	if !strings.Contains(help.Stdout, "--format value") || strings.Contains(help.Stdout, "   --json") {
+		t.Errorf("probe --help:\n%s", help.Stdout)
+	}
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "probe", "--format", "xml"), "--format")
+	assertUsageError(t, runRingbench(t, "", 30*time.Second, "probe", "--json", "--format", "table"), "--json")
 	for _, n := range backend.Names() {
 		verdictOf(t, r, n)
 	}

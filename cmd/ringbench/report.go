@@ -38,7 +38,7 @@ func init() {
 				report.MaxInputBytes>>20, report.MaxSamples, report.MaxSeriesPerChart, report.MaxSeries, report.MaxCharts, report.MaxNameRunes),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "report-out", Usage: "directory to write the charts and index.html into"},
-			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "write into --out even if it is not empty, replacing files of the same names"},
+			&cli.BoolFlag{Name: "force", Usage: "write into --out even if it is not empty, replacing files of the same names"},
 			&cli.IntFlag{Name: "width", Value: report.DefaultWidth, Usage: "chart width in pixels (bar charts with many bars grow wider)"},
 			&cli.IntFlag{Name: "height", Value: report.DefaultHeight, Usage: "chart height in pixels"},
 		},
@@ -82,9 +82,20 @@ func reportAction(c *cli.Context) error {
 }
 
 // interspersedFlags applies the command's flags found among the positional arguments (urfave/cli stops
-// parsing flags at the first file, and the documented form is `report A.json B.json --out DIR`), and
-// returns the remaining arguments. "--" ends the flags.
+// parsing flags at the first file, and the documented forms are `report A.json B.json --out DIR` and
+// `compare BASE NEW --format json`), and returns the remaining arguments. "--" ends the flags.
 func interspersedFlags(c *cli.Context, args []string) ([]string, error) {
+	// canonical maps each name and alias to the flag's first name: urfave/cli keeps an alias's value
+	// apart until it parses flags itself, so the canonical name is the one set.
+	canonical, isBool := map[string]string{}, map[string]bool{}
+	for _, fl := range c.Command.Flags {
+		names := fl.Names()
+		_, b := fl.(*cli.BoolFlag)
+		for _, n := range names {
+			canonical[n] = names[0]
+		}
+		isBool[names[0]] = b
+	}
 	var files []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -95,32 +106,24 @@ func interspersedFlags(c *cli.Context, args []string) ([]string, error) {
 			files = append(files, a)
 			continue
 		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		// Set the canonical name: urfave/cli keeps an alias's value apart until it parses flags itself.
-		switch name {
-		case "o":
-			name = "out"
-		case "f":
-			name = "force"
+		given, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		name, ok := canonical[given]
+		if !ok {
+			return nil, usageError("%s", explainFlagError("flag provided but not defined: "+a, c.Command.Flags))
 		}
-		switch name {
-		case "force":
+		if isBool[name] {
 			if !hasValue {
 				value = "true"
 			}
 			if _, err := strconv.ParseBool(value); err != nil {
-				return nil, usageError("invalid value %q for flag -%s", value, name)
+				return nil, usageError("invalid value %q for flag -%s", value, given)
 			}
-		case "out", "width", "height":
-			if !hasValue {
-				if i+1 >= len(args) {
-					return nil, usageError("flag needs an argument: %s", a)
-				}
-				i++
-				value = args[i]
+		} else if !hasValue {
+			if i+1 >= len(args) {
+				return nil, usageError("flag needs an argument: %s", a)
 			}
-		default:
-			return nil, usageError("flag provided but not defined: %s", a)
+			i++
+			value = args[i]
 		}
 		if err := c.Set(name, value); err != nil {
 			return nil, usageError("invalid value %q for flag %s: %v", value, a, err)

@@ -247,7 +247,8 @@ type renderedChart struct {
 }
 
 // TestReportBrowser loads index.html from file:// in headless Chromium and checks that every chart
-// renders with a size and that the page logs no error; it saves a full-page screenshot.
+// renders with a size and that the page logs no error; it takes a full-page screenshot (kept only where
+// $RINGBENCH_SCREENSHOT says).
 func TestReportBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") != "" {
@@ -264,11 +265,14 @@ func TestReportBrowser(t *testing.T) {
 	}
 	charts := checkReportDir(t, out, 800, 450)
 
-	profile, err := os.MkdirTemp("", "ringbench-chromium-")
-	if err != nil {
-		t.Fatal(err)
+	// The profile and chromium's own temporary files go into the test's directory, removed after the
+	// browser has exited (the cancels below run first), so that the test leaves nothing in $TMPDIR.
+	profile, chromeTmp := filepath.Join(dir, "chromium-profile"), filepath.Join(dir, "chromium-tmp")
+	for _, d := range []string{profile, chromeTmp} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
-	defer os.RemoveAll(profile) // after the browser has exited (the cancels below run first)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
@@ -280,6 +284,7 @@ func TestReportBrowser(t *testing.T) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(profile),
+		chromedp.Env("TMPDIR="+chromeTmp),
 		chromedp.WindowSize(1400, 1000),
 	)
 	defer cancelAlloc()
@@ -359,7 +364,7 @@ func TestReportBrowser(t *testing.T) {
 	}
 	shotPath := os.Getenv("RINGBENCH_SCREENSHOT")
 	if shotPath == "" {
-		shotPath = filepath.Join(os.TempDir(), "ringbench-report-screenshot.png")
+		shotPath = filepath.Join(dir, "ringbench-report-screenshot.png") // set RINGBENCH_SCREENSHOT to keep it
 	}
 	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
 		t.Fatal(err)

@@ -58,10 +58,10 @@ func runFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Value: "all", Usage: "comma-separated backends, or all (every runnable one): " + strings.Join(backend.Names(), ", ")},
 		&cli.StringFlag{Name: "workload", Aliases: []string{"w"}, Value: strings.Join(defaultWorkloads, ","), Usage: "comma-separated workloads, or all"},
-		&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: 2 * time.Second, Usage: "length of each measured sample"},
+		&cli.DurationFlag{Name: "duration", Aliases: []string{"d"}, Value: time.Second, Usage: "length of each measured sample"},
 		&cli.DurationFlag{Name: "warmup", Value: 500 * time.Millisecond, Usage: "unrecorded run per backend and workload before its first sample (0 = none)"},
 		&cli.DurationFlag{Name: "interval", Value: defaultInterval, Usage: "record ops/s and p99 of each timed sample every this long, charted over time by report (0 = off; at least 10ms)"},
-		&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 3, Usage: "samples per backend and workload (compare wants at least 4, 6 for a 95% CI)"},
+		&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 6, Usage: "samples per backend and workload (compare wants at least 4, 6 for a 95% CI)"},
 
 		&cli.IntFlag{Name: "depth", Value: 32, Usage: "requests in flight", Category: "I/O"},
 		&cli.IntFlag{Name: "batch", Value: 32, Usage: "requests per submission (SQEs per io_uring_enter); at most --depth", Category: "I/O"},
@@ -76,7 +76,7 @@ func runFlags() []cli.Flag {
 
 		&cli.StringFlag{Name: "dir", Value: os.TempDir(), Usage: "directory for file data sets (created inside it, removed after unless --keep)", Category: "files"},
 		&cli.BoolFlag{Name: "keep", Usage: "keep the data sets ringbench created, for the next run to reuse", Category: "files"},
-		&cli.IntFlag{Name: "files", Usage: "number of files (default: small-file 1, many-file 10000)", Category: "files"},
+		&cli.StringFlag{Name: "files", Usage: "number of files, e.g. 50000 or 50k (default: small-file 1, many-file 10000)", Category: "files"},
 		&cli.StringFlag{Name: "file-size", Usage: "size of each file, e.g. 4k, 256M (default: small-file 256M, many-file 4k)", Category: "files"},
 		&cli.StringFlag{Name: "block-size", Value: "4k", Usage: "small-file: bytes per read", Category: "files"},
 		&cli.StringFlag{Name: "pattern", Value: "rand", Usage: "rand or seq", Category: "files"},
@@ -86,11 +86,11 @@ func runFlags() []cli.Flag {
 		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed for data set content and offsets"},
 
 		&cli.StringFlag{Name: "topology", Value: "echo", Usage: "echo-proxy: echo (client → server under test) or proxy (client → proxy under test → echo)", Category: "network"},
-		&cli.IntFlag{Name: "conns", Value: 16, Usage: "echo-proxy: connections", Category: "network"},
+		&cli.StringFlag{Name: "conns", Value: "16", Usage: "echo-proxy: connections (k: thousands)", Category: "network"},
 		&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "echo-proxy: message size, " + msgSizeRange, Category: "network"},
 		&cli.IntFlag{Name: "pipeline", Value: 1, Usage: "echo-proxy: messages in flight per connection (closed loop)", Category: "network"},
-		&cli.Float64Flag{Name: "rate", Usage: "echo-proxy: open loop at this many requests/s, latency from scheduled send time (0: closed loop)", Category: "network"},
-		&cli.IntFlag{Name: "idle-conns", Usage: "echo-proxy: hold this many idle connections and report memory per connection", Category: "network"},
+		&cli.StringFlag{Name: "rate", Usage: "echo-proxy: open loop at this many requests/s, e.g. 50k, latency from scheduled send time (0: closed loop)", Category: "network"},
+		&cli.StringFlag{Name: "idle-conns", Usage: "echo-proxy: hold this many idle connections, e.g. 10k, and report memory per connection", Category: "network"},
 		&cli.BoolFlag{Name: "multishot", Usage: "echo-proxy on uring/sqpoll: multishot accept and recv from a provided buffer ring", Category: "network"},
 		&cli.IntFlag{Name: "threads", Value: 1, Usage: "echo-proxy: server event loops, each on its own thread with its own ring or epoll and SO_REUSEPORT listener", Category: "network"},
 		&cli.IntFlag{Name: "gen-threads", Value: 1, Usage: "echo-proxy: load generator threads, each with its own connections and event loop", Category: "network"},
@@ -99,7 +99,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "force", Usage: "overwrite --out or --save-baseline if it exists", Category: "output"},
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, csv, markdown, gobench (Go benchmark text for benchstat), openmetrics", Category: "output"},
 		&cli.StringFlag{Name: "label", Usage: "name this result set (report and compare group by it)", Category: "output"},
-		&cli.StringFlag{Name: "save-baseline", Usage: "also write the result here, as the baseline for `ringbench compare` in CI", Category: "output"},
+		&cli.StringFlag{Name: "save-baseline", Usage: "also write the result here, as the baseline for ringbench compare in CI", Category: "output"},
 		&cli.BoolFlag{Name: "count-syscalls", Value: true, Usage: "take counted samples besides the timed ones: syscalls counted with kernel tracepoints, which cost every syscall ~0.2-0.5 µs and so are never open during a timed sample (ops/s, latency, CPU/op); false: timed samples only", Category: "output"},
 		&cli.StringFlag{Name: "samples", Value: "timed,counted", Usage: "the samples each round takes: timed,counted; timed (as --count-syscalls=false); counted (syscall figures only, e.g. for a CI gate on syscalls/op)", Category: "output"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr", Category: "output"},
@@ -214,18 +214,36 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 		Dir: c.String("dir"), Keep: c.Bool("keep"), Verify: c.Bool("verify"), Seed: c.Uint64("seed"),
 		Options: backend.Options{Depth: c.Int("depth"), Batch: c.Int("batch"), FixedFiles: c.Bool("fixed-files"),
 			FixedBufs: c.Bool("fixed-bufs"), SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")},
-		Files: c.Int("files"), Pattern: c.String("pattern"), Direct: c.Bool("direct"), Mlock: c.Bool("mlock"),
+		Pattern: c.String("pattern"), Direct: c.Bool("direct"), Mlock: c.Bool("mlock"),
 		Jobs: c.Int("jobs"), SQShare: c.Bool("sq-share"),
-		Topology: c.String("topology"), Conns: c.Int("conns"), Pipeline: c.Int("pipeline"), Rate: c.Float64("rate"),
-		IdleConns: c.Int("idle-conns"), Multishot: c.Bool("multishot"), Threads: c.Int("threads"), GenThreads: c.Int("gen-threads"),
+		Topology: c.String("topology"), Pipeline: c.Int("pipeline"), Multishot: c.Bool("multishot"),
+		Threads: c.Int("threads"), GenThreads: c.Int("gen-threads"),
 	}
 	if err := cfg.Options.Validate(); err != nil {
 		return cfg, usageError("%v", err)
 	}
+	var err error
+	// The workloads check the upper limits, naming the flag; this one only keeps the value an int.
+	const maxCount = 1 << 31
+	if cfg.Files, err = countFlag(c, "files", maxCount); err != nil {
+		return cfg, err
+	}
+	if cfg.Conns, err = countFlag(c, "conns", maxCount); err != nil {
+		return cfg, err
+	}
+	if cfg.IdleConns, err = countFlag(c, "idle-conns", maxCount); err != nil {
+		return cfg, err
+	}
+	if cfg.Rate, err = rateFlag(c, "rate"); err != nil {
+		return cfg, err
+	}
 	// Zero means "the workload's default" inside Config, so a zero the user typed must be refused here.
-	for _, name := range []string{"conns", "pipeline", "files", "jobs"} {
-		if c.IsSet(name) && c.Int(name) < 1 {
-			return cfg, usageError("--%s %d: must be at least 1", name, c.Int(name))
+	for _, d := range []struct {
+		name string
+		v    int
+	}{{"conns", cfg.Conns}, {"pipeline", cfg.Pipeline}, {"files", cfg.Files}, {"jobs", cfg.Jobs}} {
+		if c.IsSet(d.name) && d.v < 1 {
+			return cfg, usageError("--%s %d: must be at least 1", d.name, d.v)
 		}
 	}
 	if err := checkSQFlags(cfg.Options); err != nil {
@@ -236,7 +254,6 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 			return cfg, err
 		}
 	}
-	var err error
 	if c.IsSet("file-size") {
 		if cfg.FileSize, err = sizeFlag(c, "file-size", "4k or 256M"); err != nil {
 			return cfg, err
@@ -276,6 +293,13 @@ func runAction(c *cli.Context) error {
 		}
 	}()
 
+	if !inv.quiet {
+		p := inv.plan
+		fmt.Fprintf(errw, "ringbench: %d samples of %v (%d workloads × %d backends × %d rounds × %d kinds) and %d warm-ups of %v: "+
+			"about %v, plus preparing data sets\n", p.Samples(), p.Duration, len(p.Workloads), len(p.Backends), p.Count,
+			p.Samples()/max(1, len(p.Workloads)*len(p.Backends)*p.Count), len(p.Workloads)*len(p.Backends), p.Warmup,
+			roundDuration(estimateRun(p)))
+	}
 	prog := newProgress(inv.quiet, inv.plan.Samples(), c.App.ErrWriter)
 	f, runErr := runner.Run(ctx, inv.plan, runner.Meta{Label: inv.label, Command: os.Args, Options: flagOptions(c),
 		Version: version, Commit: commit}, prog)

@@ -48,14 +48,14 @@ backend cannot run here.`
 func init() {
 	commands = append(commands, &cli.Command{
 		Name:        "serve",
-		Usage:       "run a backend's echo (or proxy) server for `ringbench load` on another host",
+		Usage:       "run a backend's echo (or proxy) server for ringbench load on another host",
 		UsageText:   "ringbench serve --backend B [--listen ADDR] [--upstream ADDR] [--control ADDR [--control-token-file F]] [--multishot]",
 		Description: fmt.Sprintf(serveDescription, echoproxy.MaxRequestBytes, echoproxy.MaxMemConns),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "backend", Aliases: []string{"b"}, Usage: "backend serving (required): " + fmt.Sprint(backend.Names())},
 			&cli.StringFlag{Name: "listen", Aliases: []string{"l"}, Value: "127.0.0.1:0", Usage: "address to listen on (port 0: any free port)"},
 			&cli.StringFlag{Name: "upstream", Usage: "proxy to this echo server (host:port) instead of echoing"},
-			&cli.StringFlag{Name: "control", Value: "127.0.0.1:0", Usage: "control address for `ringbench load --control`, or \"off\" (no host: loopback)"},
+			&cli.StringFlag{Name: "control", Value: "127.0.0.1:0", Usage: "control address for ringbench load --control, or \"off\" (no host: loopback)"},
 			&cli.StringFlag{Name: "control-token", Usage: "the control token (at least 16 characters; default: a random one)"},
 			&cli.StringFlag{Name: "control-token-file", Usage: "write the control token to this file (mode 0600) instead of printing it"},
 			&cli.BoolFlag{Name: "multishot", Usage: "uring, sqpoll: multishot accept and recv from a provided buffer ring"},

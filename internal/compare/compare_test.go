@@ -143,8 +143,11 @@ func TestFewerThanFourSamplesWarnsAndGivesNoVerdict(t *testing.T) {
 	if c.Verdict != NoVerdict || !strings.Contains(c.Reason, "need 4") || c.PAdjusted != nil {
 		t.Fatalf("cell %+v", c)
 	}
-	if r.Regressed() || r.ExitCode(false) != ExitOK || r.ExitCode(true) != ExitNotComparable {
+	if r.Regressed() || r.ExitCode(false) != ExitInconclusive || r.ExitCode(true) != ExitNotComparable {
 		t.Fatalf("exit %d / strict %d", r.ExitCode(false), r.ExitCode(true))
+	}
+	if r.Inconclusive() != 1 || !strings.Contains(r.VerdictLine(), "verdict: inconclusive: too few samples in 1 of 1 comparisons") {
+		t.Fatalf("inconclusive %d: %s", r.Inconclusive(), r.VerdictLine())
 	}
 	if r.Comparisons != 0 || !strings.Contains(strings.Join(r.Warnings, "\n"), "too few values for a verdict") {
 		t.Fatalf("comparisons %d warnings %q", r.Comparisons, r.Warnings)
@@ -542,7 +545,7 @@ func TestAGateThatCannotFireIsSaid(t *testing.T) {
 		ns = append(ns, samplesOf(w, "uring", []float64{50, 51, 52, 53}, nil))
 	}
 	r := mustCompare(t, []*Set{set("base", bs...), set("new", ns...)}, only("ops/s"))
-	if !r.DeadGate || r.Regressed() || r.ExitCode(true) != ExitNotComparable || !strings.Contains(strings.Join(r.Warnings, "\n"), "no U-test can be significant") {
+	if !r.DeadGate || r.Regressed() || r.ExitCode(true) != ExitNotComparable || r.ExitCode(false) != ExitInconclusive || r.Inconclusive() != 2 || !strings.Contains(strings.Join(r.Warnings, "\n"), "no U-test can be significant") {
 		t.Fatalf("dead gate %v regressed %v warnings %q", r.DeadGate, r.Regressed(), r.Warnings)
 	}
 	// One comparison alone can be: 0.029 < 0.05.

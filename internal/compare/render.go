@@ -20,10 +20,13 @@ const (
 	ExitOK            = 0
 	ExitRegression    = 1
 	ExitNotComparable = 3
+	// ExitInconclusive: no regression found, but some comparisons could not have found one (Inconclusive).
+	ExitInconclusive = 4
 )
 
 // ExitCode is the status a comparison ends with: 1 when anything regressed, else 3 when strict and some
-// comparison has no verdict (see TooFewSamples), else 0.
+// comparison has no verdict (see TooFewSamples), else 4 when some comparison had too few samples to
+// decide (see Inconclusive), else 0.
 func (r *Report) ExitCode(strict bool) int {
 	// A regression found is a fact that cells missing elsewhere cannot undo: it wins over --strict's 3.
 	if r.Regressed() {
@@ -32,14 +35,41 @@ func (r *Report) ExitCode(strict bool) int {
 	if strict && len(r.TooFewSamples()) > 0 {
 		return ExitNotComparable
 	}
+	if r.Inconclusive() > 0 {
+		return ExitInconclusive
+	}
 	return ExitOK
 }
+
+// Inconclusive counts the comparisons that could not have found a regression for lack of samples: those
+// with too few values for their rule, and, when no U-test could be significant (DeadGate), every U-test.
+// Cells missing on one side are not counted: they are warned about, and --strict refuses them.
+func (r *Report) Inconclusive() int {
+	n := 0
+	for _, row := range r.Rows {
+		for _, c := range row.Cells {
+			switch {
+			case c.Missing:
+			case c.Verdict == NoVerdict:
+				n++
+			case r.DeadGate && c.Rule == RuleUTest:
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Total is the number of comparisons (cells) of the report.
+func (r *Report) Total() int { return r.Regressions + r.Improvements + r.Unchanged + r.NoVerdicts }
 
 // VerdictLine is the one-line outcome, e.g. "verdict: REGRESSION (1 regression, 0 improvements, ...)".
 func (r *Report) VerdictLine() string {
 	head := "no regression"
 	if r.Regressed() {
 		head = "REGRESSION"
+	} else if n := r.Inconclusive(); n > 0 {
+		head = fmt.Sprintf("inconclusive: too few samples in %d of %d comparisons", n, r.Total())
 	}
 	return fmt.Sprintf("verdict: %s (%s, %s, %d unchanged, %d without verdict)", head,
 		plural(r.Regressions, "regression", "regressions"), plural(r.Improvements, "improvement", "improvements"),

@@ -26,6 +26,9 @@ import (
 // SchemaVersion is bumped when a JSON field changes meaning or is removed (added fields do not bump it).
 const SchemaVersion = 1
 
+// Schema names the layout of the JSON, as result.Schema does for result files.
+const Schema = "ringbench/probe"
+
 // Options configures Run.
 type Options struct {
 	Version, Commit string
@@ -40,6 +43,10 @@ type Options struct {
 
 // Report is everything `ringbench probe` found out. Field names in JSON are stable.
 type Report struct {
+	// Schema and Version head the JSON as they head result files ("ringbench/result", 2).
+	Schema  string `json:"schema"`
+	Version int    `json:"version"`
+	// SchemaVersion is Version under its former name, kept for readers of older probe JSON.
 	SchemaVersion int              `json:"schema_version"`
 	TimeUTC       time.Time        `json:"time_utc"`
 	Tool          fingerprint.Tool `json:"tool"`
@@ -161,6 +168,8 @@ type Verdict struct {
 func Run(opts Options) *Report {
 	fp, iou := fingerprint.CollectWithIOUring(fingerprint.Options{Version: opts.Version, Commit: opts.Commit})
 	rep := &Report{
+		Schema:        Schema,
+		Version:       SchemaVersion,
 		SchemaVersion: SchemaVersion,
 		TimeUTC:       fp.TimeUTC,
 		Tool:          fp.Tool,

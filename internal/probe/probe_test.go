@@ -262,7 +262,10 @@ func TestRendering(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"schema_version", "time_utc", "tool", "kernel", "cpu", "virt", "mitigations", "io_uring",
+	if m["schema"] != Schema || m["version"] != float64(SchemaVersion) || m["schema_version"] != float64(SchemaVersion) {
+		t.Errorf("header: schema %v version %v schema_version %v", m["schema"], m["version"], m["schema_version"])
+	}
+	for _, k := range []string{"schema", "version", "schema_version", "time_utc", "tool", "kernel", "cpu", "virt", "mitigations", "io_uring",
 		"syscall_counting", "backends", "fingerprint"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks %q", k)

@@ -4,6 +4,7 @@
 package result
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/ringbench/ringbench/internal/fingerprint"
@@ -152,6 +153,21 @@ type Syscalls struct {
 	ByName map[string]uint64 `json:"by_name,omitempty"`
 	// Backend counts only the backend's own worker threads (the thread(s) doing the I/O).
 	Backend *SyscallCount `json:"backend,omitempty"`
+}
+
+// MarshalJSON writes total and per_op as null when syscalls were not counted: a 0 there would read as
+// "no syscalls". Decoding null leaves them 0, as before; Available says whether they hold figures.
+func (s Syscalls) MarshalJSON() ([]byte, error) {
+	type plain Syscalls // without this method
+	if s.Available {
+		return json.Marshal(plain(s))
+	}
+	// The outer fields, less deep, replace the embedded ones of the same JSON names.
+	return json.Marshal(struct {
+		plain
+		Total *uint64  `json:"total"`
+		PerOp *float64 `json:"per_op"`
+	}{plain: plain(s)})
 }
 
 // SyscallCount is a total with its breakdown.

@@ -6,6 +6,7 @@ package summary
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -23,24 +24,33 @@ type Row struct {
 	// (0 for files whose samples have no kind: each of the N samples gave every figure).
 	N, Counted                int
 	OpsPerSec, MinOps, MaxOps float64
-	MBPerSec                  float64
-	P50, P99, P999, Max       float64 // ns, medians over samples
-	SyscallsPerOp             float64 // the I/O thread's (result.Sample.IOSyscalls); -1 = unavailable
-	OtherSyscallsPerSec       float64 // the rest of the process, per second; -1 = unavailable
-	EntersPerOp               float64 // -1 = n/a
-	CPUPerOp                  float64 // ns
-	PollShare                 float64 // fraction of CPU spent by the SQPOLL thread
-	CtxPerOp                  float64 // -1 = unavailable
-	PeakRSS                   float64
-	Residency                 float64 // lowest seen, -1 = n/a
-	MemPerConn                float64 // bytes of server RSS per idle connection, -1 = n/a
-	TopSyscalls               string
-	Warnings                  []string
+	// CVOps is the coefficient of variation of ops/s over the timed samples (stddev/mean); -1 under 2.
+	CVOps               float64
+	MBPerSec            float64
+	P50, P99, P999, Max float64 // ns, medians over samples
+	SyscallsPerOp       float64 // the I/O thread's (result.Sample.IOSyscalls); -1 = unavailable
+	OtherSyscallsPerSec float64 // the rest of the process, per second; -1 = unavailable
+	EntersPerOp         float64 // -1 = n/a
+	CPUPerOp            float64 // ns
+	PollShare           float64 // fraction of CPU spent by the SQPOLL thread
+	CtxPerOp            float64 // -1 = unavailable
+	PeakRSS             float64
+	Residency           float64 // lowest seen, -1 = n/a
+	MemPerConn          float64 // bytes of server RSS per idle connection, -1 = n/a
+	TopSyscalls         string
+	// SyscallsUnavailable says why syscalls were not counted in the counted samples ("" when they were):
+	// kept apart from Warnings, since it is the same for every row and printed once.
+	SyscallsUnavailable string
+	Warnings            []string
 	// Threads is the number of I/O threads of a --jobs sample (0 for one); ThreadMin and ThreadMax the
 	// medians over samples of the slowest and fastest thread's ops/s.
 	Threads              int
 	ThreadMin, ThreadMax float64
 }
+
+// HighCV is the coefficient of variation of ops/s above which the table warns that the medians are
+// uncertain: run-to-run noise that large hides differences of the same size.
+const HighCV = 0.10
 
 // Rows summarises the valid samples (series.Valid), in the order series first appear; Notice says what it
 // left out.
@@ -51,7 +61,7 @@ func Rows(samples []result.Sample) []Row {
 	for _, g := range groups {
 		timed, counted := g.Timed(), g.Counted()
 		r := Row{Workload: g.Workload, Backend: g.Backend, Params: result.ParamsString(g.Params), N: len(timed),
-			SyscallsPerOp: -1, OtherSyscallsPerSec: -1, EntersPerOp: -1, CtxPerOp: -1, Residency: -1, MemPerConn: -1}
+			CVOps: -1, SyscallsPerOp: -1, OtherSyscallsPerSec: -1, EntersPerOp: -1, CtxPerOp: -1, Residency: -1, MemPerConn: -1}
 		if len(timed) != len(g.Samples) {
 			r.Counted = len(counted)
 		}
@@ -79,6 +89,7 @@ func Rows(samples []result.Sample) []Row {
 			r.MinOps = min(r.MinOps, s.OpsPerSec)
 			r.MaxOps = max(r.MaxOps, s.OpsPerSec)
 		}
+		r.CVOps = cv(timed)
 		r.MBPerSec = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) { return s.BytesPerSec / 1e6, true }))
 		r.P50 = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P50), s.Latency.Count > 0 }))
 		r.P99 = orNone(0, onlyTimed(func(s *result.Sample) (float64, bool) { return float64(s.Latency.P99), s.Latency.Count > 0 }))
@@ -130,10 +141,13 @@ func Rows(samples []result.Sample) []Row {
 					r.Warnings = append(r.Warnings, w.Text)
 				}
 			}
-			if s.Counted() && !s.Syscalls.Available && s.Syscalls.Reason != "" && !seen["sys:"+s.Syscalls.Reason] {
-				seen["sys:"+s.Syscalls.Reason] = true
-				r.Warnings = append(r.Warnings, "syscall counting unavailable: "+s.Syscalls.Reason)
+			if s.Counted() && !s.Syscalls.Available && s.Syscalls.Reason != "" && r.SyscallsUnavailable == "" {
+				r.SyscallsUnavailable = s.Syscalls.Reason
 			}
+		}
+		if r.CVOps > HighCV {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("ops/s varies by %.0f%% (CV) across samples, above %.0f%%: "+
+				"the median is uncertain; take more samples (--count) or quiet the machine", 100*r.CVOps, 100*HighCV))
 		}
 		rows = append(rows, r)
 	}
@@ -171,20 +185,75 @@ func topSyscalls(ss []*result.Sample) string {
 		k string
 		v uint64
 	}
-	var all []kv
+	var named []kv
+	rest := sum["other"] // what the counters could not break down
 	for k, v := range sum {
-		all = append(all, kv{k, v})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].k < all[j].k })
-	var parts []string
-	for i, e := range all {
-		per := float64(e.v) / float64(ops)
-		if i >= 3 || per < 0.005 {
-			break
+		if k != "other" {
+			named = append(named, kv{k, v})
 		}
-		parts = append(parts, termsafe.String(e.k)+" "+termsafe.Fixed(per, 2))
+	}
+	sort.Slice(named, func(i, j int) bool {
+		return named[i].v > named[j].v || named[i].v == named[j].v && named[i].k < named[j].k
+	})
+	var parts []string
+	width := 0
+	for _, e := range named {
+		per := float64(e.v) / float64(ops)
+		part := termsafe.String(e.k) + " " + termsafe.Fixed(per, 2)
+		if per < 0.005 || width+len(part) > maxSyscallLine {
+			rest += e.v
+			continue
+		}
+		parts = append(parts, part)
+		width += len(part) + 2
+	}
+	if per := float64(rest) / float64(ops); per >= 0.005 {
+		parts = append(parts, "other "+termsafe.Fixed(per, 2))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// maxSyscallLine is how wide the named calls of a syscalls/op line may grow; smaller ones join "other".
+const maxSyscallLine = 72
+
+// cv is the coefficient of variation of ops/s over samples (the population standard deviation over the
+// mean), -1 with fewer than 2 samples or a zero mean.
+func cv(ss []*result.Sample) float64 {
+	if len(ss) < 2 {
+		return -1
+	}
+	var sum float64
+	for _, s := range ss {
+		sum += s.OpsPerSec
+	}
+	mean := sum / float64(len(ss))
+	if mean == 0 {
+		return -1
+	}
+	var sq float64
+	for _, s := range ss {
+		sq += (s.OpsPerSec - mean) * (s.OpsPerSec - mean)
+	}
+	return math.Sqrt(sq/float64(len(ss))) / mean
+}
+
+// UnavailableLine is the one line that says why syscalls were not counted, for all rows alike, with how
+// to enable counting; "" when every row counted them.
+func UnavailableLine(rows []Row) string {
+	for _, r := range rows {
+		if r.SyscallsUnavailable == "" {
+			continue
+		}
+		// The reason often repeats perfcount.ErrUnavailable's "kernel syscall counting unavailable: ...".
+		why := strings.TrimSpace(strings.TrimPrefix(r.SyscallsUnavailable, "kernel syscall counting unavailable"))
+		why = strings.TrimSpace(strings.TrimPrefix(why, ":"))
+		line := "syscalls not counted"
+		if why != "" {
+			line += ": " + why
+		}
+		return line + " (counting needs root, or kernel.perf_event_paranoid <= 1: sysctl -w kernel.perf_event_paranoid=1)"
+	}
+	return ""
 }
 
 // WriteTable prints the rows as an aligned table for a terminal, one block per workload, then the
@@ -197,9 +266,9 @@ func WriteTable(w io.Writer, rows []Row) {
 		}
 		fmt.Fprintf(w, "%s  (%s; medians of %s)\n", termsafe.String(wl[0].Workload), termsafe.String(wl[0].Params), sampleCount(wl[0]))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "backend\tops/s\tMB/s\tp50\tp99\tp99.9\tmax\tsyscalls/op\tenters/op\tCPU/op\tctxsw/op\tpeak RSS\tcached\t")
+		fmt.Fprintln(tw, "backend\tops/s\tCV\tMB/s\tp50\tp99\tp99.9\tmax\tsyscalls/op\tenters/op\tCPU/op\tctxsw/op\tpeak RSS\tcached\t")
 		for _, r := range wl {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", termsafe.String(r.Backend), humanRate(r.OpsPerSec), termsafe.Fixed(r.MBPerSec, 1),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", termsafe.String(r.Backend), humanRate(r.OpsPerSec), cvText(r.CVOps), termsafe.Fixed(r.MBPerSec, 1),
 				Nanos(r.P50), Nanos(r.P99), Nanos(r.P999), Nanos(r.Max), perOp(r.SyscallsPerOp), perOp(r.EntersPerOp),
 				cpu(r), perOp(r.CtxPerOp), units.HumanBytes(r.PeakRSS), residency(r.Residency))
 		}
@@ -248,16 +317,19 @@ func WriteTable(w io.Writer, rows []Row) {
 			}
 		}
 	}
+	if line := UnavailableLine(rows); line != "" {
+		fmt.Fprintf(w, "WARNING: %s\n", termsafe.String(line))
+	}
 }
 
 // WriteMarkdown prints the rows as Markdown tables, one per workload.
 func WriteMarkdown(w io.Writer, rows []Row) {
 	for _, wl := range groupByWorkload(rows) {
 		fmt.Fprintf(w, "### %s (%s; medians of %s)\n\n", termsafe.String(wl[0].Workload), termsafe.String(wl[0].Params), sampleCount(wl[0]))
-		fmt.Fprintln(w, "| backend | ops/s | MB/s | p50 | p99 | p99.9 | syscalls/op | enters/op | CPU/op | ctxsw/op | peak RSS | cached |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "| backend | ops/s | CV | MB/s | p50 | p99 | p99.9 | syscalls/op | enters/op | CPU/op | ctxsw/op | peak RSS | cached |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, r := range wl {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", termsafe.String(r.Backend), humanRate(r.OpsPerSec), termsafe.Fixed(r.MBPerSec, 1),
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", termsafe.String(r.Backend), humanRate(r.OpsPerSec), cvText(r.CVOps), termsafe.Fixed(r.MBPerSec, 1),
 				Nanos(r.P50), Nanos(r.P99), Nanos(r.P999), perOp(r.SyscallsPerOp), perOp(r.EntersPerOp), cpu(r), perOp(r.CtxPerOp),
 				units.HumanBytes(r.PeakRSS), residency(r.Residency))
 		}
@@ -273,6 +345,17 @@ func WriteMarkdown(w io.Writer, rows []Row) {
 			}
 		}
 	}
+	if line := UnavailableLine(rows); line != "" {
+		fmt.Fprintf(w, "- **warning**: %s\n", termsafe.String(line))
+	}
+}
+
+// cvText prints a coefficient of variation as a percentage ("2.3%"), "-" when there is none.
+func cvText(v float64) string {
+	if v < 0 {
+		return "-"
+	}
+	return termsafe.Fixed(100*v, 1) + "%"
 }
 
 // threadLine says how the I/O threads of a --jobs row shared the work ("" for one thread): the totals in

@@ -23,7 +23,8 @@ func TestRowsMediansAndWarnings(t *testing.T) {
 	if u.N != 3 || u.OpsPerSec != 200 || u.MinOps != 100 || u.MaxOps != 300 || e.OpsPerSec != 200 || u.EntersPerOp != -1 {
 		t.Errorf("uring %+v epoll %+v", u, e)
 	}
-	if len(e.Warnings) != 1 || e.Warnings[0] != low.Text || len(u.Warnings) != 1 {
+	// Each series' own warning once, then the spread (CV 41% and 50%, above 10%).
+	if len(e.Warnings) != 2 || e.Warnings[0] != low.Text || len(u.Warnings) != 2 || !strings.HasPrefix(e.Warnings[1], "ops/s varies by 50% (CV)") {
 		t.Errorf("warnings once per series: uring %q epoll %q", u.Warnings, e.Warnings)
 	}
 	var b bytes.Buffer
@@ -49,6 +50,41 @@ func TestRowsLeaveOutInvalidSamples(t *testing.T) {
 	}
 	if n := Notice(ss[:2]); n != "" {
 		t.Fatalf("notice %q with nothing left out", n)
+	}
+}
+
+// TestTableShowsSpreadAndNamesSyscalls: the CV column, no CV warning under 10%, the syscalls/op line
+// naming the calls with "other" last for the rest, and "not counted" said once for all rows.
+func TestTableShowsSpreadAndNamesSyscalls(t *testing.T) {
+	mk := func(backend, workload string, ops float64) result.Sample {
+		return result.Sample{Workload: workload, Backend: backend, Seconds: 1, Ops: 1000, OpsPerSec: ops, EntersPerOp: -1,
+			Syscalls: result.Syscalls{Available: true, Total: 4010, PerOp: 4.01, ByName: map[string]uint64{
+				"openat": 1000, "read": 1000, "close": 1000, "epoll_ctl": 1000, "other": 8, "futex": 2}}}
+	}
+	rows := Rows([]result.Sample{mk("epoll", "many-file", 100), mk("epoll", "many-file", 104), mk("epoll", "many-file", 96)})
+	if r := rows[0]; r.CVOps < 0.03 || r.CVOps > 0.04 || len(r.Warnings) != 0 {
+		t.Fatalf("cv %v warnings %q", r.CVOps, r.Warnings)
+	}
+	if got, want := rows[0].TopSyscalls, "close 1.00, epoll_ctl 1.00, openat 1.00, read 1.00, other 0.01"; got != want {
+		t.Errorf("syscalls line %q, want %q", got, want)
+	}
+	var b bytes.Buffer
+	WriteTable(&b, rows)
+	if out := b.String(); !strings.Contains(out, " CV  MB/s") || !strings.Contains(out, "3.3%") {
+		t.Errorf("table without the CV column:\n%s", out)
+	}
+
+	un := func(backend, workload string) result.Sample {
+		return result.Sample{Workload: workload, Backend: backend, Kind: result.KindCounted, Seconds: 1, Ops: 10, OpsPerSec: 10,
+			Syscalls: result.Syscalls{Reason: "kernel syscall counting unavailable: perf_event_open: permission denied"}}
+	}
+	rows = Rows([]result.Sample{un("epoll", "small-file"), un("uring", "small-file"), un("epoll", "many-file"), un("uring", "many-file")})
+	b.Reset()
+	WriteTable(&b, rows)
+	out := b.String()
+	if strings.Count(out, "not counted") != 1 || strings.Contains(out, "unavailable: kernel syscall counting unavailable") ||
+		!strings.Contains(out, "WARNING: syscalls not counted: perf_event_open: permission denied (counting needs root, or kernel.perf_event_paranoid <= 1") {
+		t.Errorf("want one line saying why and how to enable:\n%s", out)
 	}
 }
 

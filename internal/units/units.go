@@ -1,4 +1,4 @@
-// Package units parses and prints the sizes and rates users type: 4k, 256M, 1GiB, 64 (bytes).
+// Package units parses and prints the sizes, counts and rates users type: 4k, 256M, 1GiB, 64 (bytes); 10k, 1.5M (counts, rates).
 package units
 
 import (
@@ -162,4 +162,79 @@ func HumanBytes(n float64) string {
 		return fmt.Sprintf("%.1f KiB", n/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", n)
+}
+
+// countSuffixes are the decimal multipliers of counts and rates. Lower-case "m" is refused: it reads as
+// "milli" as easily as "mega".
+var countSuffixes = []struct {
+	s string
+	m int64
+}{{"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"", 1}}
+
+// ParseCount reads a count with an optional decimal suffix: k or K (1000), M (10^6), G (10^9), as in
+// "16", "10k", "1.5M". The result must be a whole, non-negative number (checked exactly, as ParseSize).
+func ParseCount(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	for _, suf := range countSuffixes {
+		if !strings.HasSuffix(t, suf.s) {
+			continue
+		}
+		num := strings.TrimSpace(strings.TrimSuffix(t, suf.s))
+		if num == "" {
+			break
+		}
+		v, err := scale(strings.ToLower(num), suf.m)
+		switch {
+		case errors.Is(err, ErrSyntax):
+			return 0, fmt.Errorf("%q: not a count (e.g. 16, 10k, 1M): %w", s, ErrSyntax)
+		case errors.Is(err, errNegative):
+			return 0, fmt.Errorf("%q: negative", s)
+		case errors.Is(err, errNotWhole):
+			return 0, fmt.Errorf("%q: not a whole number", s)
+		case err != nil:
+			return 0, fmt.Errorf("%q: %v", s, err)
+		}
+		return v, nil
+	}
+	return 0, fmt.Errorf("%q: not a count (e.g. 16, 10k, 1M): %w", s, ErrSyntax)
+}
+
+// ParseRate reads a non-negative rate with an optional decimal suffix, as ParseCount, but may have a
+// fraction: "2.5k" is 2500, "0.5" is 0.5.
+func ParseRate(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	for _, suf := range countSuffixes {
+		if !strings.HasSuffix(t, suf.s) {
+			continue
+		}
+		num := strings.TrimSpace(strings.TrimSuffix(t, suf.s))
+		if num == "" || !isDecimal(num) {
+			break
+		}
+		v, err := strconv.ParseFloat(num, 64)
+		if err != nil || math.IsInf(v*float64(suf.m), 0) {
+			return 0, fmt.Errorf("%q: too large", s)
+		}
+		if v < 0 {
+			return 0, fmt.Errorf("%q: negative", s)
+		}
+		return v * float64(suf.m), nil
+	}
+	return 0, fmt.Errorf("%q: not a rate (e.g. 5000, 10k, 1.5M): %w", s, ErrSyntax)
+}
+
+// isDecimal reports whether s is a plain decimal number: [+-] digits [. digits] [e [+-] digits], no
+// hexadecimal, underscores, Inf or NaN (which strconv.ParseFloat would take).
+func isDecimal(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	i, f, _ := strings.Cut(mant, ".")
+	if i+f == "" || !allDigits(i) || !allDigits(f) {
+		return false
+	}
+	if hasExp {
+		d := strings.TrimLeft(exp, "+-")
+		return d != "" && allDigits(d) && len(exp)-len(d) <= 1
+	}
+	return true
 }

@@ -155,3 +155,28 @@ func FuzzFormatSize(f *testing.F) {
 		}
 	})
 }
+
+func TestParseCountAndRate(t *testing.T) {
+	counts := map[string]int64{"16": 16, "10k": 10_000, "10K": 10_000, "1.5M": 1_500_000, "2G": 2_000_000_000, " 7 ": 7, "1e3": 1000, "0": 0}
+	for in, want := range counts {
+		if got, err := ParseCount(in); err != nil || got != want {
+			t.Errorf("ParseCount(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "k", "1m", "1.5", "-3", "0x10", "1_000", "abc", "1.0001k", "99999999999G"} {
+		if got, err := ParseCount(in); err == nil {
+			t.Errorf("ParseCount(%q) = %d, want an error", in, got)
+		}
+	}
+	rates := map[string]float64{"5000": 5000, "2.5k": 2500, "1M": 1e6, "0.5": 0.5, "0": 0}
+	for in, want := range rates {
+		if got, err := ParseRate(in); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "M", "inf", "NaN", "-1k", "0x1p3", "1_0", "1m"} {
+		if got, err := ParseRate(in); err == nil {
+			t.Errorf("ParseRate(%q) = %v, want an error", in, got)
+		}
+	}
+}
