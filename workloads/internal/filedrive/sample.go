@@ -201,13 +201,20 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 					return j.eng.Close()
 				}
 				before := j.eng.Counters()
-				// Every loop stops at the same deadline, however late it was woken.
-				d := time.Duration(deadline - clock.Now())
+				// Several loops stop at one deadline, however late each was woken, and each is charged the
+				// whole window from the common start; one loop times its own window, as a sample always has.
+				d := in.Spec.Duration
+				if n > 1 {
+					d = time.Duration(deadline - clock.Now())
+				}
 				every := in.Spec.Interval
 				if in.Spec.Warmup {
 					every = 0
 				}
 				j.tot, err = DriveEvery(ctx, j.eng, in.Config.Options, max(d, 0), every, j.src)
+				if n > 1 {
+					j.tot.Seconds = float64(clock.Now()-(deadline-int64(in.Spec.Duration))) / 1e9
+				}
 				after := j.eng.Counters()
 				if err != nil {
 					stop()
