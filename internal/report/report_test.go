@@ -324,6 +324,10 @@ func TestGenerateWritesChartsThatDecode(t *testing.T) {
 			t.Errorf("index.html lacks %q", want)
 		}
 	}
+	// The charts come first; the environment fingerprint, long, after them.
+	if chart, env := strings.Index(html, `<section class="workload"`), strings.Index(html, `<section id="environment">`); chart < 0 || env < chart {
+		t.Errorf("index.html: the environment (at %d) comes before the first workload's charts (at %d)", env, chart)
+	}
 	for _, bad := range []string{"<?xml", "http://", "https://", "<script", "<img"} {
 		if bad == "http://" {
 			// SVG namespaces are identifiers, not fetches.
