@@ -178,6 +178,9 @@ func TestServeAndLoadWriteAResultFile(t *testing.T) {
 			if !s.Syscalls.Available || s.CPU.PerOpNs <= 0 || s.Memory == nil || s.Memory.IdleConns != 300 {
 				t.Errorf("server figures missing: syscalls %+v cpu %+v memory %+v", s.Syscalls, s.CPU, s.Memory)
 			}
+			if !strings.Contains(r.Stderr, "samples of") || !strings.Contains(r.Stderr, "[1/") || !strings.Contains(r.Stderr, "ETA") {
+				t.Errorf("load prints no estimate or no progress line with an ETA per sample:\n%s", r.Stderr)
+			}
 			if !strings.Contains(r.Stderr, "load generator") || !strings.Contains(r.Stdout, "memory per idle connection") {
 				t.Errorf("output lacks the generator's CPU or the memory line:\n%s\n%s", r.Stdout, r.Stderr)
 			}

@@ -214,6 +214,9 @@ func loadAction(c *cli.Context) error {
 		}
 	}
 
+	fmt.Fprintf(c.App.ErrWriter, "ringbench: %d samples of %v, each after a warm-up of %v: about %v\n",
+		count, dur, warm, roundDuration(time.Duration(count)*(warm+dur)))
+	began := time.Now()
 	var runErr error
 	for i := 0; i < count && runErr == nil && ctx.Err() == nil; i++ {
 		sm := result.Sample{Backend: backendName, Workload: echoproxy.Name, Params: params, Repeat: i, EntersPerOp: -1, Memory: memory}
@@ -227,7 +230,10 @@ func loadAction(c *cli.Context) error {
 				Text: "no --control: the server's syscalls, CPU and memory were not measured"})
 		}
 		f.Samples = append(f.Samples, sm)
-		fmt.Fprintf(c.App.ErrWriter, "sample %d: %s requests/s; %s\n", i+1, termsafe.Fixed(sm.OpsPerSec, 0), termsafe.String(line))
+		elapsed := time.Since(began)
+		eta := elapsed / time.Duration(i+1) * time.Duration(count-i-1)
+		fmt.Fprintf(c.App.ErrWriter, "[%d/%d] sample %d: %s requests/s; %s; %v elapsed, ETA %v\n", i+1, count, i+1,
+			termsafe.Fixed(sm.OpsPerSec, 0), termsafe.String(line), roundDuration(elapsed), roundDuration(eta))
 	}
 	f.Finished = time.Now().UTC()
 	if runErr != nil {
