@@ -130,6 +130,13 @@ type FileEngine interface {
 	Close() error
 }
 
+// OffThreadIO is implemented by engines whose I/O syscalls run on threads other than the one that calls
+// Submit (gostd: worker goroutines on Go's threads). Their syscalls are counted for the whole process:
+// counting the calling thread alone would leave the I/O out.
+type OffThreadIO interface {
+	IOOffThread() bool
+}
+
 // EngineCounters are the engine's own counts, beside the kernel's.
 type EngineCounters struct {
 	// Enters is io_uring_enter calls made; -1 when the backend has no ring.

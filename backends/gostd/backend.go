@@ -132,6 +132,9 @@ func (e *fileEngine) Submit(reqs []backend.Request, minComplete int, out []backe
 
 func (e *fileEngine) Counters() backend.EngineCounters { return backend.EngineCounters{Enters: -1} }
 
+// IOOffThread implements backend.OffThreadIO: the reads run in worker goroutines, on any of Go's threads.
+func (e *fileEngine) IOOffThread() bool { return true }
+
 func (e *fileEngine) Close() error {
 	close(e.reqs)
 	for ; e.inflight > 0; e.inflight-- {

@@ -260,6 +260,10 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 		tids := make([]int, n)
 		for i := range jobs {
 			tids[i] = jobs[i].tid
+			if o, ok := jobs[i].eng.(backend.OffThreadIO); ok && o.IOOffThread() {
+				tids = nil // the I/O is not on the loops' threads: count the whole process
+				break
+			}
 		}
 		var err error
 		if span, err = in.Spec.Meter.Begin(measure.Scope{BackendTIDs: tids}); err != nil {
