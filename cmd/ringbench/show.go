@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -37,7 +35,7 @@ func init() {
 }
 
 func showAction(c *cli.Context) error {
-	paths, err := showArgs(c, c.Args().Slice())
+	paths, err := interspersedFlags(c, c.Args().Slice())
 	if err != nil {
 		return err
 	}
@@ -110,47 +108,4 @@ func showPrint(c *cli.Context, format string, paths []string, files []*result.Fi
 		return usageError("%s", oneLine(err.Error()))
 	}
 	return exitError(exitFailure, fmt.Errorf("writing the %s output: %w", format, err))
-}
-
-// showArgs separates the files from flags given after them (urfave/cli stops at the first argument),
-// setting those flags on c.
-func showArgs(c *cli.Context, args []string) ([]string, error) {
-	var files []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			return append(files, args[i+1:]...), nil
-		}
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			files = append(files, a)
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if name == "f" {
-			name = "format"
-		}
-		switch name {
-		case "force":
-			if !hasValue {
-				value = "true"
-			}
-			if _, err := strconv.ParseBool(value); err != nil {
-				return nil, usageError("invalid value %q for flag -%s", value, name)
-			}
-		case "format", "hlog":
-			if !hasValue {
-				if i+1 >= len(args) {
-					return nil, usageError("flag needs an argument: %s", a)
-				}
-				i++
-				value = args[i]
-			}
-		default:
-			return nil, usageError("flag provided but not defined: %s", a)
-		}
-		if err := c.Set(name, value); err != nil {
-			return nil, usageError("invalid value %q for flag %s: %v", value, a, err)
-		}
-	}
-	return files, nil
 }

@@ -60,37 +60,22 @@ func TestIntervalsOfThreadsMerge(t *testing.T) {
 // 100 requests, so the stalled one is over 1% of its interval and must show in its p99.
 func stallingEchoServer(t *testing.T, stallAt int) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
+	return tcpServer(t, func(c net.Conn) {
+		buf := make([]byte, 64<<10)
+		for reads := 1; ; reads++ {
+			n, err := c.Read(buf)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				for reads := 1; ; reads++ {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					time.Sleep(time.Millisecond)
-					if reads == stallAt {
-						time.Sleep(300 * time.Millisecond)
-					}
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
+			time.Sleep(time.Millisecond)
+			if reads == stallAt {
+				time.Sleep(300 * time.Millisecond)
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // TestIntervalsShowAStall: the server stalls for 300 ms once; intervals of 100 ms show at least two with

@@ -15,6 +15,12 @@ import (
 
 // echoServer is a plain net-package echo server for the generator's own tests.
 func echoServer(t *testing.T) string {
+	return tcpServer(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
+}
+
+// tcpServer listens on a loopback port until the test ends and runs handle on each connection, closing it
+// afterwards; it returns the address.
+func tcpServer(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,7 +35,7 @@ func echoServer(t *testing.T) string {
 			}
 			go func() {
 				defer c.Close()
-				_, _ = io.Copy(c, c)
+				handle(c)
 			}()
 		}
 	}()

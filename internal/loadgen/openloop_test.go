@@ -19,36 +19,22 @@ type stallServer struct {
 
 func newStallServer(t *testing.T) *stallServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	s := &stallServer{addr: ln.Addr().String()}
-	go func() {
+	s := &stallServer{}
+	s.addr = tcpServer(t, func(c net.Conn) {
+		buf := make([]byte, 64<<10)
 		for {
-			c, err := ln.Accept()
+			n, err := c.Read(buf)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					s.gate.RLock() // held across the echo: while the gate is taken, nothing is echoed
-					_, err = c.Write(buf[:n])
-					s.gate.RUnlock()
-					if err != nil {
-						return
-					}
-				}
-			}()
+			s.gate.RLock() // held across the echo: while the gate is taken, nothing is echoed
+			_, err = c.Write(buf[:n])
+			s.gate.RUnlock()
+			if err != nil {
+				return
+			}
 		}
-	}()
+	})
 	return s
 }
 
