@@ -36,6 +36,9 @@ type Config struct {
 	Mlock     bool   // --mlock: lock the data set in memory
 	Jobs      int    // --jobs: I/O threads, each with its own engine (0 = 1)
 	SQShare   bool   // --sq-share: with --jobs > 1 on sqpoll, one poll thread for every ring
+	// Cache is --cache: "" or "warm" (the default) reads a data set brought into the page cache before
+	// each sample; "cold" evicts it before each sample, so that every read goes to the device.
+	Cache string
 
 	// echo-proxy
 	Topology  string        // --topology echo|proxy
@@ -53,6 +56,36 @@ type Config struct {
 
 	// Progress, when set, is called now and then with a short status line.
 	Progress func(string)
+}
+
+// Cache values (--cache).
+const (
+	CacheWarm = "warm"
+	CacheCold = "cold"
+)
+
+// fileWorkloads are the workloads that read a data set through the page cache, the ones --cache is for.
+var fileWorkloads = map[string]bool{"small-file": true, "many-file": true}
+
+// CheckCache checks --cache against the workloads of a run: warm or cold, and cold only with a file
+// workload among them (with several workloads it applies to the file ones; echo-proxy alone has no page
+// cache to empty). Each file workload checks the rest in its Validate (--mlock, --dir's file system).
+func CheckCache(cfg Config, ws []Workload) error {
+	switch cfg.Cache {
+	case "", CacheWarm:
+		return nil
+	case CacheCold:
+	default:
+		return fmt.Errorf("--cache %q: want warm or cold", cfg.Cache)
+	}
+	var names []string
+	for _, w := range ws {
+		if fileWorkloads[w.Name()] {
+			return nil
+		}
+		names = append(names, w.Name())
+	}
+	return fmt.Errorf("--cache cold: %s reads no files (only small-file and many-file read through the page cache)", strings.Join(names, ", "))
 }
 
 // SampleSpec says what one sample is.

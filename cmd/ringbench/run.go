@@ -81,6 +81,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "block-size", Value: "4k", Usage: "small-file: bytes per read", Category: "files"},
 		&cli.StringFlag{Name: "pattern", Value: "rand", Usage: "rand or seq", Category: "files"},
 		&cli.BoolFlag{Name: "direct", Usage: "small-file: O_DIRECT, bypassing the page cache", Category: "files"},
+		&cli.StringFlag{Name: "cache", Value: "warm", Usage: "small-file, many-file: warm (data set in the page cache) or cold (evicted before each sample: every read goes to the device)", Category: "files"},
 		&cli.BoolFlag{Name: "mlock", Usage: "lock the data set in memory (this machine's page cache evicts idle pages in about a minute)", Category: "files"},
 		&cli.BoolFlag{Name: "verify", Usage: "check the content of every block read (or byte echoed)"},
 		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed for data set content and offsets"},
@@ -170,6 +171,9 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	case err != nil:
 		return nil, usageError("%v", err)
 	}
+	if err := workloads.CheckCache(cfg, inv.plan.Workloads); err != nil {
+		return nil, usageError("%v", err)
+	}
 
 	if err := inv.checkOutputs(c); err != nil {
 		return nil, err
@@ -214,7 +218,7 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 		Dir: c.String("dir"), Keep: c.Bool("keep"), Verify: c.Bool("verify"), Seed: c.Uint64("seed"),
 		Options: backend.Options{Depth: c.Int("depth"), Batch: c.Int("batch"), FixedFiles: c.Bool("fixed-files"),
 			FixedBufs: c.Bool("fixed-bufs"), SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")},
-		Pattern: c.String("pattern"), Direct: c.Bool("direct"), Mlock: c.Bool("mlock"),
+		Pattern: c.String("pattern"), Direct: c.Bool("direct"), Mlock: c.Bool("mlock"), Cache: c.String("cache"),
 		Jobs: c.Int("jobs"), SQShare: c.Bool("sq-share"),
 		Topology: c.String("topology"), Pipeline: c.Int("pipeline"), Multishot: c.Bool("multishot"),
 		Threads: c.Int("threads"), GenThreads: c.Int("gen-threads"),

@@ -17,6 +17,8 @@ const (
 	WarnRingFallback = "ring-fallback"
 	// WarnLowResidency: the file data set was not fully in the page cache.
 	WarnLowResidency = "low-residency"
+	// WarnNotCold: a --cache cold data set was still partly in the page cache at the start of a sample.
+	WarnNotCold = "not-cold"
 	// WarnGeneratorBottleneck: the load generator used as much CPU per request as the server.
 	WarnGeneratorBottleneck = "generator-bottleneck"
 	// WarnGeneratorSharedCPU: the load generator shares the server's core.

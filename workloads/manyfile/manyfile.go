@@ -52,6 +52,9 @@ func validate(cfg workloads.Config) error {
 	if err := filedrive.CheckPattern(cfg); err != nil {
 		return err
 	}
+	if err := filedrive.CheckCache(cfg); err != nil {
+		return err
+	}
 	if cfg.Direct {
 		return errors.New("--direct: many-file reads through the page cache only")
 	}
@@ -107,6 +110,7 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 		ShareSQPoll: p.cfg.SQShare,
 		Params:      params,
 		Locked:      p.Lock != nil,
+		Cold:        p.cfg.Cache == workloads.CacheCold,
 		Residency:   filedrive.ResidencyOf(p.Set.Paths),
 	})
 }

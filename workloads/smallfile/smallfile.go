@@ -89,6 +89,9 @@ func validate(cfg workloads.Config) error {
 	if err := filedrive.CheckPattern(cfg); err != nil {
 		return err
 	}
+	if err := filedrive.CheckCache(cfg); err != nil {
+		return err
+	}
 	if cfg.Direct && cfg.Mlock {
 		return errors.New("--direct and --mlock together make no sense: O_DIRECT bypasses the page cache")
 	}
@@ -148,6 +151,7 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 		ShareSQPoll: p.cfg.SQShare,
 		Params:      params,
 		Locked:      p.Lock != nil,
+		Cold:        p.cfg.Cache == workloads.CacheCold,
 	}
 	if !p.cfg.Direct {
 		in.Residency = filedrive.ResidencyOf(p.Set.Paths)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/dataset"
 )
@@ -43,6 +45,40 @@ func CheckPattern(cfg workloads.Config) error {
 	return nil
 }
 
+// Magic numbers (statfs f_type) of file systems whose pages live only in memory: they cannot drop a
+// file's pages, so --cache cold cannot empty them.
+const (
+	tmpfsMagic = 0x01021994
+	ramfsMagic = 0x858458f6
+)
+
+// CheckCache checks what --cache cold needs of a file workload: not --mlock (which keeps the data set in
+// memory), and a --dir whose file system can drop pages. --direct is accepted: O_DIRECT reads bypass the
+// page cache anyway, so cold changes nothing there but the eviction before each sample. A --dir that
+// cannot be looked at is left to the --dir checks.
+func CheckCache(cfg workloads.Config) error {
+	switch cfg.Cache {
+	case "", workloads.CacheWarm:
+		return nil
+	case workloads.CacheCold:
+	default:
+		return fmt.Errorf("--cache %q: want warm or cold", cfg.Cache)
+	}
+	if cfg.Mlock {
+		return errors.New("--cache cold and --mlock together make no sense: --mlock keeps the data set in the page cache")
+	}
+	var st unix.Statfs_t
+	if cfg.Dir != "" && unix.Statfs(cfg.Dir, &st) == nil {
+		switch int64(st.Type) {
+		case tmpfsMagic:
+			return fmt.Errorf("--dir %s is on tmpfs, whose files live in memory: --cache cold has no page cache to empty there; give a --dir on a disk", cfg.Dir)
+		case ramfsMagic:
+			return fmt.Errorf("--dir %s is on ramfs, whose files live in memory: --cache cold has no page cache to empty there; give a --dir on a disk", cfg.Dir)
+		}
+	}
+	return nil
+}
+
 // Files is the data set a file workload reads from Prepare to Close, and its memory lock (--mlock).
 type Files struct {
 	Set  *dataset.Set
@@ -64,9 +100,17 @@ func OpenFiles(ctx context.Context, cfg workloads.Config, spec dataset.Spec) (*F
 	return &Files{Set: set, cfg: cfg}, nil
 }
 
-// Warm brings the files into the page cache before a sample (the page cache here drops pages idle for
-// about a minute), unless they are locked there or read with O_DIRECT.
+// Warm sets the page cache up for a sample as --cache asks. Warm (the default) brings the files into the
+// page cache (the page cache here drops pages idle for about a minute), unless they are locked there or
+// read with O_DIRECT. Cold evicts them (fdatasync, POSIX_FADV_DONTNEED), so that every read goes to the
+// device; RunSample checks with mincore that it took (SampleInput.Cold).
 func (f *Files) Warm(ctx context.Context) error {
+	if f.cfg.Cache == workloads.CacheCold {
+		if err := dataset.Evict(f.Set.Paths); err != nil {
+			return fmt.Errorf("--cache cold: emptying the page cache: %w", err)
+		}
+		return ctx.Err()
+	}
 	if f.cfg.Direct || f.Lock != nil {
 		return nil
 	}

@@ -24,6 +24,10 @@ import (
 // disk: its figures then measure the disk, not the kernel's I/O path.
 const ResidencyFloor = 0.99
 
+// ColdCeiling is the page-cache residency above which a cold sample (--cache cold) is invalid: the
+// eviction did not take, so part of its reads were served from memory.
+const ColdCeiling = 0.01
+
 // SampleInput describes one file-workload sample.
 type SampleInput struct {
 	Workload string
@@ -41,6 +45,9 @@ type SampleInput struct {
 	// Residency returns the page-cache residency of the data set (0..1); nil for O_DIRECT runs.
 	Residency func() (float64, error)
 	Locked    bool
+	// Cold says the data set was evicted before the sample (--cache cold): its residency at the start must
+	// be at most ColdCeiling, and ResidencyFloor does not apply.
+	Cold bool
 }
 
 // job is one I/O thread of a sample.
@@ -136,7 +143,17 @@ func RunSample(ctx context.Context, in SampleInput) (result.Sample, error) {
 		}
 		res.After = after
 		s.Residency = res
-		if low := min(res.Before, res.After); low < ResidencyFloor {
+		switch low := min(res.Before, res.After); {
+		case in.Cold:
+			if res.Before > ColdCeiling {
+				s.Warnings = append(s.Warnings, result.Warn(result.WarnNotCold,
+					"PAGE CACHE NOT COLD: %.1f%% of the data set was still cached at the start of the sample (after %.1f%%): "+
+						"pages locked or mapped, or another ringbench run reading the same data set (same --dir and data set flags) kept them",
+					100*res.Before, 100*res.After))
+				s.Invalid = &result.Warning{Kind: result.WarnNotCold, Text: fmt.Sprintf(
+					"--cache cold: %.1f%% of the data set was cached at the start, more than %.0f%%", 100*res.Before, 100*ColdCeiling)}
+			}
+		case low < ResidencyFloor:
 			s.Warnings = append(s.Warnings, result.Warn(result.WarnLowResidency,
 				"PAGE CACHE NOT RESIDENT: only %.1f%% of the data set was cached (before %.1f%%, after %.1f%%): reads went to disk; use --mlock",
 				100*low, 100*res.Before, 100*res.After))
@@ -295,10 +312,14 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 
 // CommonParams are the parameters every file sample carries, so that series line up across backends.
 func CommonParams(cfg workloads.Config) map[string]string {
-	return map[string]string{
+	p := map[string]string{
 		"depth": strconv.Itoa(cfg.Options.Depth),
 		"batch": strconv.Itoa(cfg.Options.Batch),
 	}
+	if cfg.Cache == workloads.CacheCold {
+		p["cache"] = workloads.CacheCold // warm is left out, so that warm series are those recorded before --cache
+	}
+	return p
 }
 
 // Rand is xorshift64*: a few instructions per number, no allocation, no lock.
