@@ -36,8 +36,12 @@ type Row struct {
 	CtxPerOp            float64 // -1 = unavailable
 	PeakRSS             float64
 	Residency           float64 // lowest seen, -1 = n/a
-	MemPerConn          float64 // bytes of server RSS per idle connection, -1 = n/a
-	TopSyscalls         string
+	// Cold says the series ran with --cache cold (Params cache=cold); ColdAfter is then the median
+	// residency at the end of its samples: how much of the data set the sample itself read into the cache.
+	Cold        bool
+	ColdAfter   float64
+	MemPerConn  float64 // bytes of server RSS per idle connection, -1 = n/a
+	TopSyscalls string
 	// SyscallsUnavailable says why syscalls were not counted in the counted samples ("" when they were):
 	// kept apart from Warnings, since it is the same for every row and printed once.
 	SyscallsUnavailable string
@@ -112,6 +116,14 @@ func Rows(samples []result.Sample) []Row {
 					r.Residency = low
 				}
 			}
+		}
+		if r.Cold = g.Params["cache"] == "cold"; r.Cold {
+			r.ColdAfter = orNone(-1, func(s *result.Sample) (float64, bool) {
+				if s.Residency == nil {
+					return 0, false
+				}
+				return s.Residency.After, true
+			})
 		}
 		r.MemPerConn = orNone(-1, func(s *result.Sample) (float64, bool) {
 			if s.Memory == nil {
@@ -292,6 +304,9 @@ func WriteTable(w io.Writer, rows []Row) {
 				fmt.Fprintf(w, "  %-7s memory per idle connection: %s (server RSS)\n", termsafe.String(r.Backend), units.HumanBytes(r.MemPerConn))
 			}
 		}
+		if line := coldLine(wl); line != "" {
+			fmt.Fprintln(w, line)
+		}
 		if base := find(wl, "epoll"); base != nil {
 			var parts []string
 			for _, r := range wl {
@@ -320,6 +335,26 @@ func WriteTable(w io.Writer, rows []Row) {
 	if line := UnavailableLine(rows); line != "" {
 		fmt.Fprintf(w, "WARNING: %s\n", termsafe.String(line))
 	}
+}
+
+// coldLine says what a --cache cold block measures, with how much of the data set each backend's samples
+// had read into the cache by their end (reads after that were hits); "" when the block is not cold.
+func coldLine(wl []Row) string {
+	if !wl[0].Cold {
+		return ""
+	}
+	var after []string
+	for _, r := range wl {
+		if r.ColdAfter >= 0 {
+			after = append(after, fmt.Sprintf("%s %.0f%%", termsafe.String(r.Backend), 100*r.ColdAfter))
+		}
+	}
+	line := "  cold cache: the data set was evicted before each sample, so reads miss the page cache and go to the device: " +
+		"epoll's loop blocks in pread on each miss (one read at the device at a time), io_uring keeps --depth reads in flight"
+	if len(after) > 0 {
+		line += "\n  cold cache: share of the data set cached by the end of a sample (reads after that were hits): " + strings.Join(after, ", ")
+	}
+	return line
 }
 
 // WriteMarkdown prints the rows as Markdown tables, one per workload.
