@@ -119,3 +119,28 @@ func TestRowsThreadSpread(t *testing.T) {
 		t.Errorf("markdown:\n%s", b.String())
 	}
 }
+
+// TestTableSaysWhatAColdCacheMeasures: a --cache cold block says that reads went to the device (epoll
+// blocking in pread, io_uring keeping --depth in flight) and how much each backend had cached by the end
+// of its samples; a warm block says nothing of the kind.
+func TestTableSaysWhatAColdCacheMeasures(t *testing.T) {
+	mk := func(backend, cache string, after float64) result.Sample {
+		p := map[string]string{"depth": "32"}
+		if cache != "" {
+			p["cache"] = cache
+		}
+		return result.Sample{Workload: "small-file", Backend: backend, Params: p, Seconds: 1, Ops: 1000, OpsPerSec: 1000,
+			EntersPerOp: -1, Residency: &result.Residency{Before: 0, After: after}}
+	}
+	var b bytes.Buffer
+	WriteTable(&b, Rows([]result.Sample{mk("epoll", "cold", 0.2), mk("uring", "cold", 1)}))
+	out := b.String()
+	if !strings.Contains(out, "epoll's loop blocks in pread on each miss") || !strings.Contains(out, "epoll 20%, uring 100%") {
+		t.Errorf("cold table:\n%s", out)
+	}
+	b.Reset()
+	WriteTable(&b, Rows([]result.Sample{mk("epoll", "", 1), mk("uring", "", 1)}))
+	if out := b.String(); strings.Contains(out, "cold cache") {
+		t.Errorf("warm table:\n%s", out)
+	}
+}
