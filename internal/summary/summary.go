@@ -350,7 +350,7 @@ func coldLine(wl []Row) string {
 		}
 	}
 	line := "  cold cache: the data set was evicted before each sample, so reads miss the page cache and go to the device: " +
-		"epoll's loop blocks in pread on each miss (one read at the device at a time, about one context switch per read), io_uring keeps --depth reads in flight"
+		"epoll's loop blocks in each read that misses (one read at the device at a time, about one context switch per read), io_uring keeps --depth reads in flight"
 	if len(after) > 0 {
 		line += "\n  cold cache: share of the data set cached by the end of a sample (reads after that were hits): " + strings.Join(after, ", ")
 	}

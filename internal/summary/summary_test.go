@@ -135,7 +135,7 @@ func TestTableSaysWhatAColdCacheMeasures(t *testing.T) {
 	var b bytes.Buffer
 	WriteTable(&b, Rows([]result.Sample{mk("epoll", "cold", 0.2), mk("uring", "cold", 1)}))
 	out := b.String()
-	if !strings.Contains(out, "epoll's loop blocks in pread on each miss") || !strings.Contains(out, "epoll 20%, uring 100%") {
+	if !strings.Contains(out, "epoll's loop blocks in each read that misses") || !strings.Contains(out, "epoll 20%, uring 100%") {
 		t.Errorf("cold table:\n%s", out)
 	}
 	b.Reset()
