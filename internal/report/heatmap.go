@@ -25,8 +25,14 @@ func (h heatCells) Z(c, r int) float64 { return h.g.Z[r][c] / h.div }
 func (h heatCells) X(c int) float64    { return float64(c) }
 func (h heatCells) Y(r int) float64    { return float64(r) }
 
-// heatPalette is Moreland's black-body palette, light for high values.
-var heatPalette = moreland.ExtendedBlackBody().Palette(64)
+// heatPalette is Moreland's smooth blue-to-red palette: blue for the lowest value, red for the highest,
+// never the white of a cell not measured.
+var heatPalette = func() palette.Palette {
+	m := moreland.SmoothBlueRed()
+	m.SetMin(0)
+	m.SetMax(1)
+	return m.Palette(64)
+}()
 
 // heatmapFigure draws one backend's figure over two swept params, each cell labelled with its value and
 // cells not measured left blank.
@@ -62,7 +68,7 @@ func heatmapFigure(c *SweepChart, widthPx, heightPx int) (*figure, string) {
 	p.X.Padding, p.Y.Padding = 0, 0
 	f := &figure{plot: p, widthPx: widthPx, heightPx: heightPx}
 	caption := fmt.Sprintf("%s of %s at each %s × %s point measured (%s), the median over samples; the colour "+
-		"runs from dark (lowest, %s) to light (highest, %s). Blank cells were not measured.",
+		"runs from blue (lowest, %s) to red (highest, %s). White cells (—) were not measured.",
 		c.Metric, c.Line.Name(), sw.Axes[0], sw.Axes[1], yLabel, formatMetric(c.Metric, lo), formatMetric(c.Metric, hi))
 	if sw.Inferred {
 		caption += " The run recorded no sweep: the axes were found in the data."
@@ -87,6 +93,9 @@ func (h *heatLabels) Plot(c draw.Canvas, p *plot.Plot) {
 		for col := range nc {
 			v := h.cells.Z(col, r)
 			if math.IsNaN(v) {
+				st := textStyle(sans, 8.5, grey)
+				st.XAlign, st.YAlign = draw.XCenter, draw.YCenter
+				c.FillText(st, vg.Point{X: trX(float64(col)), Y: trY(float64(r))}, "—")
 				continue
 			}
 			i := int((v-h.min)/(h.max-h.min)*float64(len(cols)-1) + 0.5)
