@@ -198,8 +198,13 @@ func sweepFigure(c *SweepChart, widthPx, heightPx int) (*figure, string, *rawTab
 			last := len(cv.X) - 1
 			effs = append(effs, fmt.Sprintf("%s %.0f%% at %s=%s", cv.Line.Name(), 100*cv.Efficiency[last], axis, formatValue(cv.X[last])))
 		}
-		fmt.Fprintf(&caption, " Dashed: perfect scaling, the median at %s=%s times %s/%s. Scaling efficiency (median ÷ perfect): %s; the table has every point.",
-			axis, formatValue(sw.Values[0][0]), axis, formatValue(sw.Values[0][0]), strings.Join(effs, ", "))
+		base := formatValue(sw.Values[0][0])
+		factor := axis + "/" + base
+		if base == "1" {
+			factor = axis
+		}
+		fmt.Fprintf(&caption, " Dashed: perfect scaling, the median at %s=%s times %s. Scaling efficiency (median ÷ perfect): %s; the table has every point.",
+			axis, base, factor, strings.Join(effs, ", "))
 	}
 	return f, caption.String(), table
 }
