@@ -29,6 +29,10 @@ type Chart struct {
 	WidthPx  int
 	HeightPx int
 	PNG, SVG []byte
+	// sweep is the sweep a chart of the Sweeps section draws (nil for a workload's own charts), table the
+	// figures shown under it (scaling efficiencies).
+	sweep *Sweep
+	table *rawTable
 }
 
 // Chart kinds, in the order a workload's section shows them.
@@ -40,6 +44,21 @@ const (
 	KindMemory     = "memory"
 )
 
+// sweepChartParams names a sweep chart apart from the others of its workload in its file name.
+func sweepChartParams(c *SweepChart) string {
+	parts := []string{strings.Join(c.Sweep.Axes, "-")}
+	if len(c.Sweep.Fixed) > 0 {
+		parts = append(parts, "at", result.ParamsString(c.Sweep.Fixed))
+	}
+	if c.Sweep.Inferred {
+		parts = append(parts, "inferred")
+	}
+	if c.Line != nil {
+		parts = append(parts, c.Line.Name())
+	}
+	return strings.Join(append(parts, c.Metric), " ")
+}
+
 // RenderCharts draws every chart the report's data supports. heightPx is the height of every chart and
 // widthPx the least width (bar charts widen to fit their bars).
 func RenderCharts(r *Report, widthPx, heightPx int) ([]*Chart, error) {
@@ -48,6 +67,8 @@ func RenderCharts(r *Report, widthPx, heightPx int) ([]*Chart, error) {
 		fig                     *figure
 		caption, kind, workload string
 		params                  string
+		sweep                   *Sweep
+		table                   *rawTable
 	}
 	if err := checkSeries(r); err != nil {
 		return nil, err
@@ -80,17 +101,24 @@ func RenderCharts(r *Report, widthPx, heightPx int) ([]*Chart, error) {
 			if sp.kind == KindLatency {
 				for _, g := range latencyGroups(w) {
 					fig, caption := latencyFigure(r, g.w, g.params, widthPx, heightPx)
-					jobs = append(jobs, job{fig, caption, sp.kind, w.Name, g.params})
+					jobs = append(jobs, job{fig, caption, sp.kind, w.Name, g.params, nil, nil})
 				}
 				continue
 			}
 			fig, caption := sp.build(r, w, widthPx, heightPx)
-			jobs = append(jobs, job{fig, caption, sp.kind, w.Name, ""})
+			jobs = append(jobs, job{fig, caption, sp.kind, w.Name, "", nil, nil})
 		}
 	}
 
 	if len(jobs) > MaxCharts {
 		return nil, tooManyCharts()
+	}
+	// The Sweeps section takes what the workloads leave of MaxCharts, and says what did not fit.
+	sweepCharts, leftOut := planSweepCharts(r.Sweeps, MaxCharts-len(jobs))
+	r.SweepsLeftOut = leftOut
+	for _, sc := range sweepCharts {
+		fig, caption, table := sweepFigure(sc, widthPx, heightPx)
+		jobs = append(jobs, job{fig, caption, sc.Kind, sc.Sweep.Workload, sweepChartParams(sc), sc.Sweep, table})
 	}
 	// Rasterising and encoding dominate: spread the charts over the CPUs, keeping their order.
 	out := make([]*Chart, len(jobs))
@@ -104,6 +132,9 @@ func RenderCharts(r *Report, widthPx, heightPx int) ([]*Chart, error) {
 			for i := range next {
 				j := jobs[i]
 				out[i], errs[i] = renderChart(j.fig, j.caption, j.kind, j.workload, j.params)
+				if errs[i] == nil {
+					out[i].sweep, out[i].table = j.sweep, j.table
+				}
 			}
 		}()
 	}

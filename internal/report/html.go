@@ -33,6 +33,14 @@ type pageData struct {
 	Summary   summaryTable
 	Env       envView
 	Workloads []workloadView
+	// Sweeps are the Sweeps section's groups of charts, one per sweep; SweepsLeftOut what did not fit.
+	Sweeps        []sweepView
+	SweepsLeftOut []string
+}
+
+type sweepView struct {
+	Workload, Title, Anchor string
+	Charts                  []chartView
 }
 
 type inputRow struct {
@@ -86,6 +94,8 @@ type chartView struct {
 	WidthPx                          int
 	// Wide charts (many bars) take a whole row of the grid rather than being shrunk into a column.
 	Wide bool
+	// Table is figures shown under the chart (a scaling chart's efficiencies); nil for most.
+	Table *rawTable
 }
 
 type rawTable struct {
@@ -265,12 +275,10 @@ func HTML(r *Report, charts []*Chart, tool string, generated time.Time) ([]byte,
 			}
 		}
 		for _, c := range charts {
-			if c.Workload != w.Name {
+			if c.Workload != w.Name || c.sweep != nil {
 				continue
 			}
-			wv.Charts = append(wv.Charts, chartView{ID: "chart-" + c.Name, Title: c.Title, Caption: c.Caption,
-				PNG: c.Name + ".png", SVGFile: c.Name + ".svg", Kind: c.Kind, SVG: inlineSVG(c.SVG),
-				WidthPx: c.WidthPx, Wide: c.WidthPx > DefaultWidth*5/4})
+			wv.Charts = append(wv.Charts, newChartView(c))
 		}
 		wv.Samples = sampleTable(r, w)
 		wv.Latency = latencyTable(w)
@@ -278,11 +286,37 @@ func HTML(r *Report, charts []*Chart, tool string, generated time.Time) ([]byte,
 		d.Workloads = append(d.Workloads, wv)
 	}
 
+	index := map[*Sweep]int{}
+	for _, c := range charts {
+		if c.sweep == nil {
+			continue
+		}
+		i, ok := index[c.sweep]
+		if !ok {
+			i = len(d.Sweeps)
+			index[c.sweep] = i
+			title := c.sweep.Describe()
+			if c.sweep.Inferred {
+				title += " (inferred from the series)"
+			}
+			d.Sweeps = append(d.Sweeps, sweepView{Workload: c.sweep.Workload, Title: title,
+				Anchor: fmt.Sprintf("sweep-%d", i+1)})
+		}
+		d.Sweeps[i].Charts = append(d.Sweeps[i].Charts, newChartView(c))
+	}
+	d.SweepsLeftOut = r.SweepsLeftOut
+
 	var buf bytes.Buffer
 	if err := page.Execute(&buf, d); err != nil {
 		return nil, fmt.Errorf("rendering index.html: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+func newChartView(c *Chart) chartView {
+	return chartView{ID: "chart-" + c.Name, Title: c.Title, Caption: c.Caption,
+		PNG: c.Name + ".png", SVGFile: c.Name + ".svg", Kind: c.Kind, SVG: inlineSVG(c.SVG),
+		WidthPx: c.WidthPx, Wide: c.WidthPx > DefaultWidth*5/4, Table: c.table}
 }
 
 var svgProlog = regexp.MustCompile(`^(?s)\s*<\?xml[^>]*\?>\s*(<!--.*?-->\s*)?`)

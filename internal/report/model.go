@@ -23,6 +23,10 @@ type Report struct {
 	SetBy     string
 	Workloads []*Workload
 	Warnings  []Warning
+	// Sweeps are the workloads' swept parameters (run --batch 1,2,4 and the like), for the Sweeps section.
+	Sweeps []*Sweep
+	// SweepsLeftOut says which sweep charts RenderCharts left out, past the bounds in limits.go.
+	SweepsLeftOut []string
 }
 
 // Name is the series' display name: the variant, and the set when there are several.
@@ -221,6 +225,7 @@ func Build(inputs []*Input) (*Report, error) {
 			}
 		}
 	}
+	r.Sweeps = findSweeps(r)
 	r.Warnings = warnings(r)
 	if line := excluded.Line(); line != "" {
 		r.Warnings = append(r.Warnings, Warning{Kind: "invalid", Text: "Left out: " + line + "."})

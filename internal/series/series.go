@@ -194,3 +194,17 @@ func CompareParams(a, b map[string]string) int {
 	}
 	return 0
 }
+
+// MedianCI is the median of v with its 95% confidence interval, as benchstat computes it (distribution-
+// free, golang.org/x/perf/benchmath); ok is false when v has too few values for one (fewer than 6).
+func MedianCI(v []float64) (median, lo, hi float64, ok bool) {
+	if len(v) == 0 {
+		return math.NaN(), math.NaN(), math.NaN(), false
+	}
+	th := benchmath.DefaultThresholds
+	s := benchmath.AssumeNothing.Summary(benchmath.NewSample(append([]float64(nil), v...), &th), 0.95)
+	if math.IsInf(s.Lo, 0) || math.IsInf(s.Hi, 0) || math.IsNaN(s.Lo) || math.IsNaN(s.Hi) {
+		return s.Center, math.NaN(), math.NaN(), false
+	}
+	return s.Center, s.Lo, s.Hi, true
+}
