@@ -125,8 +125,12 @@ func samples(in []Input, i int) (result.Sample, error) {
 		}
 	}
 	if win.Loaders != len(in) || ops != win.Ops {
-		return result.Sample{}, fmt.Errorf("sample %d: the files (%d) sum to %d requests, server window %s counted %d from %d loaders: "+
-			"a loader's file is missing or given twice: %w", i+1, len(in), ops, win.ID, win.Ops, win.Loaders, ErrMismatch)
+		names := make([]string, len(in))
+		for j, x := range in {
+			names[j] = x.Name
+		}
+		return result.Sample{}, fmt.Errorf("%s: sample %d: these %d files sum to %d requests, server window %s counted %d from %d loaders: "+
+			"a loader's file is missing or given twice: %w", strings.Join(names, ", "), i+1, len(in), ops, win.ID, win.Ops, win.Loaders, ErrMismatch)
 	}
 	sm.Ops, sm.Bytes, sm.Seconds, sm.OpsPerSec, sm.BytesPerSec = ops, bytes, seconds, opsPerSec, bytesPerSec
 	lat := result.LatencyFrom(h)

@@ -82,7 +82,8 @@ type ctlRequest struct {
 	Loaders int `json:"loaders,omitempty"`
 	// Name (hello) is how the server names this loader in its messages.
 	Name string `json:"name,omitempty"`
-	// Sample (begin, end) is the loader's sample index: all of a window's loaders must give the same.
+	// Sample (begin, end) is the loader's 0-based sample index: all of a window's loaders must give the
+	// same. Messages count samples from 1, as load does.
 	Sample int64 `json:"sample,omitempty"`
 	// WaitMs (begin, end) is how long to wait for the other loaders.
 	WaitMs int64 `json:"wait_ms,omitempty"`
@@ -474,11 +475,11 @@ func (cs *controlServer) meet(g *group, sess *session, req ctlRequest) (ctlRespo
 		g.bar = b
 	case b.op != req.Op || b.sample != req.Sample:
 		cs.mu.Unlock()
-		return ctlResponse{}, fmt.Sprintf("%s of sample %d, while other loaders wait at %s of sample %d", req.Op, req.Sample, b.op, b.sample)
+		return ctlResponse{}, fmt.Sprintf("%s of sample %d, while other loaders wait at %s of sample %d", req.Op, req.Sample+1, b.op, b.sample+1)
 	}
 	if _, ok := b.arrived[sess]; ok {
 		cs.mu.Unlock()
-		return ctlResponse{}, fmt.Sprintf("%s of sample %d said twice", req.Op, req.Sample)
+		return ctlResponse{}, fmt.Sprintf("%s of sample %d said twice", req.Op, req.Sample+1)
 	}
 	b.arrived[sess] = req.Ops
 	if len(b.arrived) == g.k {
@@ -499,7 +500,7 @@ func (cs *controlServer) meet(g *group, sess *session, req ctlRequest) (ctlRespo
 		cs.mu.Lock()
 		if g.bar == b {
 			b.resp = ctlResponse{Error: fmt.Sprintf("the server's window for sample %d did not %s within %v: %s",
-				b.sample, map[string]string{"begin": "open", "end": "close"}[b.op], wait, missing(g, b))}
+				b.sample+1, map[string]string{"begin": "open", "end": "close"}[b.op], wait, missing(g, b))}
 			cs.abandon(g)
 		}
 		cs.mu.Unlock()
@@ -576,7 +577,7 @@ func (cs *controlServer) release(sess *session) {
 	if g.k > 1 && g.broken == "" {
 		g.broken = "loader " + sess.String() + " left"
 		if b := g.bar; b != nil {
-			b.resp = ctlResponse{Error: fmt.Sprintf("the server's window for sample %d: %s", b.sample, g.broken)}
+			b.resp = ctlResponse{Error: fmt.Sprintf("the server's window for sample %d: %s", b.sample+1, g.broken)}
 		}
 	}
 	cs.abandon(g)
