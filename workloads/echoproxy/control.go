@@ -212,7 +212,8 @@ type controlServer struct {
 	info  ControlInfo
 	token []byte
 	log   io.Writer
-	id    string // this server's windows are id-1, id-2 ...
+	id    string        // this server's windows are id-1, id-2 ...
+	quit  chan struct{} // closed when the control server stops: barriers stop waiting
 
 	mu    sync.Mutex
 	grp   *group // the sessions the measurement belongs to, nil when none
@@ -225,7 +226,7 @@ type controlServer struct {
 // ServeControl answers control connections on ln until ln is closed, measuring windows with m. An empty
 // o.Token refuses every request.
 func ServeControl(ln net.Listener, ss *ServerSide, m *measure.Meter, info ControlInfo, o ControlOptions) {
-	cs := &controlServer{ss: ss, m: m, info: info, token: []byte(o.Token), log: o.Log, id: newWindowPrefix()}
+	cs := &controlServer{ss: ss, m: m, info: info, token: []byte(o.Token), log: o.Log, id: newWindowPrefix(), quit: make(chan struct{})}
 	var wg sync.WaitGroup
 	defer func() {
 		wg.Wait()
@@ -238,6 +239,7 @@ func ServeControl(ln net.Listener, ss *ServerSide, m *measure.Meter, info Contro
 	for {
 		c, err := ln.Accept()
 		if err != nil {
+			close(cs.quit)
 			cmu.Lock()
 			for c := range conns {
 				c.Close()
@@ -496,6 +498,14 @@ func (cs *controlServer) meet(g *group, sess *session, req ctlRequest) (ctlRespo
 	defer t.Stop()
 	select {
 	case <-b.done:
+	case <-cs.quit:
+		cs.mu.Lock()
+		if g.bar == b {
+			b.resp = ctlResponse{Error: "the server is stopping"}
+			cs.abandon(g)
+		}
+		cs.mu.Unlock()
+		<-b.done
 	case <-t.C:
 		cs.mu.Lock()
 		if g.bar == b {

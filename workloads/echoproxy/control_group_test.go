@@ -2,6 +2,7 @@ package echoproxy
 
 import (
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -148,5 +149,45 @@ func TestControlLoaderLeavingBreaksTheGroup(t *testing.T) {
 			t.Fatalf("begin after the group left: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestControlStopsWithoutWaitingForLoaders: a control server that stops does not wait out a barrier.
+func TestControlStopsWithoutWaitingForLoaders(t *testing.T) {
+	ss, err := StartServer(lookup(t, "epoll"), ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "0123456789abcdef0123"
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ServeControl(ln, ss, meter, ControlInfo{Topology: "echo"}, ControlOptions{Token: token})
+	}()
+	a, err := DialControlJoin(ln.Addr().String(), token, JoinOptions{Loaders: 2, Name: "hostA", Wait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	begun := make(chan error, 1)
+	go func() { begun <- a.Begin() }()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	ln.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the control server still waits for the loaders 10 s after it was told to stop")
+	}
+	if err := <-begun; err == nil {
+		t.Error("begin succeeded on a stopping server")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("stopping took %v", d)
 	}
 }
