@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -37,6 +38,19 @@ its memory per idle connection; without it, only throughput and latency. The con
 the token the server printed or wrote to its --control-token-file: --control-token-file F (or
 --control-token T, visible to other users in the process list).
 
+Several load hosts: when one host cannot load the server, run "ringbench load --control ADDR
+--loaders K" on K hosts (or network namespaces) at about the same time, each with its own --out, and
+then "ringbench merge --out all.json A.json B.json ...". The server is the barrier: it opens its
+window for a sample when the last of the K loaders has said begin (each loader waits there, its load
+already running, then starts its own window of --duration) and closes it when the last has said end,
+and it divides its CPU, syscalls and context switches by the sum of the K loaders' requests. The
+barrier is on the server because every loader reaches the server while the loaders may not reach each
+other, and because the window to line up is the server's own. The loaders' windows so line up to
+within a control round trip; they must agree on --count, --duration, --warmup and the load's shape.
+A loader that does not come within --loaders-wait fails that sample for all, and the message names
+it; a loader that leaves fails the others. Each sample records the server window's ID, which merge
+checks. --idle-conns is for one loader only.
+
 Exit status: 0 measured, 1 the run failed (the server closed connections, stopped answering, was
 killed or refused a control request), 2 bad flag or value, 3 --engine uring cannot run here,
 130 interrupted.`
@@ -45,13 +59,15 @@ func init() {
 	commands = append(commands, &cli.Command{
 		Name:        "load",
 		Usage:       "drive a ringbench serve server with echo-proxy load and write a result file",
-		UsageText:   "ringbench load --target ADDR [--control ADDR --control-token-file F] [--conns N --msg-size S --pipeline K | --rate R] [--idle-conns N] [--verify]",
+		UsageText:   "ringbench load --target ADDR [--control ADDR --control-token-file F [--loaders K]] [--conns N --msg-size S --pipeline K | --rate R] [--idle-conns N] [--verify]",
 		Description: loadDescription,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "server address, host:port"},
 			&cli.StringFlag{Name: "control", Usage: "the server's control address, for its own figures"},
 			&cli.StringFlag{Name: "control-token", Usage: "the server's control token (as ringbench serve printed it)"},
 			&cli.StringFlag{Name: "control-token-file", Usage: "read the server's control token from this file (serve --control-token-file)"},
+			&cli.IntFlag{Name: "loaders", Value: 1, Usage: "load processes (on as many hosts) measuring the server's windows together (needs --control)"},
+			&cli.DurationFlag{Name: "loaders-wait", Value: echoproxy.DefaultWait, Usage: "how long the server waits for the other loaders at each sample's begin and end"},
 			&cli.StringFlag{Name: "conns", Value: "16", Usage: "connections carrying load (k: thousands)"},
 			&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "message size, " + msgSizeRange},
 			&cli.IntFlag{Name: "pipeline", Value: 1, Usage: "requests in flight per connection"},
@@ -134,6 +150,19 @@ func loadAction(c *cli.Context) error {
 	if err := checkSamples(count, dur, warm); err != nil {
 		return err
 	}
+	join := echoproxy.JoinOptions{Loaders: c.Int("loaders"), Wait: c.Duration("loaders-wait")}
+	if join.Loaders < 1 || join.Loaders > echoproxy.MaxLoaders {
+		return usageError("--loaders %d: want 1 to %d", join.Loaders, echoproxy.MaxLoaders)
+	}
+	if join.Wait <= 0 || join.Wait > echoproxy.MaxWait {
+		return usageError("--loaders-wait %v: want more than 0, at most %v", join.Wait, echoproxy.MaxWait)
+	}
+	if join.Loaders > 1 && ctlAddr == "" {
+		return usageError("--loaders %d needs --control: the server lines up the loaders' windows", join.Loaders)
+	}
+	if join.Loaders > 1 && idle > 0 {
+		return usageError("--idle-conns with --loaders %d: memory per connection is measured with one loader", join.Loaders)
+	}
 	if cfg.Interval, err = intervalFlag(c, dur); err != nil {
 		return err
 	}
@@ -182,7 +211,7 @@ func loadAction(c *cli.Context) error {
 	var cc *echoproxy.ControlClient
 	backendName, multishot := "remote", false
 	if ctlAddr != "" {
-		if cc, err = echoproxy.DialControl(ctlAddr, token); err != nil {
+		if cc, err = echoproxy.DialControlJoin(ctlAddr, token, join); err != nil {
 			return exitError(exitFailure, err)
 		}
 		defer cc.Close()
@@ -194,6 +223,9 @@ func loadAction(c *cli.Context) error {
 		Display: workloads.Display()}
 	f.Env = fingerprint.Collect(fingerprint.Options{Version: version, Commit: commit})
 	params := echoproxy.ThreadParams(echoproxy.Params(topology, cfg.Conns, cfg.MsgSize, cfg.Pipeline, cfg.Rate, idle, multishot), 0, cfg.Threads)
+	if join.Loaders > 1 {
+		params["loaders"] = strconv.Itoa(join.Loaders)
+	}
 
 	var memory *result.ConnMemory
 	if idle > 0 {
@@ -220,7 +252,7 @@ func loadAction(c *cli.Context) error {
 	var runErr error
 	for i := 0; i < count && runErr == nil && ctx.Err() == nil; i++ {
 		sm := result.Sample{Backend: backendName, Workload: echoproxy.Name, Params: params, Repeat: i, EntersPerOp: -1, Memory: memory}
-		line, err := loadSample(ctx, cfg, cpus, cc, warm, dur, &sm)
+		line, err := loadSample(ctx, cfg, cpus, cc, warm, dur, join, &sm)
 		if err != nil {
 			runErr = err
 			break
@@ -291,13 +323,18 @@ func loadOutPath(c *cli.Context) (out string, isDefault bool, err error) {
 
 // loadSample runs one sample: connect, warm up, window (bracketed on the server over --control), stop.
 func loadSample(ctx context.Context, cfg loadgen.Config, cpus []int, cc *echoproxy.ControlClient, warm, dur time.Duration,
-	sm *result.Sample) (string, error) {
+	join echoproxy.JoinOptions, sm *result.Sample) (string, error) {
 	g, err := loadgen.Dial(cfg, cpus)
 	if err != nil {
 		return "", err
 	}
 	defer g.Close()
-	if err := g.Start(warm + dur + time.Minute); err != nil {
+	limit := warm + dur + time.Minute
+	if join.Loaders > 1 {
+		// Besides: waiting at the server for the other loaders, at begin and at end.
+		limit += 2 * join.Wait
+	}
+	if err := g.Start(limit); err != nil {
 		return "", err
 	}
 	// Waits end early when the generator fails (the server closed connections or died).

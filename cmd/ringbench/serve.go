@@ -39,7 +39,10 @@ the load's window, and writes the figures into its result file. It too is on loo
 carry the control token: --control-token sets it, else a random one is made; it is written to
 --control-token-file (mode 0600, removed at exit) or else printed as "control-token TOKEN", for
 "ringbench load --control-token-file F" (or --control-token T). The measurement belongs to one load
-session at a time; requests from other sessions, without the token or out of bounds (a request over
+session at a time, or to the K sessions of "ringbench load --loaders K" run on K hosts: then each
+window opens when the last of them has said begin and closes when the last has said end, and this
+server's figures are divided by all their requests (see "ringbench load --help"). Requests from other
+sessions, without the token or out of bounds (a request over
 %d bytes, "mem" for more than %d connections) are refused and logged on stderr.
 
 Exit status: 0 stopped by a signal or --duration, 1 the server failed, 2 bad flag or value, 3 the

@@ -120,6 +120,8 @@ type Sample struct {
 	Residency *Residency `json:"residency,omitempty"`
 	// Memory is memory per idle connection (echo-proxy --idle-conns).
 	Memory *ConnMemory `json:"memory,omitempty"`
+	// ServerWindow is the server's window the server figures cover (load --control); absent otherwise.
+	ServerWindow *ServerWindow `json:"server_window,omitempty"`
 
 	Warnings []Warning `json:"warnings,omitempty"`
 	// Invalid, when set, says why the sample's figures do not measure what the run asked (Kind
