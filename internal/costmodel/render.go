@@ -182,7 +182,7 @@ func WriteText(w io.Writer, models []Model, env fingerprint.Fingerprint) error {
 		return nil
 	}
 	var buf strings.Builder
-	buf.WriteString("\nCost model (least squares over every sample; 95% confidence intervals)\n")
+	buf.WriteString("Cost model (least squares over every sample; 95% confidence intervals)\n")
 	for _, b := range blocks {
 		buf.WriteString(b.Title + "\n")
 		tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
