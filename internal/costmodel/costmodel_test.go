@@ -289,3 +289,14 @@ func TestFromFileConnsSweep(t *testing.T) {
 		t.Errorf("text:\n%s", b.String())
 	}
 }
+
+func TestSyscallNsAcrossFiles(t *testing.T) {
+	fs := []*result.File{{}, {}, {}, {}}
+	fs[0].Env.SyscallNs, fs[1].Env.SyscallNs, fs[2].Env.SyscallNs = 300, 100, 200
+	if got := SyscallNs(fs...); got != 200 {
+		t.Errorf("median of 300, 100, 200 and an unmeasured one: %v", got)
+	}
+	if got := SyscallNs(&result.File{}); got != 0 {
+		t.Errorf("none measured: %v", got)
+	}
+}

@@ -199,3 +199,18 @@ func agree(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// SyscallNs is the median of the files' measured null-syscall costs (fingerprint.SyscallNs), for a model
+// fitted across several files; 0 when none has one.
+func SyscallNs(files ...*result.File) float64 {
+	var v []float64
+	for _, f := range files {
+		if f.Env.SyscallNs > 0 {
+			v = append(v, f.Env.SyscallNs)
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	return series.Median(v)
+}

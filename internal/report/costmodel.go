@@ -20,7 +20,9 @@ func costModelBlocks(r *Report) []costmodel.Block {
 		if len(files) == 0 {
 			continue
 		}
-		for _, b := range costmodel.Blocks(costmodel.FromFiles(files...), files[0].Env) {
+		env := files[0].Env
+		env.SyscallNs = costmodel.SyscallNs(files...)
+		for _, b := range costmodel.Blocks(costmodel.FromFiles(files...), env) {
 			if r.MultiSet() {
 				b.Title = set + " · " + b.Title
 			}
