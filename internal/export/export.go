@@ -12,6 +12,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ringbench/ringbench/internal/costmodel"
 	"github.com/ringbench/ringbench/internal/gobench"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/summary"
@@ -73,13 +74,24 @@ func WriteJSON(w io.Writer, f *result.File) error {
 	return enc.Encode(f)
 }
 
-// WriteSummary writes the summary table (or Markdown) of f, then what was left out, skipped or warned of.
+// WriteSummary writes the summary table (or Markdown) of f, the cost model when f holds a batch or conns
+// sweep (internal/costmodel), then what was left out, skipped or warned of.
 func WriteSummary(w io.Writer, f *result.File, markdown bool) error {
 	ew := &errWriter{w: w}
 	if markdown {
 		summary.WriteMarkdown(ew, summary.Rows(f.Samples))
 	} else {
 		summary.WriteTable(ew, summary.Rows(f.Samples))
+	}
+	if models := costmodel.FromFile(f); len(models) > 0 {
+		fmt.Fprintln(ew)
+		if markdown {
+			fmt.Fprintln(ew, "```")
+		}
+		costmodel.WriteText(ew, models, f.Env)
+		if markdown {
+			fmt.Fprint(ew, "```\n")
+		}
 	}
 	if n := summary.Notice(f.Samples); n != "" {
 		fmt.Fprintf(ew, "WARNING: %s\n", n)

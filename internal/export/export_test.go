@@ -415,3 +415,31 @@ func TestHlog(t *testing.T) {
 		t.Errorf("/proc/x: %v", err)
 	}
 }
+
+// TestSummaryCostModel: a file holding a batch sweep gets the cost model after its table, in text and
+// Markdown; a file without one gets none.
+func TestSummaryCostModel(t *testing.T) {
+	f := fixture(t, "internal/costmodel/testdata/batch-sweep.json")
+	for _, format := range []string{"table", "markdown"} {
+		var b bytes.Buffer
+		if err := Write(&b, format, f); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		table := strings.Index(out, "uring")
+		model := strings.Index(out, "Cost model")
+		if table < 0 || model < table || !strings.Contains(out, "uring's CPU/op falls below epoll's from batch 2") {
+			t.Errorf("%s: no cost model after the table:\n%s", format, out)
+		}
+		if format == "markdown" && !strings.Contains(out, "```\nCost model") {
+			t.Errorf("markdown: the cost model is not a code block:\n%s", out)
+		}
+	}
+	var b bytes.Buffer
+	if err := Write(&b, "table", made(t)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "Cost model") {
+		t.Errorf("no sweep, yet a cost model:\n%s", b.String())
+	}
+}

@@ -21,6 +21,8 @@ type Options struct {
 	// DataDir, when set, is the directory file workloads use: its filesystem, mount options, block device
 	// and I/O scheduler are recorded.
 	DataDir string
+	// SkipSyscallCost leaves out the null-syscall timing (MeasureSyscallNs, about 15 ms).
+	SkipSyscallCost bool
 }
 
 // root prefixes every /proc and /sys path; tests point it at a fake tree.
@@ -59,6 +61,9 @@ func CollectWithIOUring(opts Options) (Fingerprint, IOUringProbe) {
 	fp.Distro = collectDistro()
 	fp.CPU = collectCPU()
 	fp.Mitigations = collectMitigations()
+	if !opts.SkipSyscallCost {
+		fp.SyscallNs = MeasureSyscallNs()
+	}
 	iou := ProbeIOUring()
 	fp.IOUring = iou.IOUring
 	fp.Limits = collectLimits()

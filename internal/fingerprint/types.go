@@ -15,13 +15,16 @@ type Fingerprint struct {
 	CPU      CPU       `json:"cpu"`
 	// Mitigations maps each file of /sys/devices/system/cpu/vulnerabilities to its content.
 	Mitigations map[string]string `json:"mitigations,omitempty"`
-	IOUring     IOUring           `json:"io_uring"`
-	Limits      Limits            `json:"limits"`
-	Memory      Memory            `json:"memory"`
-	Virt        Virt              `json:"virt"`
-	LoadAvg     []float64         `json:"load_avg,omitempty"`
-	Go          GoRuntime         `json:"go"`
-	DataDir     *DataDir          `json:"data_dir,omitempty"`
+	// SyscallNs is the measured cost of one null syscall (MeasureSyscallNs); 0 when not measured and in files
+	// written before it was recorded.
+	SyscallNs float64   `json:"syscall_ns,omitempty"`
+	IOUring   IOUring   `json:"io_uring"`
+	Limits    Limits    `json:"limits"`
+	Memory    Memory    `json:"memory"`
+	Virt      Virt      `json:"virt"`
+	LoadAvg   []float64 `json:"load_avg,omitempty"`
+	Go        GoRuntime `json:"go"`
+	DataDir   *DataDir  `json:"data_dir,omitempty"`
 }
 
 // Tool identifies the ringbench build.

@@ -10,8 +10,6 @@ package probe
 
 import (
 	"fmt"
-	"runtime"
-	"slices"
 	"sort"
 	"time"
 
@@ -166,7 +164,8 @@ type Verdict struct {
 
 // Run probes this machine. It never returns nil.
 func Run(opts Options) *Report {
-	fp, iou := fingerprint.CollectWithIOUring(fingerprint.Options{Version: opts.Version, Commit: opts.Commit})
+	fp, iou := fingerprint.CollectWithIOUring(fingerprint.Options{Version: opts.Version, Commit: opts.Commit,
+		SkipSyscallCost: opts.SkipTiming})
 	rep := &Report{
 		Schema:        Schema,
 		Version:       SchemaVersion,
@@ -200,8 +199,9 @@ func Run(opts Options) *Report {
 		rep.Counting = counting(perfcount.Check())
 	}
 	if !opts.SkipTiming {
-		rep.NullSyscallNs = nullSyscallNs()
-		rep.NullSyscallHow = "getppid via unix.Syscall, median of 7 loops of 20000"
+		// The same figure results store (fingerprint.SyscallNs), measured once.
+		rep.NullSyscallNs = fp.SyscallNs
+		rep.NullSyscallHow = fingerprint.SyscallMethod
 	}
 	if !opts.SkipTiming && !opts.SkipPerf && rep.Counting.Available {
 		rep.TracepointCost = tracepointCost()
@@ -224,23 +224,6 @@ func counting(c perfcount.Report) Counting {
 		}
 	}
 	return out
-}
-
-// nullSyscallNs times getppid loops and returns the median ns per call.
-func nullSyscallNs() float64 {
-	const loops, calls = 7, 20000
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	per := make([]float64, loops)
-	for i := range per {
-		t0 := time.Now()
-		for j := 0; j < calls; j++ {
-			unix.Syscall(unix.SYS_GETPPID, 0, 0, 0)
-		}
-		per[i] = float64(time.Since(t0).Nanoseconds()) / calls
-	}
-	slices.Sort(per)
-	return per[loops/2]
 }
 
 // tracepointCost measures what counting costs each syscall (about 0.6 s, most of it closing the counter).

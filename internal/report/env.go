@@ -108,6 +108,9 @@ func flatten(e fingerprint.Fingerprint) []envField {
 	add("Kernel", "arch", e.Kernel.Arch)
 	add("Kernel", "command line", e.Kernel.Cmdline)
 	add("Kernel", "distribution", e.Distro)
+	if e.SyscallNs > 0 {
+		add("Kernel", "null syscall (getppid)", strconv.FormatFloat(e.SyscallNs, 'f', 0, 64)+" ns")
+	}
 
 	fair("CPU", "model", e.CPU.Model)
 	add("CPU", "microcode", e.CPU.Microcode)

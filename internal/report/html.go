@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringbench/ringbench/internal/costmodel"
 	"github.com/ringbench/ringbench/internal/result"
 )
 
@@ -31,6 +32,7 @@ type pageData struct {
 	Inputs    []inputRow
 	Warnings  []Warning
 	Summary   summaryTable
+	CostModel []costmodel.Block
 	Env       envView
 	Workloads []workloadView
 	// Sweeps are the Sweeps section's groups of charts, one per sweep; SweepsLeftOut what did not fit.
@@ -247,6 +249,8 @@ func HTML(r *Report, charts []*Chart, tool string, generated time.Time) ([]byte,
 		}
 		d.Summary.Groups = append(d.Summary.Groups, g)
 	}
+
+	d.CostModel = costModelBlocks(r)
 
 	// Environment, side by side.
 	for _, in := range r.Inputs {
