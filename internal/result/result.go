@@ -61,6 +61,16 @@ type Config struct {
 	Duration  Duration          `json:"duration"`
 	Warmup    Duration          `json:"warmup"`
 	Options   map[string]string `json:"options,omitempty"` // every other flag, by flag name
+	// Sweep are the flags given a list of values (`run --batch 1,4,16`), in the order given: every
+	// combination of their values is a point, each sample carries its point's values in Params.
+	Sweep []SweepAxis `json:"sweep,omitempty"`
+}
+
+// SweepAxis is one swept flag of a run (Config.Sweep).
+type SweepAxis struct {
+	Flag   string   `json:"flag"`   // "batch", "depth", "conns", "msg-size", "jobs", "threads"
+	Param  string   `json:"param"`  // the key in Sample.Params: same as Flag for all six
+	Values []string `json:"values"` // as in Params, in the order given
 }
 
 // Skip records a backend or workload that was not run, and why.
