@@ -77,9 +77,9 @@ func WriteJSON(w io.Writer, f *result.File) error {
 func WriteSummary(w io.Writer, f *result.File, markdown bool) error {
 	ew := &errWriter{w: w}
 	if markdown {
-		summary.WriteMarkdown(ew, summary.Rows(f.Samples))
+		summary.WriteMarkdown(ew, summary.FileRows(f))
 	} else {
-		summary.WriteTable(ew, summary.Rows(f.Samples))
+		summary.WriteTable(ew, summary.FileRows(f))
 	}
 	if n := summary.Notice(f.Samples); n != "" {
 		fmt.Fprintf(ew, "WARNING: %s\n", n)
