@@ -151,14 +151,13 @@ func (p *Plan) PointString(i int) string {
 	return strings.Join(parts, ",")
 }
 
-// pointError is err of point i, led by the swept flag it names (the first swept one when it names none):
-// "--batch 64 (point batch=64,depth=32): ...".
+// pointError is err of point i, led by the swept flag it names first (the first swept one when it names
+// none): "--batch 64 (point batch=64,depth=32): ...".
 func (p *Plan) pointError(i int, err error) error {
-	lead := p.Sweep[0].Flag
+	lead, at := p.Sweep[0].Flag, -1
 	for _, a := range p.Sweep {
-		if strings.Contains(err.Error(), "--"+a.Flag+" ") {
-			lead = a.Flag
-			break
+		if j := strings.Index(err.Error(), "--"+a.Flag+" "); j >= 0 && (at < 0 || j < at) {
+			lead, at = a.Flag, j
 		}
 	}
 	return fmt.Errorf("--%s %d (point %s): %w", lead, axisValue(p.Points[i], lead), p.PointString(i), err)
