@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -351,7 +352,11 @@ func runAction(c *cli.Context) error {
 			p.Samples()/max(1, series*p.Count), series, p.Warmup, roundDuration(estimateRun(p)))
 	}
 	prog := newProgress(inv.quiet, inv.plan.Samples(), c.App.ErrWriter)
-	f, runErr := runner.Run(ctx, inv.plan, runner.Meta{Label: inv.label, Command: os.Args, Options: flagOptions(c),
+	opts := flagOptions(c)
+	if !c.IsSet("depth") { // a --batch list may have raised it
+		opts["depth"] = strconv.Itoa(inv.plan.Config.Options.Depth)
+	}
+	f, runErr := runner.Run(ctx, inv.plan, runner.Meta{Label: inv.label, Command: os.Args, Options: opts,
 		Version: version, Commit: commit}, prog)
 	prog.finish()
 	if len(f.Samples) == 0 {
