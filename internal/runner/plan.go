@@ -95,7 +95,7 @@ func (p *Plan) Samples() int {
 	if p.CountSyscalls {
 		kinds++
 	}
-	return len(p.Workloads) * len(p.Backends) * len(p.Points) * p.Count * kinds
+	return len(p.Workloads) * len(p.Backends) * max(len(p.Points), 1) * p.Count * kinds
 }
 
 // NewPlan checks r without touching the disk or starting anything: the sample counts and lengths, each

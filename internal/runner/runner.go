@@ -50,6 +50,9 @@ func Run(ctx context.Context, plan *Plan, meta Meta, prog Progress) (*result.Fil
 	if prog == nil {
 		prog = noProgress{}
 	}
+	if len(plan.Points) == 0 { // a Plan not made by NewPlan: its one point is its Config
+		plan.Points = []workloads.Config{plan.Config}
+	}
 	f := &result.File{
 		Schema: result.Schema, Version: result.Version, Started: time.Now().UTC(), Label: meta.Label,
 		Command: meta.Command, Skipped: slices.Clone(plan.Skipped), Display: workloads.Display(),
