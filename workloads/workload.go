@@ -101,6 +101,12 @@ type SampleSpec struct {
 	// Meter brackets a measured sample with the kernel's counters; warm-ups do not use it. A measured
 	// sample without one fails.
 	Meter *measure.Meter
+	// Config, when set, is the config of this sample's point of a sweep: Prepare's config with only the
+	// settings a sample reads on its own changed (depth, batch, jobs, conns, msg-size, threads), so that
+	// one Prepare (one data set, one load generator) serves every point. Prepare must have been given the
+	// point with the largest of each (the runner's choice), which covers what it sizes (descriptors).
+	// Nil: Prepare's config.
+	Config *Config
 }
 
 // ErrNoMeter is returned by a measured sample whose spec has no Meter.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +46,11 @@ func init() {
 			"batching and reaping delays count). Open loop (--rate): from each request's scheduled send time; requests " +
 			"still unanswered when a sample ends count up to its end. A buffered file sample whose data set fell below " +
 			"99% page-cache residency is marked invalid and left out of the table, compare and report.\n\n" +
+			"Sweeps: --batch, --depth, --jobs, --conns, --msg-size and --threads take comma lists (--batch 1,4,16 --depth 32,64). " +
+			"Every combination is a point, each point on each backend a series, and every round interleaves all points and " +
+			"backends, in one run and one result file (config.sweep lists the swept flags in the order given; each sample " +
+			"carries its point's values in its params, jobs=1 and threads=1 included). More than 64 points need --force. " +
+			"Data sets and load generators are made once and shared by every point; each point is warmed up on each backend.\n\n" +
 			"Exit status: 0 measured, 1 a measurement failed (a backend failed to set up or while sampling, for any " +
 			"reason but lack of support), 2 bad flag or value, 3 a backend asked for by name cannot run here, on this " +
 			"kernel or under these limits (RLIMIT_MEMLOCK, policy; see `ringbench probe`), whether found before the run " +
@@ -63,14 +70,15 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "interval", Value: defaultInterval, Usage: "record ops/s and p99 of each timed sample every this long, charted over time by report (0 = off; at least 10ms)"},
 		&cli.IntFlag{Name: "count", Aliases: []string{"n"}, Value: 6, Usage: "samples per backend and workload (compare wants at least 4, 6 for a 95% CI)"},
 
-		&cli.IntFlag{Name: "depth", Value: 32, Usage: "requests in flight", Category: "I/O"},
-		&cli.IntFlag{Name: "batch", Value: 32, Usage: "requests per submission (SQEs per io_uring_enter); at most --depth", Category: "I/O"},
+		&cli.StringFlag{Name: "depth", Value: "32", Usage: "requests in flight" + sweepNote, Category: "I/O"},
+		&cli.StringFlag{Name: "batch", Value: "32", Usage: "requests per submission (SQEs per io_uring_enter); at most --depth" + sweepNote +
+			"; a --batch list without --depth sets --depth to max(32, the largest batch)", Category: "I/O"},
 		&cli.BoolFlag{Name: "fixed-files", Usage: "uring, sqpoll: register the data set's descriptors", Category: "I/O"},
 		&cli.BoolFlag{Name: "fixed-bufs", Usage: "uring, sqpoll: register buffers and read with READ_FIXED", Category: "I/O"},
 		&cli.IntFlag{Name: "sq-cpu", Value: -1, Usage: "sqpoll: pin the SQPOLL kernel thread to this CPU (-1: not pinned); any CPU of this process's cpuset, also one outside --cpus", Category: "I/O"},
 		cpusFlag("I/O"),
 		&cli.DurationFlag{Name: "sq-idle", Value: 100 * time.Millisecond, Usage: "sqpoll: how long the poll thread spins before sleeping", Category: "I/O"},
-		&cli.IntFlag{Name: "jobs", Value: 1, Usage: "small-file, many-file: I/O threads run together, each with its own engine (ring), buffers and requests (fio's numjobs), spread over the allowed CPUs; 1 to 256", Category: "I/O"},
+		&cli.StringFlag{Name: "jobs", Value: "1", Usage: "small-file, many-file: I/O threads run together, each with its own engine (ring), buffers and requests (fio's numjobs), spread over the allowed CPUs; 1 to 256" + sweepNote, Category: "I/O"},
 		&cli.BoolFlag{Name: "sq-share", Usage: "sqpoll with --jobs > 1: every ring shares the first one's SQPOLL thread (IORING_SETUP_ATTACH_WQ) instead of one poll thread per ring", Category: "I/O"},
 		&cli.DurationFlag{Name: "cq-spin", Value: 5 * time.Microsecond, Usage: "sqpoll: spin on the completion queue this long before waiting in io_uring_enter (CPU for fewer syscalls)", Category: "I/O"},
 
@@ -87,17 +95,17 @@ func runFlags() []cli.Flag {
 		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed for data set content and offsets"},
 
 		&cli.StringFlag{Name: "topology", Value: "echo", Usage: "echo-proxy: echo (client → server under test) or proxy (client → proxy under test → echo)", Category: "network"},
-		&cli.StringFlag{Name: "conns", Value: "16", Usage: "echo-proxy: connections (k: thousands)", Category: "network"},
-		&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "echo-proxy: message size, " + msgSizeRange, Category: "network"},
+		&cli.StringFlag{Name: "conns", Value: "16", Usage: "echo-proxy: connections (k: thousands)" + sweepNote, Category: "network"},
+		&cli.StringFlag{Name: "msg-size", Value: "64", Usage: "echo-proxy: message size, " + msgSizeRange + sweepNote, Category: "network"},
 		&cli.IntFlag{Name: "pipeline", Value: 1, Usage: "echo-proxy: messages in flight per connection (closed loop)", Category: "network"},
 		&cli.StringFlag{Name: "rate", Usage: "echo-proxy: open loop at this many requests/s, e.g. 50k, latency from scheduled send time (0: closed loop)", Category: "network"},
 		&cli.StringFlag{Name: "idle-conns", Usage: "echo-proxy: hold this many idle connections, e.g. 10k, and report memory per connection", Category: "network"},
 		&cli.BoolFlag{Name: "multishot", Usage: "echo-proxy on uring/sqpoll: multishot accept and recv from a provided buffer ring", Category: "network"},
-		&cli.IntFlag{Name: "threads", Value: 1, Usage: "echo-proxy: server event loops, each on its own thread with its own ring or epoll and SO_REUSEPORT listener", Category: "network"},
+		&cli.StringFlag{Name: "threads", Value: "1", Usage: "echo-proxy: server event loops, each on its own thread with its own ring or epoll and SO_REUSEPORT listener" + sweepNote, Category: "network"},
 		&cli.IntFlag{Name: "gen-threads", Value: 1, Usage: "echo-proxy: load generator threads, each with its own connections and event loop", Category: "network"},
 
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "result file (default results/ringbench-<UTC time>.json); never overwritten without --force", Category: "output"},
-		&cli.BoolFlag{Name: "force", Usage: "overwrite --out or --save-baseline if it exists", Category: "output"},
+		&cli.BoolFlag{Name: "force", Usage: "overwrite --out or --save-baseline if it exists; run a sweep of more than 64 points", Category: "output"},
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, csv, markdown, gobench (Go benchmark text for benchstat), openmetrics", Category: "output"},
 		&cli.StringFlag{Name: "label", Usage: "name this result set (report and compare group by it)", Category: "output"},
 		&cli.StringFlag{Name: "save-baseline", Usage: "also write the result here, as the baseline for ringbench compare in CI", Category: "output"},
@@ -107,6 +115,9 @@ func runFlags() []cli.Flag {
 		hlogFlag("output"),
 	}
 }
+
+// sweepNote ends the usage of each flag that takes a list (runner.SweepFlags).
+const sweepNote = "; a comma list (1,4,16) sweeps it (see above)"
 
 // runInvocation is a validated `run` command line: the plan, and what to do with its result.
 type runInvocation struct {
@@ -130,7 +141,11 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	if err := checkResultFormat(inv.format); err != nil {
 		return nil, err
 	}
-	cfg, err := runConfig(c)
+	sweep, err := sweepLists(c, os.Args)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := runConfig(c, sweep)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +179,7 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	}
 	inv.plan, err = runner.NewPlan(runner.Request{Backends: bnames, Workloads: wnames, Config: cfg,
 		Count: c.Int("count"), Duration: c.Duration("duration"), Warmup: c.Duration("warmup"), CountSyscalls: countSyscalls,
-		CountedOnly: countedOnly, Interval: every})
+		CountedOnly: countedOnly, Interval: every, Sweep: sweep, Force: inv.force})
 	switch {
 	case errors.Is(err, runner.ErrUnavailable):
 		return nil, exitError(exitUnsupported, err)
@@ -209,22 +224,41 @@ func (inv *runInvocation) checkOutputs(c *cli.Context) error {
 }
 
 // runConfig parses the workload and backend flags. It checks what only the command line knows (a zero the
-// user typed, --cpus and --sq-cpu, --dir); each workload checks its own limits (runner.NewPlan).
-func runConfig(c *cli.Context) (workloads.Config, error) {
+// user typed, --cpus and --sq-cpu, --dir); each workload checks its own limits (runner.NewPlan). A swept
+// flag (sweep, from sweepLists) is set to its first value here; runner.NewPlan makes and checks each point.
+func runConfig(c *cli.Context, sweep []runner.Axis) (workloads.Config, error) {
 	if err := applyCPUFlags(c); err != nil {
 		return workloads.Config{}, err
 	}
+	ints := map[string]int{}
+	for _, flag := range []string{"depth", "batch", "jobs", "threads"} {
+		if a := sweepAxis(sweep, flag); a != nil {
+			ints[flag] = a.Values[0]
+			continue
+		}
+		n, err := intFlag(c, flag)
+		if err != nil {
+			return workloads.Config{}, err
+		}
+		ints[flag] = n
+	}
+	if a := sweepAxis(sweep, "batch"); a != nil && !c.IsSet("depth") {
+		ints["depth"] = max(32, slices.Max(a.Values))
+	}
 	cfg := workloads.Config{
 		Dir: c.String("dir"), Keep: c.Bool("keep"), Verify: c.Bool("verify"), Seed: c.Uint64("seed"),
-		Options: backend.Options{Depth: c.Int("depth"), Batch: c.Int("batch"), FixedFiles: c.Bool("fixed-files"),
+		Options: backend.Options{Depth: ints["depth"], Batch: ints["batch"], FixedFiles: c.Bool("fixed-files"),
 			FixedBufs: c.Bool("fixed-bufs"), SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")},
 		Pattern: c.String("pattern"), Direct: c.Bool("direct"), Mlock: c.Bool("mlock"), Cache: c.String("cache"),
-		Jobs: c.Int("jobs"), SQShare: c.Bool("sq-share"),
+		Jobs: ints["jobs"], SQShare: c.Bool("sq-share"),
 		Topology: c.String("topology"), Pipeline: c.Int("pipeline"), Multishot: c.Bool("multishot"),
-		Threads: c.Int("threads"), GenThreads: c.Int("gen-threads"),
+		Threads: ints["threads"], GenThreads: c.Int("gen-threads"),
 	}
-	if err := cfg.Options.Validate(); err != nil {
-		return cfg, usageError("%v", err)
+	// With --batch or --depth swept, each point's pair is checked alone (runner.NewPlan).
+	if sweepAxis(sweep, "batch") == nil && sweepAxis(sweep, "depth") == nil {
+		if err := cfg.Options.Validate(); err != nil {
+			return cfg, usageError("%v", err)
+		}
 	}
 	var err error
 	// The workloads check the upper limits, naming the flag; this one only keeps the value an int.
@@ -232,7 +266,9 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 	if cfg.Files, err = countFlag(c, "files", maxCount); err != nil {
 		return cfg, err
 	}
-	if cfg.Conns, err = countFlag(c, "conns", maxCount); err != nil {
+	if a := sweepAxis(sweep, "conns"); a != nil {
+		cfg.Conns = a.Values[0]
+	} else if cfg.Conns, err = countFlag(c, "conns", maxCount); err != nil {
 		return cfg, err
 	}
 	if cfg.IdleConns, err = countFlag(c, "idle-conns", maxCount); err != nil {
@@ -253,10 +289,17 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 	if err := checkSQFlags(cfg.Options); err != nil {
 		return cfg, err
 	}
-	for _, name := range []string{"threads", "gen-threads"} {
-		if err := checkThreads(name, c.Int(name)); err != nil {
+	threads := []int{cfg.Threads}
+	if a := sweepAxis(sweep, "threads"); a != nil {
+		threads = a.Values
+	}
+	for _, n := range threads {
+		if err := checkThreads("threads", n); err != nil {
 			return cfg, err
 		}
+	}
+	if err := checkThreads("gen-threads", c.Int("gen-threads")); err != nil {
+		return cfg, err
 	}
 	if c.IsSet("file-size") {
 		if cfg.FileSize, err = sizeFlag(c, "file-size", "4k or 256M"); err != nil {
@@ -268,11 +311,15 @@ func runConfig(c *cli.Context) (workloads.Config, error) {
 		return cfg, err
 	}
 	cfg.BlockSize = int(bs)
-	ms, err := sizeFlag(c, "msg-size", "64 or 4k")
-	if err != nil {
-		return cfg, err
+	if a := sweepAxis(sweep, "msg-size"); a != nil {
+		cfg.MsgSize = a.Values[0]
+	} else {
+		ms, err := sizeFlag(c, "msg-size", "64 or 4k")
+		if err != nil {
+			return cfg, err
+		}
+		cfg.MsgSize = int(ms)
 	}
-	cfg.MsgSize = int(ms)
 	if err := checkDir(cfg.Dir); err != nil {
 		return cfg, usageError("--dir %s", err)
 	}
@@ -299,13 +346,21 @@ func runAction(c *cli.Context) error {
 
 	if !inv.quiet {
 		p := inv.plan
-		fmt.Fprintf(errw, "ringbench: %d samples of %v (%d workloads × %d backends × %d rounds × %d kinds) and %d warm-ups of %v: "+
-			"about %v, plus preparing data sets\n", p.Samples(), p.Duration, len(p.Workloads), len(p.Backends), p.Count,
-			p.Samples()/max(1, len(p.Workloads)*len(p.Backends)*p.Count), len(p.Workloads)*len(p.Backends), p.Warmup,
-			roundDuration(estimateRun(p)))
+		points := ""
+		if len(p.Points) > 1 {
+			points = fmt.Sprintf(" × %d points", len(p.Points))
+		}
+		series := len(p.Workloads) * len(p.Backends) * len(p.Points)
+		fmt.Fprintf(errw, "ringbench: %d samples of %v (%d workloads × %d backends%s × %d rounds × %d kinds) and %d warm-ups of %v: "+
+			"about %v, plus preparing data sets\n", p.Samples(), p.Duration, len(p.Workloads), len(p.Backends), points, p.Count,
+			p.Samples()/max(1, series*p.Count), series, p.Warmup, roundDuration(estimateRun(p)))
 	}
 	prog := newProgress(inv.quiet, inv.plan.Samples(), c.App.ErrWriter)
-	f, runErr := runner.Run(ctx, inv.plan, runner.Meta{Label: inv.label, Command: os.Args, Options: flagOptions(c),
+	opts := flagOptions(c)
+	if !c.IsSet("depth") { // a --batch list may have raised it
+		opts["depth"] = strconv.Itoa(inv.plan.Config.Options.Depth)
+	}
+	f, runErr := runner.Run(ctx, inv.plan, runner.Meta{Label: inv.label, Command: os.Args, Options: opts,
 		Version: version, Commit: commit}, prog)
 	prog.finish()
 	if len(f.Samples) == 0 {

@@ -79,9 +79,9 @@ func WriteJSON(w io.Writer, f *result.File) error {
 func WriteSummary(w io.Writer, f *result.File, markdown bool) error {
 	ew := &errWriter{w: w}
 	if markdown {
-		summary.WriteMarkdown(ew, summary.Rows(f.Samples))
+		summary.WriteMarkdown(ew, summary.FileRows(f))
 	} else {
-		summary.WriteTable(ew, summary.Rows(f.Samples))
+		summary.WriteTable(ew, summary.FileRows(f))
 	}
 	if models := costmodel.FromFile(f); len(models) > 0 {
 		fmt.Fprintln(ew)

@@ -61,12 +61,12 @@ type Config struct {
 	Duration  Duration          `json:"duration"`
 	Warmup    Duration          `json:"warmup"`
 	Options   map[string]string `json:"options,omitempty"` // every other flag, by flag name
-	// Sweep lists the swept flags of a run given lists (--batch 1,2,4), in the order given; a flag given
-	// one value is no sweep and is not listed.
+	// Sweep are the flags given a list of values (`run --batch 1,4,16`), in the order given: every
+	// combination of their values is a point, each sample carries its point's values in Params.
 	Sweep []SweepAxis `json:"sweep,omitempty"`
 }
 
-// SweepAxis is one swept flag of a run: every sample carries its value in Params[Param].
+// SweepAxis is one swept flag of a run (Config.Sweep).
 type SweepAxis struct {
 	Flag   string   `json:"flag"`   // "batch", "depth", "conns", "msg-size", "jobs", "threads"
 	Param  string   `json:"param"`  // the key in Sample.Params: same as Flag for all six

@@ -52,6 +52,12 @@ type Request struct {
 	CountedOnly bool
 	// Interval, when positive, records each timed sample as a series of this step (--interval).
 	Interval time.Duration
+	// Sweep are the flags given a list of values, in the order given: every combination of their values
+	// (set in Config) is a point, each point on each backend a series. An axis of one value sets Config
+	// and is no sweep.
+	Sweep []Axis
+	// Force allows more than MaxPoints points.
+	Force bool
 }
 
 // Plan is a validated run.
@@ -73,10 +79,14 @@ type Plan struct {
 	Timed bool
 	// Interval is Request.Interval.
 	Interval time.Duration
+	// Sweep are Request.Sweep's axes of two values or more; Points every combination of them, the first
+	// axis varying slowest: Config with each axis set. Without a sweep the one point is Config.
+	Sweep  []Axis
+	Points []workloads.Config
 }
 
 // Samples is the number of measured samples the plan takes (warm-ups not counted): per round one timed
-// sample of each backend on each workload, and as many counted ones when syscalls are counted.
+// sample of each backend on each workload at each point, and as many counted ones when syscalls are counted.
 func (p *Plan) Samples() int {
 	kinds := 0
 	if p.Timed {
@@ -85,12 +95,13 @@ func (p *Plan) Samples() int {
 	if p.CountSyscalls {
 		kinds++
 	}
-	return len(p.Workloads) * len(p.Backends) * p.Count * kinds
+	return len(p.Workloads) * len(p.Backends) * max(len(p.Points), 1) * p.Count * kinds
 }
 
 // NewPlan checks r without touching the disk or starting anything: the sample counts and lengths, each
 // workload's own flags (its Validate) and whether each backend can run here. "all" backends means every
-// runnable one, the others recorded as skipped; a backend named explicitly that cannot run here is an
+// runnable one, the others recorded as skipped; a sweep (Request.Sweep) makes every point, each validated
+// alike, an error naming the point; a backend named explicitly that cannot run here is an
 // error matching ErrUnavailable. Errors name the flag the user typed.
 func NewPlan(r Request) (*Plan, error) {
 	if err := CheckSamples(r.Count, r.Duration, r.Warmup); err != nil {
@@ -117,9 +128,27 @@ func NewPlan(r Request) (*Plan, error) {
 	if len(p.Workloads) == 0 {
 		return nil, errors.New("--workload: no workload")
 	}
-	for _, w := range p.Workloads {
-		if err := w.Validate(r.Config); err != nil {
-			return nil, fmt.Errorf("%s: %w", w.Name(), err)
+	if err := checkSweep(r.Sweep); err != nil {
+		return nil, err
+	}
+	if n := pointCount(r.Sweep); n > MaxPoints && !r.Force {
+		return nil, tooMany(r.Sweep, n)
+	}
+	p.Sweep, p.Points = sweepPoints(r.Config, r.Sweep)
+	p.Config = p.Points[0]
+	for i, pt := range p.Points {
+		if len(p.Sweep) > 0 {
+			if err := pt.Options.Validate(); err != nil {
+				return nil, p.pointError(i, err)
+			}
+		}
+		for _, w := range p.Workloads {
+			if err := w.Validate(pt); err != nil {
+				if len(p.Sweep) > 0 {
+					return nil, p.pointError(i, fmt.Errorf("%s: %w", w.Name(), err))
+				}
+				return nil, fmt.Errorf("%s: %w", w.Name(), err)
+			}
 		}
 	}
 

@@ -50,11 +50,14 @@ func Run(ctx context.Context, plan *Plan, meta Meta, prog Progress) (*result.Fil
 	if prog == nil {
 		prog = noProgress{}
 	}
+	if len(plan.Points) == 0 { // a Plan not made by NewPlan: its one point is its Config
+		plan.Points = []workloads.Config{plan.Config}
+	}
 	f := &result.File{
 		Schema: result.Schema, Version: result.Version, Started: time.Now().UTC(), Label: meta.Label,
 		Command: meta.Command, Skipped: slices.Clone(plan.Skipped), Display: workloads.Display(),
 		Config: result.Config{Count: plan.Count, Duration: result.Duration(plan.Duration), Warmup: result.Duration(plan.Warmup),
-			Options: meta.Options},
+			Options: meta.Options, Sweep: plan.resultSweep()},
 	}
 	for _, b := range plan.Backends {
 		f.Config.Backends = append(f.Config.Backends, b.Name())
@@ -68,7 +71,7 @@ func Run(ctx context.Context, plan *Plan, meta Meta, prog Progress) (*result.Fil
 		f.Warnings = append(f.Warnings, result.Warning{Kind: result.WarnEmulated, Text: "emulated CPU: performance figures are not comparable with native runs"})
 	}
 
-	r := &run{plan: plan, cfg: plan.Config, f: f, prog: prog}
+	r := &run{plan: plan, cfg: plan.prepareConfig(), f: f, prog: prog}
 	r.cfg.Progress = prog.Status
 	err := r.all(ctx)
 	f.Finished = time.Now().UTC()
@@ -82,6 +85,7 @@ func Run(ctx context.Context, plan *Plan, meta Meta, prog Progress) (*result.Fil
 // run is one Run in progress.
 type run struct {
 	plan *Plan
+	// cfg is what each workload is prepared with (Plan.prepareConfig), once for every point.
 	cfg  workloads.Config
 	f    *result.File
 	prog Progress
@@ -197,59 +201,95 @@ func isFlagError(err error) bool {
 	return strings.HasPrefix(err.Error(), "--")
 }
 
-// workload warms each backend once, then takes plan.Count rounds of samples: in each round one timed
-// sample per backend, then (when syscalls are counted) one counted sample per backend, with counters
-// opened for the counted phase and closed again before the next round's timed phase (see samplePhases).
-// A backend that fails (or turns out not to support the workload) is left out of the rounds after.
+// series is one point on one backend.
+type series struct {
+	point int
+	b     backend.Backend
+}
+
+// workload warms each backend once at each point, then takes plan.Count rounds of samples: in each round
+// one timed sample per point and backend (ABCABC across them), then (when syscalls are counted) one
+// counted sample per point and backend, with counters opened for the counted phase and closed again before
+// the next round's timed phase (see samplePhases). A series that fails (or turns out not to support the
+// workload) is left out of the rounds after.
 func (r *run) workload(ctx context.Context, w workloads.Workload, prepared workloads.Prepared) error {
-	// failed holds each backend left out: nil error when it was skipped as unsupported.
-	failed := map[string]error{}
-	fail := func(b backend.Backend, err error) {
+	var all []series
+	for i := range r.plan.Points {
+		for _, b := range r.plan.Backends {
+			all = append(all, series{i, b})
+		}
+	}
+	swept := len(r.plan.Sweep) > 0
+	// name is the series' workload and point, for messages: "small-file" or "small-file (batch=4)".
+	name := func(sr series) string {
+		if !swept {
+			return w.Name()
+		}
+		return fmt.Sprintf("%s (%s)", w.Name(), r.plan.PointString(sr.point))
+	}
+	spec := func(sr series, s workloads.SampleSpec) workloads.SampleSpec {
+		s.Backend = sr.b
+		if swept {
+			pt := r.plan.Points[sr.point]
+			s.Config = &pt
+		}
+		return s
+	}
+	// failed holds each series left out: nil error when it was skipped as unsupported.
+	failed := map[series]error{}
+	fail := func(sr series, err error) {
 		if errors.Is(err, backend.ErrNotSupported) {
-			r.f.Skipped = append(r.f.Skipped, result.Skip{Backend: b.Name(), Workload: w.Name(), Reason: err.Error()})
+			reason := err.Error()
+			if swept {
+				reason = fmt.Sprintf("%s: %s", r.plan.PointString(sr.point), reason)
+			}
+			r.f.Skipped = append(r.f.Skipped, result.Skip{Backend: sr.b.Name(), Workload: w.Name(), Reason: reason})
 			if r.plan.Named {
-				r.notRun = append(r.notRun, fmt.Errorf("--backend %s cannot run %s here: %w", b.Name(), w.Name(), err))
+				r.notRun = append(r.notRun, fmt.Errorf("--backend %s cannot run %s here: %w", sr.b.Name(), name(sr), err))
 			}
 			err = nil
 		}
-		failed[b.Name()] = err
+		failed[sr] = err
 	}
 	if r.plan.Warmup > 0 {
-		for _, b := range r.plan.Backends {
+		for _, sr := range all {
 			if ctx.Err() != nil {
 				return nil
 			}
-			r.prog.Status(fmt.Sprintf("%s on %s: warm-up", w.Name(), b.Name()))
-			if _, err := prepared.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: r.plan.Warmup, Warmup: true}); err != nil {
+			r.prog.Status(fmt.Sprintf("%s on %s: warm-up", name(sr), sr.b.Name()))
+			if _, err := prepared.Sample(ctx, spec(sr, workloads.SampleSpec{Duration: r.plan.Warmup, Warmup: true})); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				fail(b, err)
+				fail(sr, err)
 			}
 		}
 	}
 	for round := 0; round < r.plan.Count; round++ {
 		for _, ph := range r.samplePhases() {
 			meter := ph.meter()
-			for _, b := range r.plan.Backends {
+			for _, sr := range all {
 				if ctx.Err() != nil {
 					break
 				}
-				if _, out := failed[b.Name()]; out {
+				if _, out := failed[sr]; out {
 					continue
 				}
-				r.prog.Status(fmt.Sprintf("%s on %s: %s sample %d/%d", w.Name(), b.Name(), ph.kind, round+1, r.plan.Count))
+				r.prog.Status(fmt.Sprintf("%s on %s: %s sample %d/%d", name(sr), sr.b.Name(), ph.kind, round+1, r.plan.Count))
 				// Only timed samples are series: ops/s and p99 are timing figures, untrue under counters.
 				var every time.Duration
 				if ph.kind == result.KindTimed {
 					every = r.plan.Interval
 				}
-				s, err := prepared.Sample(ctx, workloads.SampleSpec{Backend: b, Duration: r.plan.Duration, Interval: every,
-					Repeat: round, Meter: meter})
+				s, err := prepared.Sample(ctx, spec(sr, workloads.SampleSpec{Duration: r.plan.Duration, Interval: every,
+					Repeat: round, Meter: meter}))
 				r.prog.Step()
+				if err == nil {
+					err = r.plan.addPointParams(sr.point, &s)
+				}
 				if err != nil {
 					if ctx.Err() == nil {
-						fail(b, err)
+						fail(sr, err)
 					}
 					continue
 				}
@@ -266,9 +306,9 @@ func (r *run) workload(ctx context.Context, w workloads.Workload, prepared workl
 		}
 	}
 	var errs []error
-	for _, b := range r.plan.Backends {
-		if err := failed[b.Name()]; err != nil {
-			errs = append(errs, fmt.Errorf("%s on %s: %w", w.Name(), b.Name(), err))
+	for _, sr := range all {
+		if err := failed[sr]; err != nil {
+			errs = append(errs, fmt.Errorf("%s on %s: %w", name(sr), sr.b.Name(), err))
 		}
 	}
 	return errors.Join(errs...)

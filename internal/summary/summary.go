@@ -481,3 +481,46 @@ func residency(v float64) string {
 	}
 	return termsafe.Fixed(100*v, 0) + "%"
 }
+
+// FileRows is Rows of f's samples, with the swept params of a sweep (result.Config.Sweep) first in each
+// row's Params, in sweep order, so that the points of a sweep read apart at a glance.
+func FileRows(f *result.File) []Row {
+	rows := Rows(f.Samples)
+	if len(f.Config.Sweep) == 0 {
+		return rows
+	}
+	lead := make([]string, 0, len(f.Config.Sweep))
+	for _, a := range f.Config.Sweep {
+		lead = append(lead, a.Param)
+	}
+	// Rows keeps a series' params as ParamsString makes them; find each series' map again by that string.
+	byString := map[string]map[string]string{}
+	for _, s := range f.Samples {
+		byString[result.ParamsString(s.Params)] = s.Params
+	}
+	for i := range rows {
+		if p, ok := byString[rows[i].Params]; ok {
+			rows[i].Params = sweptFirst(p, lead)
+		}
+	}
+	return rows
+}
+
+// sweptFirst is ParamsString of p with the keys of lead first, in that order.
+func sweptFirst(p map[string]string, lead []string) string {
+	var parts []string
+	rest := make(map[string]string, len(p))
+	for k, v := range p {
+		rest[k] = v
+	}
+	for _, k := range lead {
+		if v, ok := rest[k]; ok {
+			parts = append(parts, k+"="+v)
+			delete(rest, k)
+		}
+	}
+	if s := result.ParamsString(rest); s != "" {
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "/")
+}

@@ -201,6 +201,12 @@ func (p *prepared) Close() error { return p.child.Close() }
 // Sample implements workloads.Prepared.
 func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (result.Sample, error) {
 	s := p.s
+	if spec.Config != nil {
+		var err error
+		if s, err = Check(*spec.Config); err != nil {
+			return result.Sample{}, err
+		}
+	}
 	b := spec.Backend
 	sm := result.Sample{Backend: b.Name(), Workload: Name, Params: s.Params(), Repeat: spec.Repeat, EntersPerOp: -1}
 	restore := confine(p.serverCPUs)
@@ -220,7 +226,7 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 		// With N loops: N+1.
 		runtime.GOMAXPROCS(n + 1)
 	}
-	err = p.run(ctx, spec, ss, &sm)
+	err = p.run(ctx, spec, s, ss, &sm)
 	// Tear down in order: the clients go, the server sees them go, the server stops.
 	if cerr := p.child.CloseConns(); cerr != nil && err == nil {
 		err = cerr
@@ -234,8 +240,7 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 	return sm, err
 }
 
-func (p *prepared) run(ctx context.Context, spec workloads.SampleSpec, ss *ServerSide, sm *result.Sample) error {
-	s := p.s
+func (p *prepared) run(ctx context.Context, spec workloads.SampleSpec, s Settings, ss *ServerSide, sm *result.Sample) error {
 	if s.IdleConns > 0 && !spec.Warmup {
 		p.say("%s: opening %d idle connections", ss.Backend.Name(), s.IdleConns)
 		before := TakeMem()

@@ -90,24 +90,28 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 	if err := p.Warm(ctx); err != nil {
 		return result.Sample{}, err
 	}
-	params := filedrive.CommonParams(p.cfg)
-	params["files"] = strconv.Itoa(p.cfg.Files)
-	params["size"] = strconv.FormatInt(p.cfg.FileSize, 10)
-	params["pattern"] = p.cfg.Pattern
-	filedrive.JobParams(params, p.cfg)
+	cfg := p.cfg
+	if spec.Config != nil {
+		cfg = withDefaults(*spec.Config)
+	}
+	params := filedrive.CommonParams(cfg)
+	params["files"] = strconv.Itoa(cfg.Files)
+	params["size"] = strconv.FormatInt(cfg.FileSize, 10)
+	params["pattern"] = cfg.Pattern
+	filedrive.JobParams(params, cfg)
 	return filedrive.RunSample(ctx, filedrive.SampleInput{
 		Workload: "many-file",
 		Spec:     spec,
-		Config:   backend.FileConfig{Options: p.cfg.Options, BufSize: int(p.cfg.FileSize)},
+		Config:   backend.FileConfig{Options: cfg.Options, BufSize: int(cfg.FileSize)},
 		NewSource: func(job int) filedrive.Source {
-			s := &source{rng: filedrive.NewRand(filedrive.StreamSeed(p.cfg.Seed^uint64(spec.Repeat+1)*0x9e3779b97f4a7c15, job)),
-				paths: p.Set.PathsZ, size: int32(p.cfg.FileSize), seq: p.cfg.Pattern == "seq", verify: p.cfg.Verify, seed: p.cfg.Seed}
-			first, n := filedrive.Share(uint64(len(s.paths)), job, max(p.cfg.Jobs, 1))
+			s := &source{rng: filedrive.NewRand(filedrive.StreamSeed(cfg.Seed^uint64(spec.Repeat+1)*0x9e3779b97f4a7c15, job)),
+				paths: p.Set.PathsZ, size: int32(cfg.FileSize), seq: cfg.Pattern == "seq", verify: cfg.Verify, seed: cfg.Seed}
+			first, n := filedrive.Share(uint64(len(s.paths)), job, max(cfg.Jobs, 1))
 			s.first, s.n = int(first), int(n)
 			return s
 		},
-		Jobs:        p.cfg.Jobs,
-		ShareSQPoll: p.cfg.SQShare,
+		Jobs:        cfg.Jobs,
+		ShareSQPoll: cfg.SQShare,
 		Params:      params,
 		Locked:      p.Lock != nil,
 		Cold:        p.cfg.Cache == workloads.CacheCold,

@@ -133,27 +133,31 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 	if err := p.Warm(ctx); err != nil {
 		return result.Sample{}, err
 	}
-	params := filedrive.CommonParams(p.cfg)
-	params["bs"] = strconv.Itoa(p.cfg.BlockSize)
-	params["pattern"] = p.cfg.Pattern
-	filedrive.JobParams(params, p.cfg)
-	if p.cfg.Direct {
+	cfg := p.cfg
+	if spec.Config != nil {
+		cfg = withDefaults(*spec.Config)
+	}
+	params := filedrive.CommonParams(cfg)
+	params["bs"] = strconv.Itoa(cfg.BlockSize)
+	params["pattern"] = cfg.Pattern
+	filedrive.JobParams(params, cfg)
+	if cfg.Direct {
 		params["direct"] = "1"
 	}
 	in := filedrive.SampleInput{
 		Workload: "small-file",
 		Spec:     spec,
-		Config:   backend.FileConfig{Options: p.cfg.Options, FDs: p.fds, BufSize: p.cfg.BlockSize},
+		Config:   backend.FileConfig{Options: cfg.Options, FDs: p.fds, BufSize: cfg.BlockSize},
 		NewSource: func(job int) filedrive.Source {
-			return newSource(p.cfg, p.Set.Paths, uint64(spec.Repeat), job, max(p.cfg.Jobs, 1))
+			return newSource(cfg, p.Set.Paths, uint64(spec.Repeat), job, max(cfg.Jobs, 1))
 		},
-		Jobs:        p.cfg.Jobs,
-		ShareSQPoll: p.cfg.SQShare,
+		Jobs:        cfg.Jobs,
+		ShareSQPoll: cfg.SQShare,
 		Params:      params,
 		Locked:      p.Lock != nil,
 		Cold:        p.cfg.Cache == workloads.CacheCold,
 	}
-	if !p.cfg.Direct {
+	if !cfg.Direct {
 		in.Residency = filedrive.ResidencyOf(p.Set.Paths)
 	}
 	return filedrive.RunSample(ctx, in)
