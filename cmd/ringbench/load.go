@@ -194,6 +194,9 @@ func loadAction(c *cli.Context) error {
 		Display: workloads.Display()}
 	f.Env = fingerprint.Collect(fingerprint.Options{Version: version, Commit: commit})
 	params := echoproxy.ThreadParams(echoproxy.Params(topology, cfg.Conns, cfg.MsgSize, cfg.Pipeline, cfg.Rate, idle, multishot), 0, cfg.Threads)
+	if cc != nil {
+		params = echoproxy.EpollModeParams(params, backendName, cc.Info.EpollMode)
+	}
 
 	var memory *result.ConnMemory
 	if idle > 0 {

@@ -180,7 +180,7 @@ func serveAction(c *cli.Context) error {
 		go func() {
 			defer close(ctlDone)
 			defer meter.Close()
-			echoproxy.ServeControl(ctl, ss, meter, echoproxy.ControlInfo{Topology: topology, Multishot: c.Bool("multishot")},
+			echoproxy.ServeControl(ctl, ss, meter, echoproxy.ControlInfo{Topology: topology, Multishot: c.Bool("multishot"), EpollMode: opts.EpollMode},
 				echoproxy.ControlOptions{Token: token, Log: c.App.ErrWriter})
 		}()
 	} else {
