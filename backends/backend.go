@@ -69,6 +69,29 @@ type Options struct {
 	SQIdle time.Duration
 	// CQSpin is how long to spin on the completion queue before waiting in io_uring_enter (sqpoll).
 	CQSpin time.Duration
+	// EpollMode is how the epoll server registers its connections: "" or EpollEdge (the default: each
+	// socket registered once, epoll_ctl only when its interest changes) or EpollOneshot (EPOLLONESHOT,
+	// re-armed with epoll_ctl after every event). Other backends ignore it.
+	EpollMode string
+}
+
+// The values of Options.EpollMode (--epoll-mode).
+//
+// EpollEdge is the name the issue gave the default mode; the default server's registrations are in fact
+// level-triggered (no EPOLLET) and made once per connection, so what distinguishes it from EpollOneshot is
+// that it never re-arms.
+const (
+	EpollEdge    = "edge"
+	EpollOneshot = "oneshot"
+)
+
+// CheckEpollMode refuses an EpollMode other than "", EpollEdge and EpollOneshot, naming the flag.
+func CheckEpollMode(mode string) error {
+	switch mode {
+	case "", EpollEdge, EpollOneshot:
+		return nil
+	}
+	return fmt.Errorf("%s %q: want %s or %s", FlagEpollMode, mode, EpollEdge, EpollOneshot)
 }
 
 // FileConfig sets up a file engine.
@@ -151,6 +174,8 @@ type EngineCounters struct {
 const (
 	FlagDepth = "--depth"
 	FlagBatch = "--batch"
+	// FlagEpollMode is Options.EpollMode's flag.
+	FlagEpollMode = "--epoll-mode"
 )
 
 // Validate checks options common to every backend.
@@ -167,7 +192,7 @@ func (o Options) Validate() error {
 	if o.Batch > o.Depth {
 		return fmt.Errorf("%s %d is larger than %s %d", FlagBatch, o.Batch, FlagDepth, o.Depth)
 	}
-	return nil
+	return CheckEpollMode(o.EpollMode)
 }
 
 var (

@@ -4,15 +4,19 @@ package epoll
 // echo server); this file fits it to the backend.Server contract.
 
 import (
+	"fmt"
+
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/epollserver"
+	"golang.org/x/sys/unix"
 )
 
 // NewServer implements backend.Backend.
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
 
 // NewServer starts an epoll server's thread on cfg.ListenFD; Serve runs it. With cfg.Threads > 1 it is that
-// many, each with its own thread and epoll instance (see backend.NewThreaded).
+// many, each with its own thread and epoll instance (see backend.NewThreaded). cfg.EpollMode
+// backend.EpollOneshot registers connections with EPOLLONESHOT and re-arms them after every event.
 func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 	return backend.NewThreaded(cfg, newServer)
 }
@@ -25,7 +29,12 @@ func newServer(cfg backend.ServerConfig) (backend.Server, error) {
 	if cfg.Topology == backend.TopologyProxy {
 		upstream = cfg.Upstream
 	}
-	s, err := epollserver.New(epollserver.Config{ListenFD: cfg.ListenFD, Upstream: upstream, MaxConns: cfg.MaxConns})
+	if err := backend.CheckEpollMode(cfg.EpollMode); err != nil {
+		unix.Close(cfg.ListenFD)
+		return nil, fmt.Errorf("epoll server: %w", err)
+	}
+	s, err := epollserver.New(epollserver.Config{ListenFD: cfg.ListenFD, Upstream: upstream, MaxConns: cfg.MaxConns,
+		Oneshot: cfg.EpollMode == backend.EpollOneshot})
 	if err != nil {
 		return nil, err
 	}

@@ -226,6 +226,9 @@ func loadAction(c *cli.Context) error {
 	if join.Loaders > 1 {
 		params["loaders"] = strconv.Itoa(join.Loaders)
 	}
+	if cc != nil {
+		params = echoproxy.EpollModeParams(params, backendName, cc.Info.EpollMode)
+	}
 
 	var memory *result.ConnMemory
 	if idle > 0 {

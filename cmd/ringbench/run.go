@@ -101,6 +101,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "rate", Usage: "echo-proxy: open loop at this many requests/s, e.g. 50k, latency from scheduled send time (0: closed loop)", Category: "network"},
 		&cli.StringFlag{Name: "idle-conns", Usage: "echo-proxy: hold this many idle connections, e.g. 10k, and report memory per connection", Category: "network"},
 		&cli.BoolFlag{Name: "multishot", Usage: "echo-proxy on uring/sqpoll: multishot accept and recv from a provided buffer ring", Category: "network"},
+		epollModeFlag("network"),
 		&cli.StringFlag{Name: "threads", Value: "1", Usage: "echo-proxy: server event loops, each on its own thread with its own ring or epoll and SO_REUSEPORT listener" + sweepNote, Category: "network"},
 		&cli.IntFlag{Name: "gen-threads", Value: 1, Usage: "echo-proxy: load generator threads, each with its own connections and event loop", Category: "network"},
 
@@ -189,6 +190,9 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	if err := workloads.CheckCache(cfg, inv.plan.Workloads); err != nil {
 		return nil, usageError("%v", err)
 	}
+	if err := checkEpollModeBackends(cfg.Options.EpollMode, inv.plan.Backends); err != nil {
+		return nil, err
+	}
 
 	if err := inv.checkOutputs(c); err != nil {
 		return nil, err
@@ -248,7 +252,8 @@ func runConfig(c *cli.Context, sweep []runner.Axis) (workloads.Config, error) {
 	cfg := workloads.Config{
 		Dir: c.String("dir"), Keep: c.Bool("keep"), Verify: c.Bool("verify"), Seed: c.Uint64("seed"),
 		Options: backend.Options{Depth: ints["depth"], Batch: ints["batch"], FixedFiles: c.Bool("fixed-files"),
-			FixedBufs: c.Bool("fixed-bufs"), SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")},
+			FixedBufs: c.Bool("fixed-bufs"), SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin"),
+			EpollMode: c.String("epoll-mode")},
 		Pattern: c.String("pattern"), Direct: c.Bool("direct"), Mlock: c.Bool("mlock"), Cache: c.String("cache"),
 		Jobs: ints["jobs"], SQShare: c.Bool("sq-share"),
 		Topology: c.String("topology"), Pipeline: c.Int("pipeline"), Multishot: c.Bool("multishot"),

@@ -62,6 +62,7 @@ func init() {
 			&cli.StringFlag{Name: "control-token", Usage: "the control token (at least 16 characters; default: a random one)"},
 			&cli.StringFlag{Name: "control-token-file", Usage: "write the control token to this file (mode 0600) instead of printing it"},
 			&cli.BoolFlag{Name: "multishot", Usage: "uring, sqpoll: multishot accept and recv from a provided buffer ring"},
+			epollModeFlag(""),
 			&cli.IntFlag{Name: "max-conns", Value: backend.DefaultMaxConns, Usage: "close client connections beyond this many at once (per thread)"},
 			&cli.IntFlag{Name: "threads", Value: 1, Usage: "event loops, each on its own thread with its own ring or epoll and its own SO_REUSEPORT listener (gostd: accept loops)"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after this long (0: run until interrupted)"},
@@ -107,7 +108,13 @@ func serveAction(c *cli.Context) error {
 	if err := checkThreads("threads", c.Int("threads")); err != nil {
 		return err
 	}
-	opts := backend.Options{SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin")}
+	opts := backend.Options{SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin"), EpollMode: c.String("epoll-mode")}
+	if err := backend.CheckEpollMode(opts.EpollMode); err != nil {
+		return usageError("%v", err)
+	}
+	if err := checkEpollModeBackends(opts.EpollMode, []backend.Backend{b}); err != nil {
+		return err
+	}
 	if err := checkSQFlags(opts); err != nil {
 		return err
 	}
@@ -176,7 +183,7 @@ func serveAction(c *cli.Context) error {
 		go func() {
 			defer close(ctlDone)
 			defer meter.Close()
-			echoproxy.ServeControl(ctl, ss, meter, echoproxy.ControlInfo{Topology: topology, Multishot: c.Bool("multishot")},
+			echoproxy.ServeControl(ctl, ss, meter, echoproxy.ControlInfo{Topology: topology, Multishot: c.Bool("multishot"), EpollMode: opts.EpollMode},
 				echoproxy.ControlOptions{Token: token, Log: c.App.ErrWriter})
 		}()
 	} else {

@@ -3,6 +3,15 @@
 // connection it makes one read and one write; it calls epoll_ctl only when a descriptor's interest changes
 // (a write backlog appears or drains, an upstream connect completes), never per request.
 //
+// With Config.Oneshot it registers connections with EPOLLONESHOT instead and re-arms each one with
+// epoll_ctl(EPOLL_CTL_MOD) after handling each of its events: the pattern of servers whose threads share
+// one epoll instance, where oneshot guarantees that one event of a socket goes to one thread at a time.
+// Here each loop still owns its instance (see backend.NewThreaded); the mode exists to measure what that
+// thread-safe pattern costs: one epoll_ctl more per event, so per request epoll_wait (shared by the
+// connections ready at once), read, write and epoll_ctl. The registrations stay level-triggered (no
+// EPOLLET), as in the default mode, and the request handling is the same: one read per wake, its bytes
+// written at once; data left unread is reported again as soon as the connection is re-armed.
+//
 // It echoes, or forwards to an upstream echo server (proxy). It is the epoll backend's server and the load
 // generator's upstream echo server; it knows nothing of the backend registry.
 package epollserver
@@ -30,6 +39,9 @@ type Config struct {
 	// MaxConns bounds client connections; connections beyond it are accepted and closed at once. It must be
 	// at least 1.
 	MaxConns int
+	// Oneshot registers connections with EPOLLONESHOT and re-arms them after every event (see the package
+	// doc). The listening socket and the wake eventfd stay as they are: only this thread ever waits.
+	Oneshot bool
 }
 
 // New starts a server's thread on cfg.ListenFD; Serve runs it. The server owns ListenFD from then on
@@ -48,6 +60,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		maxConns: int64(cfg.MaxConns),
+		oneshot:  cfg.Oneshot,
 		lfd:      cfg.ListenFD,
 		epfd:     -1,
 		evfd:     -1,
@@ -76,6 +89,7 @@ const maxEvents = 256
 // Server is one running epoll server.
 type Server struct {
 	maxConns int64
+	oneshot  bool
 	lfd      int
 	epfd     int
 	evfd     int
@@ -106,6 +120,9 @@ type conn struct {
 	connecting bool   // upstream connect in progress
 	client     bool
 	registered bool // added to the epoll set
+	// armed (oneshot only): the registration can still report an event. An event disarms it until the
+	// next epoll_ctl(EPOLL_CTL_MOD).
+	armed bool
 }
 
 func (s *Server) setup() error {
@@ -202,26 +219,39 @@ func (s *Server) loop() error {
 			if c == nil || c.gen != uint32(ev.Pad) {
 				continue
 			}
-			if ev.Events&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
-				// Reset or hung up both ways: nothing more can be written to it, and a connection that is
-				// not being read would otherwise be reported again and again.
-				if c.connecting {
-					s.ctr.Errors.Add(1)
-				}
-				s.closeConn(c)
+			if !s.oneshot {
+				s.handle(c, ev.Events)
 				continue
 			}
-			if ev.Events&unix.EPOLLOUT != 0 && (c.connecting || len(c.out) > 0) {
-				if !s.writable(c) {
-					continue
-				}
-			}
-			if ev.Events&unix.EPOLLIN != 0 && !c.paused && !c.connecting {
-				s.readable(c)
+			c.armed = false
+			s.handle(c, ev.Events)
+			if s.conns[fd] == c { // still open: re-arm, unless handling it already has
+				s.setInterest(c, s.interest(c))
 			}
 		}
 	}
 	return nil
+}
+
+// handle acts on the events epoll reported for c.
+func (s *Server) handle(c *conn, events uint32) {
+	if events&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+		// Reset or hung up both ways: nothing more can be written to it, and a connection that is not
+		// being read would otherwise be reported again and again.
+		if c.connecting {
+			s.ctr.Errors.Add(1)
+		}
+		s.closeConn(c)
+		return
+	}
+	if events&unix.EPOLLOUT != 0 && (c.connecting || len(c.out) > 0) {
+		if !s.writable(c) {
+			return
+		}
+	}
+	if events&unix.EPOLLIN != 0 && !c.paused && !c.connecting {
+		s.readable(c)
+	}
 }
 
 // accept takes every pending connection (at most a batch, to stay fair to established ones).
@@ -299,12 +329,18 @@ func (s *Server) dialUpstream(c *conn) bool {
 	return true
 }
 
-// setInterest registers want for c, calling epoll_ctl only when it changes.
+// setInterest registers want for c, calling epoll_ctl only when it changes or (oneshot) when c's
+// registration has been disarmed by an event.
 func (s *Server) setInterest(c *conn, want uint32) {
-	if c.registered && c.events == want {
+	if c.registered && c.events == want && (!s.oneshot || c.armed) {
 		return
 	}
-	ev := unix.EpollEvent{Events: want, Fd: int32(c.fd), Pad: int32(c.gen)}
+	flags := want
+	if s.oneshot {
+		flags |= unix.EPOLLONESHOT
+		c.armed = true
+	}
+	ev := unix.EpollEvent{Events: flags, Fd: int32(c.fd), Pad: int32(c.gen)}
 	op := unix.EPOLL_CTL_MOD
 	if !c.registered {
 		op = unix.EPOLL_CTL_ADD

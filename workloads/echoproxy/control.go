@@ -96,6 +96,7 @@ type ctlResponse struct {
 	Backend   string             `json:"backend,omitempty"`
 	Topology  string             `json:"topology,omitempty"`
 	Multishot bool               `json:"multishot,omitempty"`
+	EpollMode string             `json:"epoll_mode,omitempty"`
 	PID       int                `json:"pid,omitempty"`
 	Sample    *result.Sample     `json:"sample,omitempty"`
 	Memory    *result.ConnMemory `json:"memory,omitempty"`
@@ -107,6 +108,8 @@ type ctlResponse struct {
 type ControlInfo struct {
 	Topology  string
 	Multishot bool
+	// EpollMode is the epoll server's --epoll-mode ("" or backend.EpollEdge: the default).
+	EpollMode string
 }
 
 // ControlOptions are the control server's token and where it logs refusals.
@@ -344,6 +347,7 @@ func (cs *controlServer) handle(sess *session, req ctlRequest) (resp ctlResponse
 		}
 		cs.mu.Unlock()
 		resp.OK, resp.Backend, resp.Topology, resp.Multishot, resp.PID = true, cs.ss.Backend.Name(), cs.info.Topology, cs.info.Multishot, os.Getpid()
+		resp.EpollMode = cs.info.EpollMode
 		return resp, ""
 	case "begin", "mem-base":
 		cs.mu.Lock()
@@ -696,7 +700,11 @@ func DialControlJoin(addr, token string, o JoinOptions) (*ControlClient, error) 
 		c.Close()
 		return nil, fmt.Errorf("--control %s: the server names backend %q, which this ringbench does not know", addr, termsafe.String(name))
 	}
-	cc.Backend, cc.Info = name, ControlInfo{Topology: resp.Topology, Multishot: resp.Multishot}
+	if err := backend.CheckEpollMode(resp.EpollMode); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("--control %s: the server names %s %q, which this ringbench does not know", addr, backend.FlagEpollMode, termsafe.String(resp.EpollMode))
+	}
+	cc.Backend, cc.Info = name, ControlInfo{Topology: resp.Topology, Multishot: resp.Multishot, EpollMode: resp.EpollMode}
 	return cc, nil
 }
 

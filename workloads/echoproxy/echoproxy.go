@@ -131,6 +131,9 @@ func Check(cfg workloads.Config) (Settings, error) {
 	if s.Timeout < 0 {
 		return s, fmt.Errorf("--timeout %v: must be positive", s.Timeout)
 	}
+	if err := backend.CheckEpollMode(s.Options.EpollMode); err != nil {
+		return s, err
+	}
 	if s.Options.SQCPU == 0 && s.Options.SQIdle == 0 && s.Options.CQSpin == 0 {
 		s.Options.SQCPU = -1 // zero options: the poll thread is not pinned (0 would pin it to CPU 0)
 	}
@@ -208,7 +211,8 @@ func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (resul
 		}
 	}
 	b := spec.Backend
-	sm := result.Sample{Backend: b.Name(), Workload: Name, Params: s.Params(), Repeat: spec.Repeat, EntersPerOp: -1}
+	sm := result.Sample{Backend: b.Name(), Workload: Name, Params: EpollModeParams(s.Params(), b.Name(), s.Options.EpollMode),
+		Repeat: spec.Repeat, EntersPerOp: -1}
 	restore := confine(p.serverCPUs)
 	defer restore()
 	ss, err := StartServer(b, ServerOptions{Topology: s.Topology, Upstream: p.upstream, Multishot: s.Multishot,

@@ -215,6 +215,16 @@ func ThreadParams(p map[string]string, threads, genThreads int) map[string]strin
 	return p
 }
 
+// EpollModeParams adds "epoll-mode" to the parameters of an epoll backend's series when its server runs in
+// a mode other than the default (backend.EpollOneshot), so that the default's series keep the parameters
+// they had before there were modes. Other backends ignore the mode and get nothing.
+func EpollModeParams(p map[string]string, backendName, mode string) map[string]string {
+	if backendName == "epoll" && mode != "" && mode != backend.EpollEdge {
+		p["epoll-mode"] = mode
+	}
+	return p
+}
+
 // ClientFigures fills sm's throughput and latency from the load generator's result.
 func ClientFigures(sm *result.Sample, r loadgen.Result) error {
 	sm.Ops, sm.Bytes, sm.Seconds = r.Ops, r.Bytes, r.Seconds
