@@ -63,6 +63,8 @@ func TestSchemaAcceptsRealResultFiles(t *testing.T) {
 	f.Samples[0].Memory = &result.ConnMemory{IdleConns: 10, RSSDeltaBytes: 1000, RSSPerConnBytes: 100, SlabPerConnBytes: &slab}
 	f.Samples[0].Residency = &result.Residency{Before: 1, After: 0.5, Locked: true}
 	f.Samples[1].Syscalls.Backend = &result.SyscallCount{Total: 3, PerOp: 0.01, ByName: map[string]uint64{"io_uring_enter": 3}}
+	f.Samples[0].RingEvents = &result.RingEvents{Available: true, Submitted: 3, AsyncPunts: 1, TaskWork: 2, PollArms: 1, CQOverflows: 0}
+	f.Samples[1].RingEvents = &result.RingEvents{Reason: "perf_event_open denied"}
 	f.Skipped = []result.Skip{{Backend: "sqpoll", Workload: "echo-proxy", Reason: "no"}}
 	f.Warnings = []result.Warning{result.Warn(result.WarnOther, "w")}
 	f.Config = result.Config{Backends: []string{"uring"}, Workloads: []string{"small-file"}, Count: 2, Duration: result.Duration(1500000000),

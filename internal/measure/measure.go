@@ -28,6 +28,9 @@ type Scope struct {
 	BackendTIDs []int
 	// Breakdown names the syscalls counted individually; nil means perfcount.DefaultBreakdown.
 	Breakdown []string
+	// Ring says the backend does its I/O through io_uring: counted samples then also count io_uring's own
+	// tracepoints (perfcount.RingTracepoints) over the process and fill Sample.RingEvents.
+	Ring bool
 }
 
 // errNotCounted is the reason given when syscall counting was switched off.
@@ -67,7 +70,9 @@ func New(opts Options) *Meter {
 		m.why = errors.New(opts.NotCounted)
 	}
 	if opts.Hold && opts.CountSyscalls {
-		if c, err := perfcount.Open(perfcount.DefaultBreakdown); err == nil {
+		// io_uring's tracepoints are held too, for any backend: they fire only on io_uring work, so unlike
+		// the syscall tracepoints they cost nothing to a sample that does none.
+		if c, err := perfcount.Open(perfcount.DefaultBreakdown, perfcount.WithTracepoints(perfcount.RingTracepoints...)); err == nil {
 			m.held = c
 		}
 	}
@@ -114,9 +119,9 @@ func (m *Meter) Begin(scope Scope) (*Span, error) {
 	case scope.PID == 0 && h != nil && slices.Equal(scope.Breakdown, perfcount.DefaultBreakdown):
 		s.proc, s.shared = h, true
 	case scope.PID == 0:
-		s.proc, s.procErr = perfcount.Open(scope.Breakdown)
+		s.proc, s.procErr = perfcount.Open(scope.Breakdown, ringOpts(scope)...)
 	default:
-		s.proc, s.procErr = perfcount.OpenPID(scope.PID, scope.Breakdown)
+		s.proc, s.procErr = perfcount.OpenPID(scope.PID, scope.Breakdown, ringOpts(scope)...)
 	}
 	if len(scope.BackendTIDs) > 0 && !off {
 		s.thr, s.thrErr = perfcount.OpenThreads(scope.BackendTIDs, scope.Breakdown)
@@ -227,7 +232,41 @@ func (s *Span) End(ops int64, sm *result.Sample) error {
 	if after.PeakRSSBytes > 0 {
 		sm.PeakRSSBytes = int64(after.PeakRSSBytes)
 	}
+	if s.scope.Ring && !s.off {
+		sm.RingEvents = ringEvents(procOK, s.procErr, procDelta)
+	}
 	return nil
+}
+
+func ringOpts(scope Scope) []perfcount.Option {
+	if !scope.Ring {
+		return nil
+	}
+	return []perfcount.Option{perfcount.WithTracepoints(perfcount.RingTracepoints...)}
+}
+
+// ringEvents turns the process counter's reading into Sample.RingEvents: unavailable, with the first reason,
+// when the counter failed or any of the tracepoints could not be counted.
+func ringEvents(ok bool, err error, d perfcount.Reading) *result.RingEvents {
+	if !ok {
+		return &result.RingEvents{Reason: reason(err)}
+	}
+	for _, t := range perfcount.RingTracepoints {
+		if why, bad := d.TracepointUnavailable[t]; bad {
+			return &result.RingEvents{Reason: t + ": " + why}
+		}
+		if _, counted := d.Tracepoints[t]; !counted {
+			return &result.RingEvents{Reason: t + ": not counted"}
+		}
+	}
+	tp := d.Tracepoints
+	return &result.RingEvents{Available: true,
+		Submitted:   tp["io_uring:io_uring_submit_req"],
+		AsyncPunts:  tp["io_uring:io_uring_queue_async_work"],
+		TaskWork:    tp["io_uring:io_uring_task_work_run"] + tp["io_uring:io_uring_local_work_run"],
+		PollArms:    tp["io_uring:io_uring_poll_arm"],
+		CQOverflows: tp["io_uring:io_uring_cqe_overflow"],
+	}
 }
 
 // Close releases the counters.

@@ -31,7 +31,8 @@ type EventStatus struct {
 
 // Check reports, without counting anything, which events work for this user and which would read a false
 // zero: it runs the same probe as Open (on the calling thread) for task-clock, raw_syscalls:sys_enter,
-// context-switches and syscalls:sys_enter_<name> for DefaultBreakdown and getppid. Used by `ringbench probe`.
+// context-switches, syscalls:sys_enter_<name> for DefaultBreakdown and getppid, and RingTracepoints. Used by
+// `ringbench probe`.
 func Check() Report {
 	priv := readPriv()
 	r := Report{Root: priv.euid == 0, CapPerfmon: priv.capPerfmon || priv.capSysAdmin, Paranoid: priv.paranoid}
@@ -40,7 +41,7 @@ func Check() Report {
 	}
 	ts := tracefsStatus()
 	r.TracefsReadable, r.TracefsPath, r.TracefsTempMnt, r.TracefsReason = ts.Readable, ts.Path, ts.TempMnt, ts.Reason
-	p, err := makePlan(append(append([]string{}, DefaultBreakdown...), "getppid"))
+	p, err := makePlan(append(append([]string{}, DefaultBreakdown...), "getppid"), RingTracepoints)
 	p.release()
 	r.ExcludeKernel = p.excludeKernel
 	if err == nil {

@@ -41,6 +41,17 @@
 // The io_uring kernel threads (iou-sqp-*, iou-wrk-*) appear in /proc/self/task and are counted like any
 // other thread (they make no syscalls, but their CPU is in task-clock).
 //
+// # Other tracepoints
+//
+// WithTracepoints adds tracepoints to every group, e.g. RingTracepoints (io_uring's own): they are counted
+// over the same threads as the syscalls and read back in Reading.Tracepoints. io_uring's tracepoints fire in
+// the task doing the work: the submitting thread (submit, poll arm, punts, task work), the SQPOLL thread
+// (iou-sqp-*: with SQPOLL every submission, and the task work it runs), an io-wq worker (iou-wrk-*); all
+// are threads of the process, so Open counts them all, while OpenThreads on the submitting thread misses
+// what SQPOLL submits. They fire only on io_uring work, so unlike syscall tracepoints they cost other work
+// nothing. They are fired with kernel registers: with exclude_kernel=1 forced they are unavailable (a
+// false 0 otherwise). The task-work tracepoints carry an ftrace filter (count > 0, see tracepointFilters).
+//
 // OpenThreads counts exactly the given threads (inherit=0), e.g. a backend's LockOSThread worker.
 // OpenPID counts another process the way Open counts this one.
 //

@@ -27,8 +27,10 @@ type event struct {
 	name      string // breakdown name for syscall tracepoints ("read"), else ""
 	typ       uint32
 	config    uint64
-	tp        bool // tracepoint: config is resolved from tracefs
-	probeOnly bool // used by the probe only, never counted
+	tp        bool   // tracepoint: config is resolved from tracefs
+	probeOnly bool   // used by the probe only, never counted
+	extra     bool   // a tracepoint asked for with WithTracepoints (label is "category:name")
+	filter    string // ftrace filter on the tracepoint's fields (PERF_EVENT_IOC_SET_FILTER), "" for none
 }
 
 var taskClockEvent = event{label: labelTaskClock, typ: unix.PERF_TYPE_SOFTWARE, config: unix.PERF_COUNT_SW_TASK_CLOCK}
@@ -75,8 +77,29 @@ func perfOpen(e event, tid, groupFd int, inherit inheritMode, excludeKernel bool
 		if err == unix.EINTR {
 			continue
 		}
+		if err == nil && e.filter != "" {
+			if ferr := setFilter(fd, e.filter); ferr != nil {
+				unix.Close(fd)
+				return -1, fmt.Errorf("filter %q on %s: %w", e.filter, e.label, ferr)
+			}
+		}
 		return fd, err
 	}
+}
+
+// setFilter sets an ftrace filter on a tracepoint event. Threads created later count through inherited
+// copies of the event, which are filtered too (TestRingSQPollSubmitsOnThePollThread checks it on the SQPOLL
+// thread).
+func setFilter(fd int, filter string) error {
+	b, err := unix.BytePtrFromString(filter)
+	if err != nil {
+		return err
+	}
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(unix.PERF_EVENT_IOC_SET_FILTER), uintptr(unsafe.Pointer(b)))
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // eventID returns the kernel's id of an event (PERF_EVENT_IOC_ID), used to match group read values.
@@ -204,4 +227,49 @@ func openErrReason(err error, p privInfo) string {
 		return fmt.Sprintf("out of file descriptors: %v", err)
 	}
 	return fmt.Sprintf("perf_event_open: %v", err)
+}
+
+// RingTracepoints are io_uring's own tracepoints that ringbench counts for io_uring backends (see
+// WithTracepoints): requests submitted, requests punted to io-wq workers, task-work runs, requests that
+// armed a poll (waited for readiness), and completions that overflowed the CQ ring.
+var RingTracepoints = []string{
+	"io_uring:io_uring_submit_req",
+	"io_uring:io_uring_queue_async_work",
+	"io_uring:io_uring_task_work_run",
+	"io_uring:io_uring_local_work_run",
+	"io_uring:io_uring_poll_arm",
+	"io_uring:io_uring_cqe_overflow",
+}
+
+// tracepointFilters are the filters put on tracepoints counted with WithTracepoints. The task-work
+// tracepoints fire on every pass that looks for task work, found or not: an SQPOLL thread's loop passes
+// them millions of times a second. Counting only passes that ran something makes them count task-work runs.
+var tracepointFilters = map[string]string{
+	"io_uring:io_uring_task_work_run":  "count > 0",
+	"io_uring:io_uring_local_work_run": "count > 0",
+}
+
+// Option adds to what a Counter counts.
+type Option func(*openOptions)
+
+type openOptions struct {
+	tracepoints []string
+}
+
+// WithTracepoints counts the given "category:name" tracepoints too (e.g. RingTracepoints), in the same event
+// groups as the syscalls, so over the same threads. They are read back in Reading.Tracepoints; ones that
+// cannot be counted are in Reading.TracepointUnavailable with the reason. Kernel tracepoints other than
+// syscall entries are fired with kernel registers, so where exclude_kernel=1 is forced (perf_event_paranoid
+// >= 2 without privilege) they would read a false 0 and are reported unavailable instead.
+func WithTracepoints(names ...string) Option {
+	return func(o *openOptions) { o.tracepoints = append(o.tracepoints, names...) }
+}
+
+func applyOptions(opts []Option) openOptions {
+	var o openOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	o.tracepoints = dedupe(o.tracepoints)
+	return o
 }

@@ -132,8 +132,8 @@ func (c *Counter) closeGroups() {
 	c.groups = nil
 }
 
-func newCounter(breakdown []string, pid int, inherit inheritMode) (*Counter, error) {
-	p, err := makePlan(breakdown)
+func newCounter(breakdown []string, pid int, inherit inheritMode, opts []Option) (*Counter, error) {
+	p, err := makePlan(breakdown, applyOptions(opts).tracepoints)
 	if err != nil {
 		p.release()
 		return nil, err
@@ -152,21 +152,21 @@ func newCounter(breakdown []string, pid int, inherit inheritMode) (*Counter, err
 // Open starts counting the syscalls of this whole process (see the package documentation for how threads are
 // covered). The breakdown names syscalls to count separately (e.g. DefaultBreakdown); names that cannot be
 // counted are listed in Reading.Unavailable. Counting starts when Open returns.
-func Open(breakdown []string) (*Counter, error) {
-	return openProcess(os.Getpid(), breakdown)
+func Open(breakdown []string, opts ...Option) (*Counter, error) {
+	return openProcess(os.Getpid(), breakdown, opts)
 }
 
 // OpenPID counts another process, all its threads, as Open does for this one. Counting another user's
 // process needs ptrace access to it.
-func OpenPID(pid int, breakdown []string) (*Counter, error) {
+func OpenPID(pid int, breakdown []string, opts ...Option) (*Counter, error) {
 	if pid <= 0 {
 		return nil, fmt.Errorf("perfcount: bad pid %d", pid)
 	}
-	return openProcess(pid, breakdown)
+	return openProcess(pid, breakdown, opts)
 }
 
-func openProcess(pid int, breakdown []string) (*Counter, error) {
-	c, err := newCounter(breakdown, pid, inheritThreads)
+func openProcess(pid int, breakdown []string, opts []Option) (*Counter, error) {
+	c, err := newCounter(breakdown, pid, inheritThreads, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -222,11 +222,11 @@ func openProcess(pid int, breakdown []string) (*Counter, error) {
 
 // OpenThreads counts exactly the given threads (inherit=0: threads they create are not counted), e.g. a
 // backend's LockOSThread worker. The threads may belong to any process we may trace.
-func OpenThreads(tids []int, breakdown []string) (*Counter, error) {
+func OpenThreads(tids []int, breakdown []string, opts ...Option) (*Counter, error) {
 	if len(tids) == 0 {
 		return nil, errors.New("perfcount: OpenThreads: no threads")
 	}
-	c, err := newCounter(breakdown, os.Getpid(), inheritNone)
+	c, err := newCounter(breakdown, os.Getpid(), inheritNone, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -408,6 +408,11 @@ type Reading struct {
 	// the PMU. They differ only if the kernel multiplexed the events (not with software events/tracepoints).
 	EnabledNs, RunningNs uint64
 	Threads              int // event groups (threads opened directly)
+
+	// Tracepoints are the counts of the tracepoints asked for with WithTracepoints, by "category:name";
+	// only those that could be counted. TracepointUnavailable gives the others, with the reason.
+	Tracepoints           map[string]uint64
+	TracepointUnavailable map[string]string
 }
 
 // ThreadReading is one directly opened thread's share of a Reading (including threads it created since).
@@ -470,6 +475,7 @@ func (c *Counter) read(perThread bool) ([]ThreadReading, error) {
 func (c *Counter) reading(v groupValues) Reading {
 	p := c.p
 	r := Reading{ByName: map[string]uint64{}, Unavailable: map[string]string{},
+		Tracepoints: map[string]uint64{}, TracepointUnavailable: map[string]string{},
 		TotalReason: p.totalReason, CtxReason: p.ctxReason, EnabledNs: v.enabled, RunningNs: v.running}
 	for i, e := range p.events {
 		switch {
@@ -479,9 +485,14 @@ func (c *Counter) reading(v groupValues) Reading {
 			r.Total, r.TotalAvailable = v.vals[i], true
 		case e.label == labelCtx:
 			r.ContextSwitches, r.CtxAvailable = v.vals[i], true
+		case e.extra:
+			r.Tracepoints[e.label] = v.vals[i]
 		case e.name != "":
 			r.ByName[e.name] = v.vals[i]
 		}
+	}
+	for t, why := range p.tpReason {
+		r.TracepointUnavailable[t] = why
 	}
 	for n, why := range p.nameReason {
 		r.Unavailable[n] = why
@@ -531,6 +542,19 @@ func (r Reading) Sub(prev Reading) Reading {
 	}
 	for n, why := range r.Unavailable {
 		d.Unavailable[n] = why
+	}
+	d.Tracepoints, d.TracepointUnavailable = map[string]uint64{}, map[string]string{}
+	for t, v := range r.Tracepoints {
+		if pv, ok := prev.Tracepoints[t]; ok {
+			d.Tracepoints[t] = sat(v, pv)
+		} else if why, bad := prev.TracepointUnavailable[t]; bad {
+			d.TracepointUnavailable[t] = why
+		} else {
+			d.TracepointUnavailable[t] = "not in the earlier reading"
+		}
+	}
+	for t, why := range r.TracepointUnavailable {
+		d.TracepointUnavailable[t] = why
 	}
 	if !d.TotalAvailable {
 		d.Total = 0

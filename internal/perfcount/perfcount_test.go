@@ -139,7 +139,7 @@ func TestOpenWholeProcessCountsBurst(t *testing.T) {
 	// ref, a second whole-process Counter, counts a window that contains c's: its total bounds c's from above
 	// with the runtime's syscalls of this very run, however busy the machine is.
 	const n = 50_000
-	c, r, rr := countAround(t, Open, func() { onLockedThread(func(int) { getppidBurst(n) }) })
+	c, r, rr := countAround(t, func(b []string) (*Counter, error) { return Open(b) }, func() { onLockedThread(func(int) { getppidBurst(n) }) })
 	t.Logf("threads=%v fds=%d total=%d getppid=%d other=%d ctx=%d; reference total %d", c.Threads(), c.FDs(), r.Total,
 		r.ByName["getppid"], r.Other, r.ContextSwitches, rr.Total)
 	if r.ByName["getppid"] != n {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,6 +37,8 @@ type plan struct {
 	status      map[string]*evStatus // by label, every candidate including task-clock
 	names       []string             // requested breakdown names, deduplicated, in order
 	nameReason  map[string]string    // breakdown name -> why unavailable
+	tracepoints []string             // requested extra tracepoints (WithTracepoints), deduplicated
+	tpReason    map[string]string    // extra tracepoint -> why unavailable
 	totalReason string
 	ctxReason   string
 }
@@ -69,9 +72,11 @@ func (p *plan) falseZeroReason(label string, got uint64, what string) string {
 // makePlan probes which events can be opened and which actually count, on the calling thread.
 // The error wraps ErrUnavailable when perf_event_open itself is unusable; the plan is returned anyway so that
 // Check can report reasons.
-func makePlan(breakdown []string) (*plan, error) {
-	p := &plan{priv: readPriv(), status: map[string]*evStatus{}, nameReason: map[string]string{}}
+func makePlan(breakdown []string, tracepoints []string) (*plan, error) {
+	p := &plan{priv: readPriv(), status: map[string]*evStatus{}, nameReason: map[string]string{},
+		tpReason: map[string]string{}}
 	p.names = dedupe(breakdown)
+	p.tracepoints = dedupe(tracepoints)
 
 	cands := []event{
 		{label: labelTotal, typ: unix.PERF_TYPE_TRACEPOINT, tp: true},
@@ -89,6 +94,14 @@ func makePlan(breakdown []string) (*plan, error) {
 	}
 	if !haveRef {
 		cands = append(cands, event{label: refLabel, typ: unix.PERF_TYPE_TRACEPOINT, tp: true, probeOnly: true})
+	}
+	for _, t := range p.tracepoints {
+		cat, name, ok := strings.Cut(t, ":")
+		if !ok || !validTraceName(cat) || !validTraceName(name) {
+			p.tpReason[t] = fmt.Sprintf("invalid tracepoint name %q (want category:name)", t)
+			continue
+		}
+		cands = append(cands, event{label: t, typ: unix.PERF_TYPE_TRACEPOINT, tp: true, extra: true, filter: tracepointFilters[t]})
 	}
 	var tps []string
 	for _, c := range cands {
@@ -185,7 +198,7 @@ func makePlan(breakdown []string) (*plan, error) {
 		st := p.status[c.label]
 		if !st.opened {
 			// Could not open: say whether it would read a false zero if it could.
-			if (c.label == labelTotal || c.label == labelCtx) && p.excludeKernel {
+			if (c.label == labelTotal || c.label == labelCtx || c.extra) && p.excludeKernel {
 				st.falseZero = true
 				st.reason += fmt.Sprintf("; it would also read a false 0: exclude_kernel=1 is forced (%s)", p.priv)
 			}
@@ -208,6 +221,16 @@ func makePlan(breakdown []string) (*plan, error) {
 			} else {
 				st.falseZero = true
 				st.reason = p.falseZeroReason(c.label, 0, fmt.Sprintf("%d sleeps", probeSleeps))
+			}
+		case c.extra:
+			// Nothing to provoke it with here: an io_uring request would need a ring. It counts unless its
+			// kernel-register samples are dropped by exclude_kernel=1.
+			if p.excludeKernel {
+				st.falseZero = true
+				st.reason = fmt.Sprintf("%s fires with kernel registers and is dropped when opened with "+
+					"exclude_kernel=1 (%s); a zero from it would be false", c.label, p.priv)
+			} else {
+				st.ok = true
 			}
 		case refGood:
 			st.ok = true
@@ -243,6 +266,14 @@ func (p *plan) fillReasons() {
 		}
 		if st := p.status[nameLabel(n)]; st != nil && !st.ok {
 			p.nameReason[n] = st.reason
+		}
+	}
+	for _, t := range p.tracepoints {
+		if _, bad := p.tpReason[t]; bad {
+			continue
+		}
+		if st := p.status[t]; st != nil && !st.ok {
+			p.tpReason[t] = st.reason
 		}
 	}
 	if st := p.status[labelTotal]; st != nil && !st.ok {

@@ -129,6 +129,10 @@ type Counting struct {
 	FalseZero       []string `json:"false_zero_events,omitempty"` // events that would read 0 with no error
 	Events          []Event  `json:"events,omitempty"`
 	Checked         bool     `json:"checked"`
+	// RingEvents says whether io_uring's own tracepoints (perfcount.RingTracepoints: submissions, io-wq
+	// punts, task work, poll arms, CQ overflows) can be counted here; RingEventsReason says why not.
+	RingEvents       bool   `json:"ring_events"`
+	RingEventsReason string `json:"ring_events_reason,omitempty"`
 }
 
 // TracepointCost is getppid's cost with no syscall counter open, with one open but disabled, and counting
@@ -223,7 +227,31 @@ func counting(c perfcount.Report) Counting {
 			out.FalseZero = append(out.FalseZero, e.Name)
 		}
 	}
+	out.RingEvents, out.RingEventsReason = ringEvents(c)
 	return out
+}
+
+// ringEvents says whether every one of io_uring's tracepoints that run counts would count, and if not why.
+func ringEvents(c perfcount.Report) (bool, string) {
+	if !c.Usable {
+		return false, "perf counting unavailable: " + c.Error
+	}
+	for _, tp := range perfcount.RingTracepoints {
+		found := false
+		for _, e := range c.Events {
+			if e.Name != tp {
+				continue
+			}
+			found = true
+			if !e.OK {
+				return false, tp + ": " + e.Reason
+			}
+		}
+		if !found {
+			return false, tp + ": not probed"
+		}
+	}
+	return true, ""
 }
 
 // tracepointCost measures what counting costs each syscall (about 0.6 s, most of it closing the counter).

@@ -17,6 +17,7 @@ import (
 	_ "github.com/ringbench/ringbench/backends/sqpoll"
 	_ "github.com/ringbench/ringbench/backends/uring"
 	"github.com/ringbench/ringbench/internal/fingerprint"
+	"github.com/ringbench/ringbench/internal/perfcount"
 	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
@@ -65,6 +66,9 @@ func TestRunOnThisMachine(t *testing.T) {
 	}
 	if os.Geteuid() == 0 && !r.Counting.Available {
 		t.Errorf("syscall counting unavailable as root: %s", r.Counting.Error)
+	}
+	if os.Geteuid() == 0 && !r.Counting.RingEvents {
+		t.Errorf("io_uring's tracepoints not countable as root: %s", r.Counting.RingEventsReason)
 	}
 	for _, n := range backend.Names() {
 		verdict(t, r, n)
@@ -349,5 +353,28 @@ func TestVerdictsFollowRegistry(t *testing.T) {
 	}
 	if !slices.Equal(names, backend.Names()) {
 		t.Errorf("verdicts for %v, registered %v", names, backend.Names())
+	}
+}
+
+// TestRingEventsVerdict: io_uring's events are countable only when every one of their tracepoints is; the
+// reason names the first that is not.
+func TestRingEventsVerdict(t *testing.T) {
+	rep := perfcount.Report{Usable: true}
+	for _, tp := range perfcount.RingTracepoints {
+		rep.Events = append(rep.Events, perfcount.EventStatus{Name: tp, OK: true})
+	}
+	if c := counting(rep); !c.RingEvents || c.RingEventsReason != "" {
+		t.Errorf("all countable: %v %q", c.RingEvents, c.RingEventsReason)
+	}
+	rep.Events[1] = perfcount.EventStatus{Name: perfcount.RingTracepoints[1], FalseZeroRisk: true, Reason: "exclude_kernel=1"}
+	if c := counting(rep); c.RingEvents || !strings.Contains(c.RingEventsReason, perfcount.RingTracepoints[1]+": exclude_kernel=1") {
+		t.Errorf("one false zero: %v %q", c.RingEvents, c.RingEventsReason)
+	}
+	rep.Events = rep.Events[:1]
+	if c := counting(rep); c.RingEvents || !strings.Contains(c.RingEventsReason, "not probed") {
+		t.Errorf("missing: %v %q", c.RingEvents, c.RingEventsReason)
+	}
+	if c := counting(perfcount.Report{Error: "denied"}); c.RingEvents || !strings.Contains(c.RingEventsReason, "denied") {
+		t.Errorf("no counting: %v %q", c.RingEvents, c.RingEventsReason)
 	}
 }

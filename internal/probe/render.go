@@ -264,6 +264,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		if len(bad) > 0 {
 			t.kv("not counting", strings.Join(bad, "\n"))
 		}
+		if c.RingEvents {
+			t.kv("io_uring events", "countable: submitted, async punts, task work, poll arms, cq overflows "+
+				"(io_uring's own tracepoints, in counted samples of uring and sqpoll)")
+		} else {
+			t.kv("io_uring events", "not countable: "+c.RingEventsReason)
+		}
 	}
 	if tc := r.TracepointCost; tc != nil {
 		if tc.Error != "" {

@@ -165,6 +165,22 @@ var summaryColumns = []summaryColumn{
 		return ""
 	}},
 	{"io_uring_enter/op", metricMedian("enters/op", formatPerOp)},
+	// io_uring's own tracepoints (counted samples of io_uring series; empty for the others).
+	{"submitted/op", metricMedian("submitted/op", formatPerOp)},
+	{"async punts/op", metricMedian("async punts/op", formatPerOp)},
+	{"worker CPU/op", func(s *Series, _ *Workload, _ *Report) string {
+		// Beside the punts it explains; already inside CPU/op.
+		if sp, ok := s.Metrics["async punts/op"]; !ok || sp.N == 0 || s.CPU == nil {
+			return ""
+		}
+		if s.CPU.Worker == 0 {
+			return "0"
+		}
+		return formatNs(s.CPU.Worker)
+	}},
+	{"task work/op", metricMedian("task work/op", formatPerOp)},
+	{"poll arms/op", metricMedian("poll arms/op", formatPerOp)},
+	{"cq overflows", metricMedian("cq overflows", formatPerOp)},
 	{"CPU/op", metricMedian("cpu-ns/op", formatNs)},
 	{"ctx switches/op", metricMedian("ctxsw/op", formatPerOp)},
 	{"MB/s", metricMedian("MB/s", sig3)},

@@ -42,6 +42,25 @@ var Metrics = []Metric{
 	{Name: "enters/op", Unit: "enters/op", Deterministic: true, Kind: KindCounted, Value: func(s *Sample) (float64, bool) {
 		return s.EntersPerOp, s.EntersPerOp >= 0 && s.Ops > 0
 	}},
+	{Name: "submitted/op", Unit: "submitted/op", Deterministic: true, Kind: KindCounted, Value: func(s *Sample) (float64, bool) {
+		return s.RingEventPerOp(func(r *RingEvents) uint64 { return r.Submitted })
+	}},
+	{Name: "async punts/op", Unit: "async-punts/op", Kind: KindCounted, Value: func(s *Sample) (float64, bool) {
+		return s.RingEventPerOp(func(r *RingEvents) uint64 { return r.AsyncPunts })
+	}},
+	{Name: "task work/op", Unit: "task-work/op", Kind: KindCounted, Value: func(s *Sample) (float64, bool) {
+		return s.RingEventPerOp(func(r *RingEvents) uint64 { return r.TaskWork })
+	}},
+	{Name: "poll arms/op", Unit: "poll-arms/op", Kind: KindCounted, Value: func(s *Sample) (float64, bool) {
+		return s.RingEventPerOp(func(r *RingEvents) uint64 { return r.PollArms })
+	}},
+	// cq overflows is a count, not per op: any overflow at all is the news.
+	{Name: "cq overflows", Unit: "cq-overflows", Kind: KindCounted, Value: func(s *Sample) (float64, bool) {
+		if s.RingEvents == nil || !s.RingEvents.Available {
+			return 0, false
+		}
+		return float64(s.RingEvents.CQOverflows), true
+	}},
 	{Name: "cpu-ns/op", Unit: "cpu-ns/op", Kind: KindTimed, Value: func(s *Sample) (float64, bool) {
 		return s.CPU.PerOpNs, s.Ops > 0 && s.CPU.PerOpNs > 0
 	}},
@@ -67,4 +86,13 @@ func MetricByName(name string) (Metric, bool) {
 		}
 	}
 	return Metric{}, false
+}
+
+// RingEventPerOp is one of the sample's io_uring tracepoint counts per op; ok is false when the sample has
+// none (not an io_uring backend, not counted, or not countable here).
+func (s *Sample) RingEventPerOp(field func(*RingEvents) uint64) (float64, bool) {
+	if s.RingEvents == nil || !s.RingEvents.Available || s.Ops <= 0 {
+		return 0, false
+	}
+	return float64(field(s.RingEvents)) / float64(s.Ops), true
 }

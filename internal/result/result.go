@@ -109,6 +109,9 @@ type Sample struct {
 	Syscalls Syscalls `json:"syscalls"`
 	// EntersPerOp is the ring's own count of io_uring_enter calls per op (uring and sqpoll only; -1 = n/a).
 	EntersPerOp float64 `json:"enters_per_op"`
+	// RingEvents are io_uring's own tracepoints counted over the sample (counted samples of io_uring
+	// backends only; absent for other backends, in timed samples and in older files).
+	RingEvents *RingEvents `json:"ring_events,omitempty"`
 
 	CPU CPU `json:"cpu"`
 
@@ -180,6 +183,31 @@ func (s Syscalls) MarshalJSON() ([]byte, error) {
 		Total *uint64  `json:"total"`
 		PerOp *float64 `json:"per_op"`
 	}{plain: plain(s)})
+}
+
+// RingEvents are counts of io_uring's own tracepoints over a sample, taken like Syscalls (perf tracepoint
+// events over the whole measured process, inherited by new threads): they fire in the task that does the
+// work, which is the submitting thread, an io-wq worker (iou-wrk-*) or the SQPOLL thread (iou-sqp-*), all
+// threads of the process. Per-op figures are these divided by Sample.Ops. When Available is false the
+// counts are 0 and Reason says why: they must not be read as zeros.
+type RingEvents struct {
+	Available bool   `json:"available"`
+	Reason    string `json:"reason,omitempty"`
+	// Submitted is requests submitted (io_uring:io_uring_submit_req).
+	Submitted uint64 `json:"submitted"`
+	// AsyncPunts is requests handed to io-wq workers because they could not complete or arm a poll inline
+	// (io_uring:io_uring_queue_async_work).
+	AsyncPunts uint64 `json:"async_punts"`
+	// TaskWork is task-work runs that ran something: io_uring:io_uring_task_work_run plus, for rings set up
+	// with DEFER_TASKRUN (whose task work runs as local work when the owner waits),
+	// io_uring:io_uring_local_work_run, both filtered to count > 0 (an SQPOLL thread passes the first on
+	// every turn of its loop). A run handles a batch of completions or retries, not one request.
+	TaskWork uint64 `json:"task_work"`
+	// PollArms is requests that found their file not ready and armed a poll to wait for readiness
+	// (io_uring:io_uring_poll_arm).
+	PollArms uint64 `json:"poll_arms"`
+	// CQOverflows is completions that found the CQ ring full (io_uring:io_uring_cqe_overflow).
+	CQOverflows uint64 `json:"cq_overflows"`
 }
 
 // SyscallCount is a total with its breakdown.

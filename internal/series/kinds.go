@@ -3,8 +3,8 @@ package series
 import "github.com/ringbench/ringbench/internal/result"
 
 // Measures reports whether smp measures metric m truly: timing figures come only from timed samples (no
-// syscall counter open), syscall figures only from counted ones; samples without a kind (files written
-// before the split) measure everything.
+// syscall counter open), syscall figures and io_uring's own events (submitted/op, async punts/op ...) only
+// from counted ones; samples without a kind (files written before the split) measure everything.
 func Measures(m result.Metric, smp *result.Sample) bool {
 	switch m.Kind {
 	case result.KindTimed:

@@ -50,6 +50,21 @@ type Row struct {
 	// medians over samples of the slowest and fastest thread's ops/s.
 	Threads              int
 	ThreadMin, ThreadMax float64
+	// Ring is io_uring's own events per op, for series whose counted samples have them (io_uring backends);
+	// nil otherwise.
+	Ring *RingRow
+}
+
+// RingRow is the medians of io_uring's own tracepoint counts over a series' counted samples
+// (result.RingEvents), beside the io-wq workers' CPU from its timed ones.
+type RingRow struct {
+	// Reason says why the events were not counted ("" when they were); the figures are then -1.
+	Reason                                                   string
+	SubmittedPerOp, PuntsPerOp, TaskWorkPerOp, PollArmsPerOp float64
+	CQOverflows                                              float64 // per sample, not per op
+	// WorkerCPUPerOp is the CPU of io-wq workers (iou-wrk-*) per op, ns, from timed samples: the punts'
+	// cost, already inside CPU/op; -1 when no timed sample says.
+	WorkerCPUPerOp float64
 }
 
 // HighCV is the coefficient of variation of ops/s above which the table warns that the medians are
@@ -132,6 +147,7 @@ func Rows(samples []result.Sample) []Row {
 			return s.Memory.RSSPerConnBytes, true
 		})
 		r.TopSyscalls = topSyscalls(counted)
+		r.Ring = ringRow(counted, orNone, onlyTimed)
 		for _, s := range timed {
 			r.Threads = max(r.Threads, len(s.Threads))
 		}
@@ -164,6 +180,84 @@ func Rows(samples []result.Sample) []Row {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// ringRow summarises the ring events of a series; nil when none of its counted samples has any.
+func ringRow(counted []*result.Sample, orNone func(float64, func(*result.Sample) (float64, bool)) float64,
+	onlyTimed func(func(*result.Sample) (float64, bool)) func(*result.Sample) (float64, bool)) *RingRow {
+	var rr *RingRow
+	for _, s := range counted {
+		if s.RingEvents == nil {
+			continue
+		}
+		if rr == nil {
+			rr = &RingRow{}
+		}
+		if !s.RingEvents.Available && rr.Reason == "" {
+			rr.Reason = s.RingEvents.Reason
+		}
+	}
+	if rr == nil {
+		return nil
+	}
+	rr.SubmittedPerOp = orNone(-1, series.OfName("submitted/op"))
+	rr.PuntsPerOp = orNone(-1, series.OfName("async punts/op"))
+	rr.TaskWorkPerOp = orNone(-1, series.OfName("task work/op"))
+	rr.PollArmsPerOp = orNone(-1, series.OfName("poll arms/op"))
+	rr.CQOverflows = orNone(-1, series.OfName("cq overflows"))
+	if rr.SubmittedPerOp >= 0 {
+		rr.Reason = ""
+	}
+	rr.WorkerCPUPerOp = orNone(-1, onlyTimed(func(s *result.Sample) (float64, bool) {
+		return float64(s.CPU.WorkerNs) / float64(max(s.Ops, 1)), s.Ops > 0
+	}))
+	return rr
+}
+
+// writeRingTable prints the io_uring events of the rows that have them, as a second aligned table; nothing
+// when no row has them.
+func writeRingTable(w io.Writer, rows []Row) {
+	var ring, uncounted []Row
+	for _, r := range rows {
+		switch {
+		case r.Ring == nil:
+		case r.Ring.Reason != "":
+			uncounted = append(uncounted, r)
+		default:
+			ring = append(ring, r)
+		}
+	}
+	if len(ring) > 0 {
+		fmt.Fprintln(w, "  io_uring's own events (tracepoints, counted samples); worker CPU/op is in CPU/op above:")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "  backend\tsubmitted/op\tasync punts/op\tworker CPU/op\ttask work/op\tpoll arms/op\tcq overflows\t")
+		for _, r := range ring {
+			rr := r.Ring
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", termsafe.String(r.Backend), perOp(rr.SubmittedPerOp),
+				perOp(rr.PuntsPerOp), workerCPU(rr.WorkerCPUPerOp), perOp(rr.TaskWorkPerOp), perOp(rr.PollArmsPerOp), count(rr.CQOverflows))
+		}
+		tw.Flush()
+	}
+	for _, r := range uncounted {
+		fmt.Fprintf(w, "  %-7s io_uring events not counted: %s\n", termsafe.String(r.Backend), termsafe.String(r.Ring.Reason))
+	}
+}
+
+func workerCPU(ns float64) string {
+	switch {
+	case ns < 0:
+		return "n/a"
+	case ns == 0:
+		return "0"
+	}
+	return Nanos(ns)
+}
+
+func count(v float64) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return termsafe.Fixed(v, 0)
 }
 
 // Notice is the line that says how many samples Rows left out as invalid and why; "" when none.
@@ -285,6 +379,7 @@ func WriteTable(w io.Writer, rows []Row) {
 				cpu(r), perOp(r.CtxPerOp), units.HumanBytes(r.PeakRSS), residency(r.Residency))
 		}
 		tw.Flush()
+		writeRingTable(w, wl)
 		for _, r := range wl {
 			if r.TopSyscalls != "" {
 				line := fmt.Sprintf("  %-7s syscalls/op: %s", termsafe.String(r.Backend), r.TopSyscalls)
@@ -369,6 +464,7 @@ func WriteMarkdown(w io.Writer, rows []Row) {
 				units.HumanBytes(r.PeakRSS), residency(r.Residency))
 		}
 		fmt.Fprintln(w)
+		writeRingMarkdown(w, wl)
 		for _, r := range wl {
 			if line := threadLine(r); line != "" {
 				fmt.Fprintf(w, "- %s: %s\n", termsafe.String(r.Backend), line)
@@ -382,6 +478,33 @@ func WriteMarkdown(w io.Writer, rows []Row) {
 	}
 	if line := UnavailableLine(rows); line != "" {
 		fmt.Fprintf(w, "- **warning**: %s\n", termsafe.String(line))
+	}
+}
+
+// writeRingMarkdown is writeRingTable as a Markdown table.
+func writeRingMarkdown(w io.Writer, rows []Row) {
+	first := true
+	for _, r := range rows {
+		rr := r.Ring
+		if rr == nil {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "io_uring's own events (tracepoints, counted samples); worker CPU/op is in CPU/op above:")
+			fmt.Fprintln(w)
+			fmt.Fprintln(w, "| backend | submitted/op | async punts/op | worker CPU/op | task work/op | poll arms/op | cq overflows |")
+			fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+			first = false
+		}
+		if rr.Reason != "" {
+			fmt.Fprintf(w, "| %s | not counted: %s | | | | | |\n", termsafe.String(r.Backend), termsafe.String(rr.Reason))
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", termsafe.String(r.Backend), perOp(rr.SubmittedPerOp),
+			perOp(rr.PuntsPerOp), workerCPU(rr.WorkerCPUPerOp), perOp(rr.TaskWorkPerOp), perOp(rr.PollArmsPerOp), count(rr.CQOverflows))
+	}
+	if !first {
+		fmt.Fprintln(w)
 	}
 }
 

@@ -144,3 +144,50 @@ func TestTableSaysWhatAColdCacheMeasures(t *testing.T) {
 		t.Errorf("warm table:\n%s", out)
 	}
 }
+
+// TestRingEventsTable: io_uring series get the extra table of their ring events per op (medians over counted
+// samples) with the io-wq workers' CPU per op from timed ones; epoll has no row in it, a series whose events
+// could not be counted says why, and a run without ring events prints no such table.
+func TestRingEventsTable(t *testing.T) {
+	mk := func(backend, kind string, re *result.RingEvents, workerNs uint64) result.Sample {
+		return result.Sample{Workload: "small-file", Backend: backend, Kind: kind, Seconds: 1, Ops: 1000, OpsPerSec: 1000,
+			EntersPerOp: -1, RingEvents: re, CPU: result.CPU{WorkerNs: workerNs, PerOpNs: 2000}}
+	}
+	ev := func(sub, punts uint64) *result.RingEvents {
+		return &result.RingEvents{Available: true, Submitted: sub, AsyncPunts: punts, TaskWork: 250, PollArms: 0, CQOverflows: 3}
+	}
+	ss := []result.Sample{
+		mk("uring", result.KindTimed, nil, 500_000), mk("uring", result.KindCounted, ev(1000, 100), 0),
+		mk("uring", result.KindTimed, nil, 700_000), mk("uring", result.KindCounted, ev(1000, 300), 0),
+		mk("sqpoll", result.KindTimed, nil, 0), mk("sqpoll", result.KindCounted, &result.RingEvents{Reason: "perf_event_open denied"}, 0),
+		mk("epoll", result.KindTimed, nil, 0), mk("epoll", result.KindCounted, nil, 0),
+	}
+	rows := Rows(ss)
+	u := rows[0].Ring
+	if u == nil || u.SubmittedPerOp != 1 || u.PuntsPerOp != 0.2 || u.TaskWorkPerOp != 0.25 || u.CQOverflows != 3 || u.WorkerCPUPerOp != 600 {
+		t.Fatalf("uring ring row %+v", u)
+	}
+	if rows[1].Ring == nil || rows[1].Ring.Reason != "perf_event_open denied" || rows[2].Ring != nil {
+		t.Fatalf("sqpoll %+v epoll %+v", rows[1].Ring, rows[2].Ring)
+	}
+	var b bytes.Buffer
+	WriteTable(&b, rows)
+	out := b.String()
+	words := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"backend submitted/op async punts/op worker CPU/op task work/op poll arms/op cq overflows uring 1.000 0.200 600ns 0.250 0.000 3 " +
+		"sqpoll io_uring events not counted: perf_event_open denied"} { // and no epoll row between
+		if !strings.Contains(words, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	b.Reset()
+	WriteMarkdown(&b, rows)
+	if !strings.Contains(b.String(), "| uring | 1.000 | 0.200 | 600ns | 0.250 | 0.000 | 3 |") {
+		t.Errorf("markdown:\n%s", b.String())
+	}
+	b.Reset()
+	WriteTable(&b, Rows(ss[6:]))
+	if strings.Contains(b.String(), "io_uring's own events") {
+		t.Errorf("ring table without io_uring series:\n%s", b.String())
+	}
+}

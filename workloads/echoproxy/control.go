@@ -792,6 +792,7 @@ func MergeServer(sm *result.Sample, srv *result.Sample) {
 	}
 	sm.Syscalls, sm.CPU, sm.ContextSwitches, sm.PeakRSSBytes, sm.EntersPerOp = srv.Syscalls, srv.CPU, srv.ContextSwitches, srv.PeakRSSBytes, srv.EntersPerOp
 	sm.ServerWindow = srv.ServerWindow
+	sm.RingEvents = srv.RingEvents
 	if sm.Syscalls.Scope == "process" {
 		sm.Syscalls.Scope = "server"
 	}

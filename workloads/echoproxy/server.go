@@ -158,7 +158,7 @@ func (s *ServerSide) Begin(m *measure.Meter) (*Window, error) {
 		return nil, workloads.ErrNoMeter
 	}
 	w := &Window{ss: s, before: s.Server.Counters()}
-	sp, err := beginSpan(m, backend.ServerThreadIDs(s.Server))
+	sp, err := beginSpan(m, backend.ServerThreadIDs(s.Server), w.before.Enters >= 0)
 	if err != nil {
 		return nil, err
 	}

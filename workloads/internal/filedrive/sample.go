@@ -275,6 +275,10 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 	var span *measure.Span
 	if !in.Spec.Warmup {
 		tids := make([]int, n)
+		ring := true // every engine submits through io_uring (Enters -1: no ring)
+		for i := range jobs {
+			ring = ring && jobs[i].eng.Counters().Enters >= 0
+		}
 		for i := range jobs {
 			tids[i] = jobs[i].tid
 			if o, ok := jobs[i].eng.(backend.OffThreadIO); ok && o.IOOffThread() {
@@ -283,7 +287,7 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 			}
 		}
 		var err error
-		if span, err = in.Spec.Meter.Begin(measure.Scope{BackendTIDs: tids}); err != nil {
+		if span, err = in.Spec.Meter.Begin(measure.Scope{BackendTIDs: tids, Ring: ring}); err != nil {
 			abort.Store(true)
 			close(start)
 			return nil, wait(n, err)
