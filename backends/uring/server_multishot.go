@@ -108,16 +108,9 @@ func (s *Server) sendNext(i int32) {
 }
 
 func (s *Server) onSendMultishot(i int32, res int32) {
-	cn := &s.conns[i]
-	cn.pending--
-	cn.sending = false
-	if cn.closing {
-		s.maybeRelease(i)
-		return
-	}
-	if res <= 0 {
-		s.noteErr(res)
-		s.closePair(i)
+	s.conns[i].sending = false
+	cn := s.transferred(i, res)
+	if cn == nil {
 		return
 	}
 	it := &cn.q[0]

@@ -28,16 +28,33 @@ func (s *Server) buf(i int32) unsafe.Pointer {
 	return unsafe.Pointer(&s.chunks[ch][(int(i)%chunkSlots)*s.cfg.BufSize])
 }
 
-func (s *Server) onRecv(i int32, res int32) {
+// completed counts the completion of one of connection i's requests and returns the connection, or nil
+// when it is closing (it is then released once its last request has completed).
+func (s *Server) completed(i int32) *conn {
 	cn := &s.conns[i]
 	cn.pending--
 	if cn.closing {
 		s.maybeRelease(i)
-		return
+		return nil
 	}
-	if res <= 0 {
+	return cn
+}
+
+// transferred is completed for a recv or send that moves res bytes: an error or the end of the stream
+// (res <= 0) starts closing the connection and its peer, and gives nil too.
+func (s *Server) transferred(i int32, res int32) *conn {
+	cn := s.completed(i)
+	if cn != nil && res <= 0 {
 		s.noteErr(res)
 		s.closePair(i)
+		return nil
+	}
+	return cn
+}
+
+func (s *Server) onRecv(i int32, res int32) {
+	cn := s.transferred(i, res)
+	if cn == nil {
 		return
 	}
 	if cn.client {
@@ -68,10 +85,8 @@ func (s *Server) sendPlain(i int32) {
 }
 
 func (s *Server) onSend(i int32, res int32) {
-	cn := &s.conns[i]
-	cn.pending--
-	if cn.closing {
-		s.maybeRelease(i)
+	cn := s.completed(i)
+	if cn == nil {
 		return
 	}
 	if res != cn.sendLen-cn.sendOff {

@@ -64,10 +64,8 @@ func (s *Server) connect(u int32) {
 }
 
 func (s *Server) onConnect(u int32, res int32) {
-	cn := &s.conns[u]
-	cn.pending--
-	if cn.closing {
-		s.maybeRelease(u)
+	cn := s.completed(u)
+	if cn == nil {
 		return
 	}
 	if res < 0 {
