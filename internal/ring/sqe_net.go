@@ -79,11 +79,7 @@ type Recv struct {
 
 // Prep fills s.
 func (o Recv) Prep(s *SQE) {
-	s.prep(OpRecv, o.Fixed, o.FD, ptr(o.Buf), o.Len, 0)
-	s.OpFlags = uint32(o.Flags)
-	if o.PollFirst {
-		s.IoPrio |= recvsendPollFirst
-	}
+	s.prepSendRecv(OpRecv, o.Fixed, o.FD, o.Buf, o.Len, o.Flags, o.PollFirst)
 	if o.BufferSelect {
 		s.Flags |= FlagBufferSelect
 		s.BufIndex = o.BufGroup
@@ -104,10 +100,14 @@ type Send struct {
 }
 
 // Prep fills s.
-func (o Send) Prep(s *SQE) {
-	s.prep(OpSend, o.Fixed, o.FD, ptr(o.Buf), o.Len, 0)
-	s.OpFlags = uint32(o.Flags)
-	if o.PollFirst {
+func (o Send) Prep(s *SQE) { s.prepSendRecv(OpSend, o.Fixed, o.FD, o.Buf, o.Len, o.Flags, o.PollFirst) }
+
+// prepSendRecv is what RECV and SEND share (the kernel's io_sendrecv_prep): buffer, MSG_* flags and
+// IORING_RECVSEND_POLL_FIRST.
+func (s *SQE) prepSendRecv(op uint8, fixed bool, fd int32, buf unsafe.Pointer, n uint32, flags int, pollFirst bool) {
+	s.prep(op, fixed, fd, ptr(buf), n, 0)
+	s.OpFlags = uint32(flags)
+	if pollFirst {
 		s.IoPrio |= recvsendPollFirst
 	}
 }
