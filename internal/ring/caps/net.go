@@ -82,13 +82,10 @@ func probeAccept() error {
 		}
 		if cqe.Res < 0 {
 			e := unix.Errno(-cqe.Res)
-			switch {
-			case e == unix.EINVAL:
-				return &Error{Capability: what, Reason: "the kernel rejected multishot accept (EINVAL): it needs 5.19", Errno: e, Err: e}
-			case accepted == 0:
-				return &Error{Capability: what, Reason: "multishot accept failed: " + e.Error(), Errno: e, Err: e}
+			if accepted > 0 && e != unix.EINVAL {
+				return fmt.Errorf("multishot accept: the second connection failed: %w", e)
 			}
-			return fmt.Errorf("multishot accept: the second connection failed: %w", e)
+			return refused(what, "5.19", e)
 		}
 		t.fds = append(t.fds, int(cqe.Res))
 		accepted++
@@ -128,11 +125,7 @@ func probeRecv() error {
 			return err
 		}
 		if cqe.Res < 0 {
-			e := unix.Errno(-cqe.Res)
-			if e == unix.EINVAL {
-				return &Error{Capability: what, Reason: "the kernel rejected multishot recv (EINVAL): it needs 6.0", Errno: e, Err: e}
-			}
-			return &Error{Capability: what, Reason: "multishot recv failed: " + e.Error(), Errno: e, Err: e}
+			return refused(what, "6.0", unix.Errno(-cqe.Res))
 		}
 		data, id, ok := br.Data(cqe)
 		if !ok || string(data) != m {
@@ -148,6 +141,16 @@ func probeRecv() error {
 		}
 	}
 	return nil
+}
+
+// refused is the Error for a multishot request (what) that failed with e: EINVAL is a kernel older than
+// release, which added it.
+func refused(what, release string, e unix.Errno) *Error {
+	reason := what + " failed: " + e.Error()
+	if e == unix.EINVAL {
+		reason = "the kernel rejected " + what + " (EINVAL): it needs " + release
+	}
+	return &Error{Capability: what, Reason: reason, Errno: e, Err: e}
 }
 
 // trialError marks failures of the trial itself (a timeout, an enter error), as opposed to the kernel
