@@ -14,9 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestFileEnginePollThread: a sqpoll file engine reports its kernel poll thread, a thread of this
-// process named iou-sqp-PID.
-func TestFileEnginePollThread(t *testing.T) {
+// backendAndFile returns the sqpoll backend, skipping the test where it is not supported here, and a 4 KiB
+// file for its engines to read.
+func backendAndFile(t *testing.T) (sqpoll.Backend, string) {
+	t.Helper()
 	b := sqpoll.Backend{}
 	if err := b.Available(); err != nil {
 		if errors.Is(err, backend.ErrNotSupported) {
@@ -28,6 +29,13 @@ func TestFileEnginePollThread(t *testing.T) {
 	if err := os.WriteFile(path, make([]byte, 4096), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return b, path
+}
+
+// TestFileEnginePollThread: a sqpoll file engine reports its kernel poll thread, a thread of this
+// process named iou-sqp-PID.
+func TestFileEnginePollThread(t *testing.T) {
+	b, path := backendAndFile(t)
 	done := make(chan struct{})
 	go func() {
 		runtime.LockOSThread()

@@ -1,44 +1,15 @@
 package ring
 
 import (
-	"os"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
-
-// pollThreads counts this process's SQPOLL kernel threads (iou-sqp-PID).
-func pollThreads(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range ents {
-		comm, err := os.ReadFile("/proc/self/task/" + e.Name() + "/comm")
-		if err == nil && strings.HasPrefix(string(comm), "iou-sqp-") {
-			n++
-		}
-	}
-	return n
-}
-
-// settlePollThreads polls pollThreads until it returns want (a poll thread takes its iou-sqp name when it
-// first runs, and leaves /proc a little after its last ring closes), and returns the last count.
-func settlePollThreads(t *testing.T, want int) int {
-	t.Helper()
-	n := pollThreads(t)
-	for deadline := time.Now().Add(2 * time.Second); n != want && time.Now().Before(deadline); n = pollThreads(t) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	return n
-}
 
 // Rings set up with AttachWQ share the first ring's one poll thread; without it each ring starts its own.
 func TestAttachWQSharesPollThread(t *testing.T) {
 	const rings = 3
-	base := settlePollThreads(t, 0) // earlier tests' poll threads may still be exiting
+	base := testsupport.SettlePollThreads(t, 0) // earlier tests' poll threads may still be exiting
 	for _, share := range []bool{false, true} {
 		var rs []*Ring
 		for i := 0; i < rings; i++ {
@@ -68,12 +39,12 @@ func TestAttachWQSharesPollThread(t *testing.T) {
 		if share {
 			want = 1
 		}
-		if got := settlePollThreads(t, base+want) - base; got != want {
+		if got := testsupport.SettlePollThreads(t, base+want) - base; got != want {
 			t.Errorf("share=%v: %d new iou-sqp threads for %d rings, want %d", share, got, rings, want)
 		}
 		for _, r := range rs {
 			_ = r.Close()
 		}
-		settlePollThreads(t, base)
+		testsupport.SettlePollThreads(t, base)
 	}
 }
