@@ -125,16 +125,20 @@ start_serve() {
 	# shellcheck disable=SC2046
 	taskset -c "$server_cpu" "$RINGBENCH" serve $(variant_args "$1") --max-conns 16384 --control-token-file "$tmp/control-token" >"$out" 2>"$tmp/serve.err" &
 	serve_pid=$!
+	await_start '^control ' "ringbench serve $1"
+	listen=$(awk '/^listening /{print $2}' "$out")
+	control=$(awk '/^control /{print $2}' "$out")
+}
+
+# await_start PATTERN NAME: waits up to 10 s for the server just started (serve_pid) to print a line
+# matching PATTERN to $tmp/serve.out; exits with its stderr, naming it NAME, when it dies or does not.
+await_start() {
 	for _ in $(seq 200); do
-		if grep -q '^control ' "$out"; then
-			listen=$(awk '/^listening /{print $2}' "$out")
-			control=$(awk '/^control /{print $2}' "$out")
-			return 0
-		fi
+		grep -q "$1" "$tmp/serve.out" && return 0
 		kill -0 "$serve_pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	echo "echo-bench: ringbench serve $1 did not start:" >&2
+	echo "echo-bench: $2 did not start:" >&2
 	cat "$tmp/serve.err" >&2
 	exit 1
 }
@@ -156,17 +160,8 @@ start_c() {
 	: >"$out"
 	taskset -c "$server_cpu" "${cmd[@]}" >"$out" 2>"$tmp/serve.err" &
 	serve_pid=$!
-	for _ in $(seq 200); do
-		if grep -q '^listening ' "$out"; then
-			listen=$(awk '/^listening /{print $2}' "$out")
-			return 0
-		fi
-		kill -0 "$serve_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "echo-bench: C server $1 did not start:" >&2
-	cat "$tmp/serve.err" >&2
-	exit 1
+	await_start '^listening ' "C server $1"
+	listen=$(awk '/^listening /{print $2}' "$out")
 }
 
 # cpu_ticks PID: user+system clock ticks of the process so far.

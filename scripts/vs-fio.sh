@@ -199,11 +199,9 @@ if ((locked)); then
 	lock_note="data sets mlock'ed for the whole run by one helper process ($(cut -d' ' -f2 "$work/lock.out") files, $(($(cut -d' ' -f3 "$work/lock.out") >> 20)) MiB); ringbench also runs with --mlock"
 	rb_common+=(--mlock)
 else
-	say "cannot lock the data sets in memory ($(tail -1 "$work/lock.out")); reading them into the page cache before each run instead"
-	lock_pid=
+	not_locked "the data sets" "reading them into the page cache before each run instead"
 	lock_note="NOT locked (no privilege): warmed before each run, residency checked before and after"
 fi
-warm() { ((locked)) || cat "$@" >/dev/null; }
 
 # --- runs ----------------------------------------------------------------------------------------------------------
 # Timed rounds run every tool bare: perf's syscall tracepoints put every syscall on the kernel's slow path and

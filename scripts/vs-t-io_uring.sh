@@ -190,11 +190,9 @@ if ((locked)); then
 	lock_note="the file is mlock'ed for the whole run by one helper process; ringbench also runs with --mlock"
 	rb_lock=(--mlock)
 else
-	say "cannot lock the file in memory ($(tail -1 "$work/lock.out")): reading it into the page cache before each run"
-	lock_pid=
+	not_locked "the file" "reading it into the page cache before each run"
 	lock_note="NOT locked (no privilege): read into the page cache before each run"
 fi
-warm() { ((locked)) || cat "$file" >/dev/null; }
 
 # --- runs ----------------------------------------------------------------------------------------------------------
 manifest=$work/manifest.tsv
@@ -212,7 +210,7 @@ failed=0
 run_t() {
 	local r=$1 b=$2 p=$work/runs/r$1-b$2-t pre=()
 	((use_perf)) && pre=(perf stat -I 1000 '-x,' -e task-clock -o "$p.perf" --)
-	warm
+	warm "$file"
 	if ! run_bg "${pre[@]}" "$tbin" -d"$depth" -s"$b" -c"$b" -b4096 -p0 -B1 -F1 -n1 -O0 -R1 -r$((secs + 2)) "$file" >"$p.out" 2>"$p.err"; then
 		failed=1
 		say "round $r batch $b t/io_uring failed: $(tail -3 "$p.err" "$p.out" | tr '\n' ' ')"
@@ -222,7 +220,7 @@ run_t() {
 }
 run_rb() {
 	local r=$1 b=$2 p=$work/runs/r$1-b$2-rb
-	warm
+	warm "$file"
 	if ! run_bg "$rbbin" run --workload small-file --backend uring --fixed-files --fixed-bufs --depth "$depth" --batch "$b" \
 		--count-syscalls=false --files 1 --file-size "$fsize" --dir "$data" --keep "${rb_lock[@]}" \
 		--warmup 1s --duration "${secs}s" --count 1 --format json --quiet --out "$p.json" >"$p.out" 2>"$p.err"; then

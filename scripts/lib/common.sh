@@ -10,6 +10,9 @@
 #   machine              "N CPUs (model), kernel R", for the manifest
 #   lock_files FILE|DIR...  holds the files in memory (vs-fio-mem.py lock, in the background): sets lock_pid,
 #                        and locked=1 once they are locked ($work/lock.out says how much), 0 when they cannot be
+#   not_locked WHAT INSTEAD  after lock_files could not lock: says why, naming WHAT and what is done INSTEAD,
+#                        and forgets lock_pid
+#   warm FILE...         reads the files into the page cache, unless they are locked
 # shellcheck shell=bash disable=SC2034,SC2154 # the caller sets prog, base, root, lib; it reads locked
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[-1]}"; }
@@ -58,3 +61,10 @@ lock_files() {
 		sleep 0.1
 	done
 }
+
+not_locked() {
+	say "cannot lock $1 in memory ($(tail -1 "$work/lock.out")): $2"
+	lock_pid=
+}
+
+warm() { ((locked)) || cat "$@" >/dev/null; }
