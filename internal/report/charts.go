@@ -320,6 +320,22 @@ func layout(w *Workload, sets []string, include func(*Series) bool, perBar bool)
 	return slots, ticks, nGroups
 }
 
+// logY puts p's Y axis on a log scale with 1-2-5 ticks spanning lo..hi.
+func logY(p *plot.Plot, lo, hi float64) {
+	p.Y.Scale = plot.LogScale{}
+	yt, yMin, yMax := niceTicks125(lo, hi)
+	p.Y.Tick.Marker = plot.ConstantTicks(yt)
+	p.Y.Min, p.Y.Max = yMin, yMax
+}
+
+// gridFigure draws a grid of horizontal and vertical lines behind p and makes it a figure of the given size.
+func gridFigure(p *plot.Plot, widthPx, heightPx int) *figure {
+	g := plotter.NewGrid()
+	g.Vertical.Color, g.Horizontal.Color = gridGrey, gridGrey
+	p.Add(g)
+	return &figure{plot: p, widthPx: widthPx, heightPx: heightPx}
+}
+
 // barFigure sets up a bar chart's axes and size for the given slots and tick labels.
 func barFigure(title, yLabel string, slots []slot, ticks []plot.Tick, b *bars, widthPx, heightPx int) *figure {
 	p := newPlot(title, "", yLabel)
@@ -372,6 +388,17 @@ func finishWidth(f *figure, minWidthPx int) {
 	f.widthPx = min(max(f.widthPx, minWidthPx), MaxChartWidthPx)
 }
 
+// rateScale picks the divisor and SI prefix ("M ", "k " or "") to show rates of up to maxV per second in.
+func rateScale(maxV float64) (div float64, prefix string) {
+	switch {
+	case maxV >= 1e6:
+		return 1e6, "M "
+	case maxV >= 1e3:
+		return 1e3, "k "
+	}
+	return 1, ""
+}
+
 func throughputFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, string) {
 	sets := setsIn(r, w)
 	slots, ticks, _ := layout(w, sets, func(s *Series) bool { return s.OpsPerSec.N > 0 }, false)
@@ -379,13 +406,7 @@ func throughputFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, s
 	for _, sl := range slots {
 		maxV = math.Max(maxV, sl.series.OpsPerSec.Max)
 	}
-	div, scale := 1.0, ""
-	switch {
-	case maxV >= 1e6:
-		div, scale = 1e6, "M "
-	case maxV >= 1e3:
-		div, scale = 1e3, "k "
-	}
+	div, scale := rateScale(maxV)
 	b := &bars{}
 	minN, maxN := math.MaxInt, 0
 	for _, sl := range slots {
@@ -506,7 +527,7 @@ func latencyFigure(r *Report, w *Workload, params string, widthPx, heightPx int)
 		title += " at " + params
 	}
 	p := newPlot(title, "percentile (x = 1/(1 − q), log scale)", "latency ("+unit+", log scale)")
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Scale = plot.LogScale{}
 	var xt []plot.Tick
 	for _, t := range latencyTicks {
 		if t.Value <= xMax*(1+1e-9) {
@@ -515,13 +536,8 @@ func latencyFigure(r *Report, w *Workload, params string, widthPx, heightPx int)
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(xt)
 	p.X.Min, p.X.Max = 1, xMax
-	yt, yMin, yMax := niceTicks125(lo/div, hi/div)
-	p.Y.Tick.Marker = plot.ConstantTicks(yt)
-	p.Y.Min, p.Y.Max = yMin, yMax
-	g := plotter.NewGrid()
-	g.Vertical.Color, g.Horizontal.Color = gridGrey, gridGrey
-	p.Add(g)
-	f := &figure{plot: p, widthPx: widthPx, heightPx: heightPx}
+	logY(p, lo/div, hi/div)
+	f := gridFigure(p, widthPx, heightPx)
 	for _, l := range lines {
 		if div != 1 {
 			for i := range l.xys {

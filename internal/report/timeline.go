@@ -127,22 +127,13 @@ func timelineFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, str
 			maxV, xMax = math.Max(maxV, tp.OpsPerSec), math.Max(xMax, tp.At)
 		}
 	}
-	div, scale := 1.0, ""
-	switch {
-	case maxV >= 1e6:
-		div, scale = 1e6, "M "
-	case maxV >= 1e3:
-		div, scale = 1e3, "k "
-	}
+	div, scale := rateScale(maxV)
 	p := newPlot(w.Name+" · throughput over time", "time into the sample (s)",
 		fmt.Sprintf("%s%ss per second (median of samples)", scale, w.Unit))
 	p.X.Tick.Marker, p.Y.Tick.Marker = linearTicks{}, linearTicks{}
 	p.X.Min, p.Y.Min = 0, 0
 	p.X.Max, p.Y.Max = math.Max(xMax*1.02, 1e-3), math.Max(maxV/div*1.08, 1e-9)
-	g := plotter.NewGrid()
-	g.Vertical.Color, g.Horizontal.Color = gridGrey, gridGrey
-	p.Add(g)
-	f := &figure{plot: p, widthPx: widthPx, heightPx: heightPx}
+	f := gridFigure(p, widthPx, heightPx)
 	timelineLines(r, w, p, f, func(tp TimePoint) (float64, bool) { return tp.OpsPerSec / div, true })
 	caption := fmt.Sprintf("%ss per second in each interval of the timed samples (run --interval), at the "+
 		"interval's middle: the median of the samples. A dip to 0 is an interval in which nothing completed; "+
@@ -172,14 +163,8 @@ func timelineP99Figure(r *Report, w *Workload, widthPx, heightPx int) (*figure, 
 	p := newPlot(w.Name+" · p99 latency over time", "time into the sample (s)", "p99 latency ("+unit+", log scale, worst sample)")
 	p.X.Tick.Marker = linearTicks{}
 	p.X.Min, p.X.Max = 0, math.Max(xMax*1.02, 1e-3)
-	p.Y.Scale = plot.LogScale{}
-	yt, yMin, yMax := niceTicks125(lo/div, hi/div)
-	p.Y.Tick.Marker = plot.ConstantTicks(yt)
-	p.Y.Min, p.Y.Max = yMin, yMax
-	g := plotter.NewGrid()
-	g.Vertical.Color, g.Horizontal.Color = gridGrey, gridGrey
-	p.Add(g)
-	f := &figure{plot: p, widthPx: widthPx, heightPx: heightPx}
+	logY(p, lo/div, hi/div)
+	f := gridFigure(p, widthPx, heightPx)
 	timelineLines(r, w, p, f, func(tp TimePoint) (float64, bool) { return tp.P99Ns / div, tp.P99Ns > 0 })
 	caption := "p99 latency in each interval of the timed samples, the worst of the samples (so that a stall " +
 		"in any one shows); intervals in which nothing completed are left out. Each interval's p99 is the top " +
