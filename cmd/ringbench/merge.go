@@ -67,13 +67,13 @@ func mergeAction(c *cli.Context) error {
 	if err := checkOutPath("--out", out, c.Bool("force"), false); err != nil {
 		return err
 	}
+	files, err := loadResults(paths)
+	if err != nil {
+		return err
+	}
 	in := make([]merge.Input, len(paths))
 	for i, p := range paths {
-		f, err := result.Load(p)
-		if err != nil {
-			return usageError("%s", oneLine(err.Error()))
-		}
-		in[i] = merge.Input{Name: p, File: f}
+		in[i] = merge.Input{Name: p, File: files[i]}
 	}
 	f, err := merge.Files(in)
 	if err != nil {

@@ -50,11 +50,9 @@ func showAction(c *cli.Context) error {
 	if err := checkHlog(hlog, c.Bool("force")); err != nil {
 		return err
 	}
-	files := make([]*result.File, len(paths))
-	for i, p := range paths {
-		if files[i], err = result.Load(p); err != nil {
-			return usageError("%s", oneLine(err.Error()))
-		}
+	files, err := loadResults(paths)
+	if err != nil {
+		return err
 	}
 	if hlog == "" || c.IsSet("format") {
 		if err := showPrint(c, format, paths, files); err != nil {
@@ -71,6 +69,20 @@ func showAction(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "histogram logs: %d files in %s\n", len(written), hlog)
 	}
 	return nil
+}
+
+// loadResults reads the result files at paths; one that cannot be read or is not a valid result file is a
+// usage error.
+func loadResults(paths []string) ([]*result.File, error) {
+	files := make([]*result.File, len(paths))
+	for i, p := range paths {
+		f, err := result.Load(p)
+		if err != nil {
+			return nil, usageError("%s", oneLine(err.Error()))
+		}
+		files[i] = f
+	}
+	return files, nil
 }
 
 // showPrint writes files to stdout in format; with several files, table and markdown name each file first.
