@@ -1,9 +1,10 @@
-// Package epollserver is the classic epoll server: non-blocking sockets driven by one level-triggered
-// epoll_wait loop on a locked OS thread, as a C server written the classic way does. Per request and
-// connection it makes one read and one write; it calls epoll_ctl only when a descriptor's interest changes
-// (a write backlog appears or drains, an upstream connect completes), never per request.
+// Package epollserver is the classic epoll server: non-blocking sockets driven by one epoll_wait loop on a
+// locked OS thread, as a C server written the classic way does. Config.Mode picks how connections are
+// registered.
 //
-// Config.Mode picks how connections are registered (the default is Level, above):
+// Level (the default) registers them level-triggered. Per request and connection it makes one read and one
+// write; it calls epoll_ctl only when a descriptor's interest changes (a write backlog appears or drains,
+// an upstream connect completes), never per request.
 //
 // Edge registers each connection once with EPOLLIN|EPOLLOUT|EPOLLET and never changes the registration.
 // An edge is reported once, so each readiness is drained: reads until read says EAGAIN (each read's bytes
