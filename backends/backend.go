@@ -69,30 +69,39 @@ type Options struct {
 	SQIdle time.Duration
 	// CQSpin is how long to spin on the completion queue before waiting in io_uring_enter (sqpoll).
 	CQSpin time.Duration
-	// EpollMode is how the epoll server registers its connections: "" or EpollEdge (the default: each
-	// socket registered once, epoll_ctl only when its interest changes) or EpollOneshot (EPOLLONESHOT,
-	// re-armed with epoll_ctl after every event). Other backends ignore it.
+	// EpollMode is how the epoll server registers its connections: "" or EpollLevel (the default),
+	// EpollEdge or EpollOneshot; see their doc. Other backends ignore it.
 	EpollMode string
 }
 
 // The values of Options.EpollMode (--epoll-mode).
 //
-// EpollEdge is the name the issue gave the default mode; the default server's registrations are in fact
-// level-triggered (no EPOLLET) and made once per connection, so what distinguishes it from EpollOneshot is
-// that it never re-arms.
+// EpollLevel registers each socket once, level-triggered, and calls epoll_ctl only when its interest
+// changes; each readiness gets one read. EpollEdge registers each socket once with EPOLLET for input and
+// output and never changes it: each readiness is drained with reads until EAGAIN, and a write backlog is
+// written until EAGAIN and resumed on the next EPOLLOUT edge. EpollOneshot registers with EPOLLONESHOT and
+// re-arms with epoll_ctl after every event.
+//
+// Before EpollEdge was edge-triggered, the default mode was called "edge" though it was level-triggered;
+// no sample ever recorded that name (the default records no epoll-mode), but a server of that time names
+// "edge" over the control channel (see workloads/echoproxy).
 const (
+	EpollLevel   = "level"
 	EpollEdge    = "edge"
 	EpollOneshot = "oneshot"
 )
 
-// CheckEpollMode refuses an EpollMode other than "", EpollEdge and EpollOneshot, naming the flag.
+// CheckEpollMode refuses an EpollMode other than "", EpollLevel, EpollEdge and EpollOneshot, naming the flag.
 func CheckEpollMode(mode string) error {
 	switch mode {
-	case "", EpollEdge, EpollOneshot:
+	case "", EpollLevel, EpollEdge, EpollOneshot:
 		return nil
 	}
-	return fmt.Errorf("%s %q: want %s or %s", FlagEpollMode, mode, EpollEdge, EpollOneshot)
+	return fmt.Errorf("%s %q: want %s, %s or %s", FlagEpollMode, mode, EpollLevel, EpollEdge, EpollOneshot)
 }
+
+// EpollModeDefault tells whether mode is the default, level-triggered one ("" or EpollLevel).
+func EpollModeDefault(mode string) bool { return mode == "" || mode == EpollLevel }
 
 // FileConfig sets up a file engine.
 type FileConfig struct {

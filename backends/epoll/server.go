@@ -15,8 +15,9 @@ import (
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
 
 // NewServer starts an epoll server's thread on cfg.ListenFD; Serve runs it. With cfg.Threads > 1 it is that
-// many, each with its own thread and epoll instance (see backend.NewThreaded). cfg.EpollMode
-// backend.EpollOneshot registers connections with EPOLLONESHOT and re-arms them after every event.
+// many, each with its own thread and epoll instance (see backend.NewThreaded). cfg.EpollMode picks how
+// connections are registered: level-triggered (the default), edge-triggered or oneshot (see
+// epollserver.Mode).
 func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 	return backend.NewThreaded(cfg, newServer)
 }
@@ -34,11 +35,22 @@ func newServer(cfg backend.ServerConfig) (backend.Server, error) {
 		return nil, fmt.Errorf("epoll server: %w", err)
 	}
 	s, err := epollserver.New(epollserver.Config{ListenFD: cfg.ListenFD, Upstream: upstream, MaxConns: cfg.MaxConns,
-		Oneshot: cfg.EpollMode == backend.EpollOneshot})
+		Mode: serverMode(cfg.EpollMode)})
 	if err != nil {
 		return nil, err
 	}
 	return server{s}, nil
+}
+
+// serverMode maps a checked backend.Options.EpollMode to the server's.
+func serverMode(mode string) epollserver.Mode {
+	switch mode {
+	case backend.EpollEdge:
+		return epollserver.Edge
+	case backend.EpollOneshot:
+		return epollserver.Oneshot
+	}
+	return epollserver.Level
 }
 
 type server struct{ *epollserver.Server }

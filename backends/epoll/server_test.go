@@ -10,16 +10,18 @@ import (
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/epollinfo"
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/perfcount"
+	"golang.org/x/sys/unix"
 )
 
-// TestOneshotThreads: with two loops (--threads 2) in oneshot mode, every connection is registered once
-// and re-armed once per request, whichever loop serves it: epoll_ctl summed over the loops' threads is
-// conns*(1+rounds); in the default mode conns.
-func TestOneshotThreads(t *testing.T) {
+// TestModesThreads: with two loops (--threads 2), every connection is registered once, and in oneshot
+// mode re-armed once per request, whichever loop serves it: epoll_ctl summed over the loops' threads is
+// conns*(1+rounds) in oneshot mode, conns in the others (the default, level and edge).
+func TestModesThreads(t *testing.T) {
 	const conns, rounds = 8, 50
-	for _, mode := range []string{"", backend.EpollOneshot} {
+	for _, mode := range []string{"", backend.EpollLevel, backend.EpollEdge, backend.EpollOneshot} {
 		t.Run("mode="+mode, func(t *testing.T) {
 			fds, addr, err := netutil.ListenN("127.0.0.1:0", 64, 2)
 			if err != nil {
@@ -74,6 +76,13 @@ func TestOneshotThreads(t *testing.T) {
 					}
 				}
 			}
+			et, oneshot := registeredWith(t, fds, unix.EPOLLET), registeredWith(t, fds, unix.EPOLLONESHOT)
+			if wantET := mode == backend.EpollEdge; et != 0 && !wantET || et != conns && wantET {
+				t.Errorf("%d registrations with EPOLLET over both loops' epoll instances (edge mode: %v)", et, wantET)
+			}
+			if wantOne := mode == backend.EpollOneshot; oneshot != 0 && !wantOne || oneshot != conns && wantOne {
+				t.Errorf("%d registrations with EPOLLONESHOT over both loops' epoll instances (oneshot mode: %v)", oneshot, wantOne)
+			}
 			for _, c := range cs {
 				c.Close()
 			}
@@ -105,20 +114,45 @@ func TestOneshotThreads(t *testing.T) {
 	}
 }
 
-// TestBadEpollMode: a mode other than edge or oneshot is refused, naming the flag.
+// registeredWith counts the registrations that have flag, over the epoll instances that watch the
+// listening sockets lfds (one per loop).
+func registeredWith(t *testing.T, lfds []int, flag uint32) int {
+	t.Helper()
+	n := 0
+	for _, lfd := range lfds {
+		eps, err := epollinfo.Watching(lfd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ep := range eps {
+			regs, err := epollinfo.Registrations(ep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mask := range regs {
+				if mask&flag != 0 {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestBadEpollMode: a mode other than level, edge or oneshot is refused, naming the flag.
 func TestBadEpollMode(t *testing.T) {
 	fd, _, err := netutil.Listen("127.0.0.1:0", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewServer(backend.ServerConfig{ListenFD: fd, Options: backend.Options{EpollMode: "level"}})
+	_, err = NewServer(backend.ServerConfig{ListenFD: fd, Options: backend.Options{EpollMode: "flat"}})
 	if err == nil || !strings.Contains(err.Error(), backend.FlagEpollMode) {
-		t.Errorf("mode level: %v, want an error naming %s", err, backend.FlagEpollMode)
+		t.Errorf("mode flat: %v, want an error naming %s", err, backend.FlagEpollMode)
 	}
-	if err := (backend.Options{Depth: 1, Batch: 1, EpollMode: "level"}).Validate(); err == nil {
-		t.Error("Validate accepts mode level")
+	if err := (backend.Options{Depth: 1, Batch: 1, EpollMode: "flat"}).Validate(); err == nil {
+		t.Error("Validate accepts mode flat")
 	}
-	for _, mode := range []string{"", backend.EpollEdge, backend.EpollOneshot} {
+	for _, mode := range []string{"", backend.EpollLevel, backend.EpollEdge, backend.EpollOneshot} {
 		if err := (backend.Options{Depth: 1, Batch: 1, EpollMode: mode}).Validate(); err != nil {
 			t.Errorf("Validate refuses mode %q: %v", mode, err)
 		}

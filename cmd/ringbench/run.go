@@ -190,7 +190,7 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	if err := workloads.CheckCache(cfg, inv.plan.Workloads); err != nil {
 		return nil, usageError("%v", err)
 	}
-	if err := checkEpollModeBackends(cfg.Options.EpollMode, inv.plan.Backends); err != nil {
+	if err := checkEpollMode(cfg.Options.EpollMode, inv.plan.Backends); err != nil {
 		return nil, err
 	}
 

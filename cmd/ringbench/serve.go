@@ -109,10 +109,7 @@ func serveAction(c *cli.Context) error {
 		return err
 	}
 	opts := backend.Options{SQCPU: c.Int("sq-cpu"), SQIdle: c.Duration("sq-idle"), CQSpin: c.Duration("cq-spin"), EpollMode: c.String("epoll-mode")}
-	if err := backend.CheckEpollMode(opts.EpollMode); err != nil {
-		return usageError("%v", err)
-	}
-	if err := checkEpollModeBackends(opts.EpollMode, []backend.Backend{b}); err != nil {
+	if err := checkEpollMode(opts.EpollMode, []backend.Backend{b}); err != nil {
 		return err
 	}
 	if err := checkSQFlags(opts); err != nil {

@@ -1,16 +1,26 @@
-// Package epollserver is the classic epoll server: non-blocking sockets driven by one level-triggered
-// epoll_wait loop on a locked OS thread, as a C server written the classic way does. Per request and
-// connection it makes one read and one write; it calls epoll_ctl only when a descriptor's interest changes
-// (a write backlog appears or drains, an upstream connect completes), never per request.
+// Package epollserver is the classic epoll server: non-blocking sockets driven by one epoll_wait loop on a
+// locked OS thread, as a C server written the classic way does. Config.Mode picks how connections are
+// registered.
 //
-// With Config.Oneshot it registers connections with EPOLLONESHOT instead and re-arms each one with
-// epoll_ctl(EPOLL_CTL_MOD) after handling each of its events: the pattern of servers whose threads share
-// one epoll instance, where oneshot guarantees that one event of a socket goes to one thread at a time.
-// Here each loop still owns its instance (see backend.NewThreaded); the mode exists to measure what that
-// thread-safe pattern costs: one epoll_ctl more per event, so per request epoll_wait (shared by the
-// connections ready at once), read, write and epoll_ctl. The registrations stay level-triggered (no
-// EPOLLET), as in the default mode, and the request handling is the same: one read per wake, its bytes
-// written at once; data left unread is reported again as soon as the connection is re-armed.
+// Level (the default) registers them level-triggered. Per request and connection it makes one read and one
+// write; it calls epoll_ctl only when a descriptor's interest changes (a write backlog appears or drains,
+// an upstream connect completes), never per request.
+//
+// Edge registers each connection once with EPOLLIN|EPOLLOUT|EPOLLET and never changes the registration.
+// An edge is reported once, so each readiness is drained: reads until read says EAGAIN (each read's bytes
+// written at once), and a write backlog is written until send says EAGAIN, to be resumed on the next
+// EPOLLOUT edge. Reading stops while a backlog waits; when it drains, or an upstream connect completes,
+// the connection is read until EAGAIN at once, since the edges that came meanwhile will not come again.
+// Per request: epoll_wait (shared by the connections ready at once), read, write, and the read that finds
+// the socket empty (shared by the requests drained at once); no epoll_ctl.
+//
+// Oneshot registers connections with EPOLLONESHOT and re-arms each one with epoll_ctl(EPOLL_CTL_MOD)
+// after handling each of its events: the pattern of servers whose threads share one epoll instance, where
+// oneshot guarantees that one event of a socket goes to one thread at a time. Here each loop still owns its
+// instance (see backend.NewThreaded); the mode exists to measure what that thread-safe pattern costs: one
+// epoll_ctl more per event, so per request epoll_wait, read, write and epoll_ctl. Its registrations are
+// level-triggered and its request handling is Level's: one read per wake; data left unread is reported
+// again as soon as the connection is re-armed.
 //
 // It echoes, or forwards to an upstream echo server (proxy). It is the epoll backend's server and the load
 // generator's upstream echo server; it knows nothing of the backend registry.
@@ -24,7 +34,6 @@ import (
 
 	"github.com/ringbench/ringbench/internal/clock"
 	"github.com/ringbench/ringbench/internal/netutil"
-	"github.com/ringbench/ringbench/internal/rawsys"
 	"github.com/ringbench/ringbench/internal/serverthread"
 	"golang.org/x/sys/unix"
 )
@@ -39,9 +48,31 @@ type Config struct {
 	// MaxConns bounds client connections; connections beyond it are accepted and closed at once. It must be
 	// at least 1.
 	MaxConns int
-	// Oneshot registers connections with EPOLLONESHOT and re-arms them after every event (see the package
-	// doc). The listening socket and the wake eventfd stay as they are: only this thread ever waits.
-	Oneshot bool
+	// Mode is how connections are registered (see the package doc). The listening socket and the wake
+	// eventfd are level-triggered in every mode: only this thread ever waits.
+	Mode Mode
+}
+
+// Mode is how the server registers its connections with epoll.
+type Mode int
+
+// The modes; see the package doc.
+const (
+	Level Mode = iota
+	Edge
+	Oneshot
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Level:
+		return "level"
+	case Edge:
+		return "edge"
+	case Oneshot:
+		return "oneshot"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
 // New starts a server's thread on cfg.ListenFD; Serve runs it. The server owns ListenFD from then on
@@ -58,9 +89,13 @@ func New(cfg Config) (*Server, error) {
 		unix.Close(cfg.ListenFD)
 		return nil, fmt.Errorf("epoll server: MaxConns %d: must be at least 1", cfg.MaxConns)
 	}
+	if cfg.Mode < Level || cfg.Mode > Oneshot {
+		unix.Close(cfg.ListenFD)
+		return nil, fmt.Errorf("epoll server: unknown %v", cfg.Mode)
+	}
 	s := &Server{
 		maxConns: int64(cfg.MaxConns),
-		oneshot:  cfg.Oneshot,
+		mode:     cfg.Mode,
 		lfd:      cfg.ListenFD,
 		epfd:     -1,
 		evfd:     -1,
@@ -89,7 +124,7 @@ const maxEvents = 256
 // Server is one running epoll server.
 type Server struct {
 	maxConns int64
-	oneshot  bool
+	mode     Mode
 	lfd      int
 	epfd     int
 	evfd     int
@@ -119,8 +154,8 @@ type conn struct {
 	paused     bool   // not reading: the peer's backlog is full
 	connecting bool   // upstream connect in progress
 	client     bool
-	registered bool // added to the epoll set
-	// armed (oneshot only): the registration can still report an event. An event disarms it until the
+	registered bool // added to the epoll set (in Edge mode, registered for good)
+	// armed (Oneshot only): the registration can still report an event. An event disarms it until the
 	// next epoll_ctl(EPOLL_CTL_MOD).
 	armed bool
 }
@@ -219,7 +254,7 @@ func (s *Server) loop() error {
 			if c == nil || c.gen != uint32(ev.Pad) {
 				continue
 			}
-			if !s.oneshot {
+			if s.mode != Oneshot {
 				s.handle(c, ev.Events)
 				continue
 			}
@@ -231,27 +266,6 @@ func (s *Server) loop() error {
 		}
 	}
 	return nil
-}
-
-// handle acts on the events epoll reported for c.
-func (s *Server) handle(c *conn, events uint32) {
-	if events&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
-		// Reset or hung up both ways: nothing more can be written to it, and a connection that is not
-		// being read would otherwise be reported again and again.
-		if c.connecting {
-			s.ctr.Errors.Add(1)
-		}
-		s.closeConn(c)
-		return
-	}
-	if events&unix.EPOLLOUT != 0 && (c.connecting || len(c.out) > 0) {
-		if !s.writable(c) {
-			return
-		}
-	}
-	if events&unix.EPOLLIN != 0 && !c.paused && !c.connecting {
-		s.readable(c)
-	}
 }
 
 // accept takes every pending connection (at most a batch, to stay fair to established ones).
@@ -329,16 +343,26 @@ func (s *Server) dialUpstream(c *conn) bool {
 	return true
 }
 
-// setInterest registers want for c, calling epoll_ctl only when it changes or (oneshot) when c's
-// registration has been disarmed by an event.
+// setInterest registers want for c, calling epoll_ctl only when it changes or (Oneshot) when c's
+// registration has been disarmed by an event. In Edge mode c is registered once for both directions,
+// whatever want is: what c waits for is then told by its state (paused, connecting, out).
 func (s *Server) setInterest(c *conn, want uint32) {
-	if c.registered && c.events == want && (!s.oneshot || c.armed) {
+	if s.mode == Edge {
+		if c.registered {
+			return
+		}
+		want = unix.EPOLLIN | unix.EPOLLOUT
+	}
+	if c.registered && c.events == want && (s.mode != Oneshot || c.armed) {
 		return
 	}
 	flags := want
-	if s.oneshot {
+	switch s.mode {
+	case Oneshot:
 		flags |= unix.EPOLLONESHOT
 		c.armed = true
+	case Edge:
+		flags |= unix.EPOLLET
 	}
 	ev := unix.EpollEvent{Events: flags, Fd: int32(c.fd), Pad: int32(c.gen)}
 	op := unix.EPOLL_CTL_MOD
@@ -364,94 +388,6 @@ func (s *Server) interest(c *conn) uint32 {
 		ev |= unix.EPOLLOUT
 	}
 	return ev
-}
-
-// readable reads once from c and writes what it got to c's peer.
-func (s *Server) readable(c *conn) {
-	n, errno := rawsys.Read(c.fd, s.buf)
-	if errno != 0 {
-		if errno == unix.EAGAIN || errno == unix.EINTR {
-			return
-		}
-		if errno != unix.ECONNRESET {
-			s.ctr.Errors.Add(1)
-		}
-		s.closeConn(c)
-		return
-	}
-	if n == 0 {
-		s.closeConn(c)
-		return
-	}
-	if c.client {
-		s.ctr.BytesIn.Add(int64(n))
-	}
-	dst := c.peer
-	w, errno := rawsys.Send(dst.fd, s.buf[:n])
-	if errno != 0 {
-		if errno != unix.EAGAIN && errno != unix.EINTR {
-			if errno != unix.ECONNRESET && errno != unix.EPIPE {
-				s.ctr.Errors.Add(1)
-			}
-			s.closeConn(c)
-			return
-		}
-		w = 0
-	}
-	if w == n {
-		return
-	}
-	// Backlog: keep the rest for the peer, stop reading c until it has been written.
-	out := s.spare()
-	dst.out = append(out[:0], s.buf[w:n]...)
-	dst.outOff = 0
-	c.paused = true
-	s.ctr.Paused.Add(1)
-	s.setInterest(dst, s.interest(dst))
-	if dst != c {
-		s.setInterest(c, s.interest(c))
-	}
-}
-
-// writable completes an upstream connect or writes c's backlog; false when c was closed.
-func (s *Server) writable(c *conn) bool {
-	if c.connecting {
-		soerr, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil || soerr != 0 {
-			s.ctr.Errors.Add(1)
-			s.closeConn(c)
-			return false
-		}
-		c.connecting = false
-		c.peer.connecting = false
-		s.setInterest(c, s.interest(c))
-		s.setInterest(c.peer, s.interest(c.peer))
-		return true
-	}
-	w, errno := rawsys.Send(c.fd, c.out[c.outOff:])
-	if errno != 0 {
-		if errno == unix.EAGAIN || errno == unix.EINTR {
-			return true
-		}
-		if errno != unix.ECONNRESET && errno != unix.EPIPE {
-			s.ctr.Errors.Add(1)
-		}
-		s.closeConn(c)
-		return false
-	}
-	c.outOff += w
-	if c.outOff < len(c.out) {
-		return true
-	}
-	s.spares = append(s.spares, c.out)
-	c.out, c.outOff = nil, 0
-	src := c.peer // the conn whose bytes these were: c itself when echoing
-	src.paused = false
-	s.setInterest(c, s.interest(c))
-	if src != c {
-		s.setInterest(src, s.interest(src))
-	}
-	return true
 }
 
 func (s *Server) spare() []byte {

@@ -12,6 +12,14 @@ import (
 
 func start(t *testing.T, cfg Config) (*Server, string) {
 	t.Helper()
+	s, addr, _ := startFD(t, cfg)
+	return s, addr
+}
+
+// startFD is start, also returning the listening socket (read before the server owns it, so that a test
+// need not read the server's fields while it runs).
+func startFD(t *testing.T, cfg Config) (*Server, string, int) {
+	t.Helper()
 	fd, addr, err := netutil.Listen("127.0.0.1:0", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +40,7 @@ func start(t *testing.T, cfg Config) (*Server, string) {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return s, addr
+	return s, addr, fd
 }
 
 func roundTrip(t *testing.T, addr string, msg []byte) {

@@ -96,7 +96,7 @@ type ctlResponse struct {
 	Backend   string             `json:"backend,omitempty"`
 	Topology  string             `json:"topology,omitempty"`
 	Multishot bool               `json:"multishot,omitempty"`
-	EpollMode string             `json:"epoll_mode,omitempty"`
+	EpollMode string             `json:"epoll_mode,omitempty"` // see epollModeToWire
 	PID       int                `json:"pid,omitempty"`
 	Sample    *result.Sample     `json:"sample,omitempty"`
 	Memory    *result.ConnMemory `json:"memory,omitempty"`
@@ -108,7 +108,8 @@ type ctlResponse struct {
 type ControlInfo struct {
 	Topology  string
 	Multishot bool
-	// EpollMode is the epoll server's --epoll-mode ("" or backend.EpollEdge: the default).
+	// EpollMode is the epoll server's --epoll-mode: "" or backend.EpollLevel (the default),
+	// backend.EpollEdge or backend.EpollOneshot. A load generator is told "" for the default.
 	EpollMode string
 }
 
@@ -347,7 +348,7 @@ func (cs *controlServer) handle(sess *session, req ctlRequest) (resp ctlResponse
 		}
 		cs.mu.Unlock()
 		resp.OK, resp.Backend, resp.Topology, resp.Multishot, resp.PID = true, cs.ss.Backend.Name(), cs.info.Topology, cs.info.Multishot, os.Getpid()
-		resp.EpollMode = cs.info.EpollMode
+		resp.EpollMode = epollModeToWire(cs.info.EpollMode)
 		return resp, ""
 	case "begin", "mem-base":
 		cs.mu.Lock()
@@ -700,11 +701,12 @@ func DialControlJoin(addr, token string, o JoinOptions) (*ControlClient, error) 
 		c.Close()
 		return nil, fmt.Errorf("--control %s: the server names backend %q, which this ringbench does not know", addr, termsafe.String(name))
 	}
-	if err := backend.CheckEpollMode(resp.EpollMode); err != nil {
+	mode, err := epollModeFromWire(resp.EpollMode)
+	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("--control %s: the server names %s %q, which this ringbench does not know", addr, backend.FlagEpollMode, termsafe.String(resp.EpollMode))
 	}
-	cc.Backend, cc.Info = name, ControlInfo{Topology: resp.Topology, Multishot: resp.Multishot, EpollMode: resp.EpollMode}
+	cc.Backend, cc.Info = name, ControlInfo{Topology: resp.Topology, Multishot: resp.Multishot, EpollMode: mode}
 	return cc, nil
 }
 

@@ -31,6 +31,12 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 
 func startCtlRig(t *testing.T) *ctlRig {
 	t.Helper()
+	return startCtlRigInfo(t, ControlInfo{Topology: "echo"})
+}
+
+// startCtlRigInfo is startCtlRig, its control server describing the server with info.
+func startCtlRigInfo(t *testing.T, info ControlInfo) *ctlRig {
+	t.Helper()
 	ss, err := StartServer(lookup(t, "epoll"), ServerOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +54,7 @@ func startCtlRig(t *testing.T) *ctlRig {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ServeControl(ln, ss, meter, ControlInfo{Topology: "echo"}, ControlOptions{Token: token, Log: r.log})
+		ServeControl(ln, ss, meter, info, ControlOptions{Token: token, Log: r.log})
 	}()
 	t.Cleanup(func() { ln.Close(); <-done; ss.Close() })
 	return r

@@ -216,10 +216,12 @@ func ThreadParams(p map[string]string, threads, genThreads int) map[string]strin
 }
 
 // EpollModeParams adds "epoll-mode" to the parameters of an epoll backend's series when its server runs in
-// a mode other than the default (backend.EpollOneshot), so that the default's series keep the parameters
-// they had before there were modes. Other backends ignore the mode and get nothing.
+// a mode other than the level-triggered default (edge or oneshot), so that the default's series keep the
+// parameters they had before there were modes. No sample ever recorded epoll-mode for the default (before
+// the edge-triggered mode it was called "edge" and recorded nothing), so "edge" in a file always means the
+// edge-triggered mode. Other backends ignore the mode and get nothing.
 func EpollModeParams(p map[string]string, backendName, mode string) map[string]string {
-	if backendName == "epoll" && mode != "" && mode != backend.EpollEdge {
+	if backendName == "epoll" && !backend.EpollModeDefault(mode) {
 		p["epoll-mode"] = mode
 	}
 	return p
