@@ -116,7 +116,7 @@ func name(s *series.Series) string {
 
 func ns(v float64) string    { return summary.Nanos(v) }
 func perOp(v float64) string { return fmt.Sprintf("%.2f", v) }
-func bytes(v float64) string { return units.HumanBytes(v) }
+func size(v float64) string  { return units.HumanBytes(v) }
 func pct(v float64) string   { return fmt.Sprintf("%.0f%%", 100*v) }
 func times(v float64) string { return fmt.Sprintf("%.2gx", v) }
 func rate(v float64) string {

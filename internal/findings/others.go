@@ -30,18 +30,18 @@ func idleMemory(d data) Finding {
 		f.Verdict, f.Why = NotMeasured, "no echo-proxy uring --multishot series with --idle-conns"
 		return f
 	}
-	figs := []string{"per idle connection: uring " + bytes(plain), "uring multishot " + bytes(multi)}
+	figs := []string{"per idle connection: uring " + size(plain), "uring multishot " + size(multi)}
 	var parts []bool
 	var whys []string
 	if okE {
-		figs = append(figs, "epoll "+bytes(epoll))
+		figs = append(figs, "epoll "+size(epoll))
 		ok := plain-epoll >= BufferBytes
 		parts = append(parts, ok)
-		whys = append(whys, fmt.Sprintf("uring's buffers cost %s per connection over epoll's (%s %s)", bytes(plain-epoll), atLeast(ok), bytes(BufferBytes)))
+		whys = append(whys, fmt.Sprintf("uring's buffers cost %s per connection over epoll's (%s %s)", size(plain-epoll), atLeast(ok), size(BufferBytes)))
 	}
 	ok := plain-multi >= BufferBytes
 	parts = append(parts, ok)
-	whys = append(whys, fmt.Sprintf("multishot saves %s per connection (%s %s)", bytes(plain-multi), atLeast(ok), bytes(BufferBytes)))
+	whys = append(whys, fmt.Sprintf("multishot saves %s per connection (%s %s)", size(plain-multi), atLeast(ok), size(BufferBytes)))
 	f.Figure = strings.Join(figs, ", ") + " (server RSS)"
 	f.Verdict = verdictOf(parts...)
 	f.Why = strings.Join(whys, "; ")
