@@ -33,9 +33,9 @@ func init() {
 			"and echo-proxy with io_uring refused by seccomp. Then it prints one row per claim with what was " +
 			"measured and a verdict (holds, partly holds, does not hold, not measured), and writes DIR/findings.md " +
 			"and the HTML report into DIR/report/.\n\n" +
-			"About 2 minutes on 2 CPUs; --quick takes about 30 seconds, with too few samples to trust (for CI). A run " +
+			"About 3 minutes on 2 CPUs; --quick takes about 30 seconds, with too few samples to trust (for CI). A run " +
 			"that cannot happen here (no directory on a block device for the cold cache, io_uring unavailable) " +
-			"leaves its claims not measured. --out must be empty or missing unless --force is given.\n\n" +
+			"leaves its claims not measured, saying why; a backend that cannot run here is left out of the runs. --out must be empty or missing unless --force is given.\n\n" +
 			"Exit status: 0 findings produced, 1 a run failed (the findings of the others are still produced), " +
 			"2 bad flag or --out, 130 interrupted (the runs are stopped and what they wrote removed).",
 		Flags: []cli.Flag{
@@ -79,7 +79,7 @@ func findingsAction(c *cli.Context) error {
 		scale = quickScale
 	}
 	coldDir, coldWhy := blockDir(dir, os.TempDir(), "/var/tmp", nearestDir(out))
-	plan := findingsPlan(scale, dir, coldDir, coldWhy)
+	plan := dropUnavailable(findingsPlan(scale, dir, coldDir, coldWhy), backendAvailable)
 
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()

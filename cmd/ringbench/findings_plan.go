@@ -4,8 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
+
+	backend "github.com/ringbench/ringbench/backends"
 )
 
 // findingsRun is one child run of `ringbench findings`: `ringbench run ARGS --out DIR/NAME.json`, under
@@ -26,7 +29,7 @@ type findingsScale struct {
 }
 
 var (
-	// fullScale takes about 2 minutes on a 2-vCPU machine; enough samples for the cost model's intervals.
+	// fullScale takes about 3 minutes on a 2-vCPU machine; enough samples for the cost model's intervals.
 	fullScale = findingsScale{count: "4", duration: "500ms", warmup: "200ms", batches: "1,2,4,8,16", conns: "1,16",
 		idleConns: "2k", fileSize: "32M", coldSize: "64M"}
 	// quickScale is for CI: every run, the fewest samples each claim can be judged from (the batch sweep
@@ -67,6 +70,44 @@ func findingsPlan(s findingsScale, dir, coldDir, coldWhy string) []findingsRun {
 		{name: "policy", claims: []int{7}, sandbox: true,
 			args: with("--workload", "echo-proxy", "--backend", "all", "--label", "io_uring denied by seccomp")},
 	}
+}
+
+// dropUnavailable takes the backends that cannot run here out of each run's --backend list (a run that
+// names one would exit 3 and measure nothing), and skips the runs left with none, saying why.
+func dropUnavailable(plan []findingsRun, available func(string) error) []findingsRun {
+	for i := range plan {
+		r := &plan[i]
+		if r.skip != "" || r.sandbox {
+			continue
+		}
+		for j := 0; j+1 < len(r.args); j++ {
+			if r.args[j] != "--backend" || r.args[j+1] == "all" {
+				continue
+			}
+			var keep, why []string
+			for _, b := range strings.Split(r.args[j+1], ",") {
+				if err := available(b); err != nil {
+					why = append(why, b+": "+err.Error())
+				} else {
+					keep = append(keep, b)
+				}
+			}
+			if len(keep) == 0 {
+				r.skip = "cannot run here: " + strings.Join(why, "; ")
+			}
+			r.args[j+1] = strings.Join(keep, ",")
+		}
+	}
+	return plan
+}
+
+// backendAvailable says why the named backend cannot run here; nil when it can.
+func backendAvailable(name string) error {
+	b, err := backend.Lookup(name)
+	if err != nil {
+		return err
+	}
+	return b.Available()
 }
 
 // blockDir is the first of dirs that is a writable directory on a filesystem whose pages can be evicted

@@ -167,3 +167,31 @@ func TestFindingsInterrupted(t *testing.T) {
 		}
 	}
 }
+
+func TestFindingsDropUnavailable(t *testing.T) {
+	plan := findingsPlan(quickScale, "", "/var/tmp", "")
+	noRing := func(name string) error {
+		if name == "uring" || name == "sqpoll" {
+			return errors.New("io_uring_setup: EPERM")
+		}
+		return nil
+	}
+	backends := map[string]string{}
+	skips := map[string]string{}
+	for _, r := range dropUnavailable(plan, noRing) {
+		skips[r.name] = r.skip
+		for i, a := range r.args {
+			if a == "--backend" {
+				backends[r.name] = r.args[i+1]
+			}
+		}
+	}
+	for name, want := range map[string]string{"edge": "epoll", "oneshot": "epoll", "batch": "epoll", "idle": "epoll", "cold": "epoll", "policy": "all"} {
+		if backends[name] != want || skips[name] != "" {
+			t.Errorf("%s: --backend %q (skip %q), want %q", name, backends[name], skips[name], want)
+		}
+	}
+	if want := "cannot run here: uring: io_uring_setup: EPERM"; skips["idle-multishot"] != want {
+		t.Errorf("idle-multishot: skip %q, want %q", skips["idle-multishot"], want)
+	}
+}
