@@ -9,7 +9,6 @@ package findings
 import (
 	"strconv"
 
-	"github.com/ringbench/ringbench/internal/costmodel"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/series"
 )
@@ -85,13 +84,20 @@ func Measured(fs []Finding) bool {
 // data is the files' valid samples grouped into series, each file its own set (so that two runs of the
 // same series, say edge and oneshot epoll, stay apart), in file order.
 type data struct {
-	files     []*result.File
-	series    []*series.Series
+	files  []*result.File
+	series []*series.Series
+	// syscallNs is the lowest of the files' null-syscall costs: other work on the machine (a busy
+	// neighbour, a hypervisor taking the CPU away) only ever adds to a probe's figure.
 	syscallNs float64
 }
 
 func newData(files []*result.File) data {
-	d := data{files: files, syscallNs: costmodel.SyscallNs(files...)}
+	d := data{files: files}
+	for _, f := range files {
+		if v := f.Env.SyscallNs; v > 0 && (d.syscallNs == 0 || v < d.syscallNs) {
+			d.syscallNs = v
+		}
+	}
 	var srcs []series.Source
 	for i, f := range files {
 		valid, _ := series.Valid(f.Samples)
