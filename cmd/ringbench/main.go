@@ -188,7 +188,7 @@ func newApp() *cli.App {
 	}
 }
 
-var commandOrder = []string{"run", "probe", "show", "report", "compare", "serve", "load", "version", "completion", "man"}
+var commandOrder = []string{"run", "findings", "probe", "show", "report", "compare", "serve", "load", "version", "completion", "man"}
 
 func commandRank(name string) int {
 	for i, n := range commandOrder {

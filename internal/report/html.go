@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ringbench/ringbench/internal/costmodel"
+	"github.com/ringbench/ringbench/internal/findings"
 	"github.com/ringbench/ringbench/internal/result"
 )
 
@@ -31,6 +32,8 @@ type pageData struct {
 	SetWord   string
 	Inputs    []inputRow
 	Warnings  []Warning
+	// Findings are the claims the inputs answer (internal/findings); nil when they answer none.
+	Findings  []findingRow
 	Summary   summaryTable
 	CostModel []costmodel.Block
 	Env       envView
@@ -43,6 +46,13 @@ type pageData struct {
 type sweepView struct {
 	Workload, Title, Anchor string
 	Charts                  []chartView
+}
+
+type findingRow struct {
+	N                           int
+	Claim, Figure, Verdict, Why string
+	// Anchor is the id of the section that shows the figure; "" when the claim was not measured.
+	Anchor string
 }
 
 type inputRow struct {
@@ -267,6 +277,7 @@ func HTML(r *Report, charts []*Chart, tool string, generated time.Time) ([]byte,
 	}
 
 	d.CostModel = costModelBlocks(r)
+	d.Findings = findingRows(r)
 
 	// Environment, side by side.
 	for _, in := range r.Inputs {
@@ -331,6 +342,26 @@ func HTML(r *Report, charts []*Chart, tool string, generated time.Time) ([]byte,
 		return nil, fmt.Errorf("rendering index.html: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// findingRows are the findings of the report's files taken together, nil when no claim was measured.
+func findingRows(r *Report) []findingRow {
+	var files []*result.File
+	for _, in := range r.Inputs {
+		files = append(files, in.File)
+	}
+	fs := findings.Evaluate(files...)
+	if !findings.Measured(fs) {
+		return nil
+	}
+	rows := make([]findingRow, len(fs))
+	for i, f := range fs {
+		rows[i] = findingRow{N: i + 1, Claim: f.Claim, Figure: f.Figure, Verdict: string(f.Verdict), Why: f.Why}
+		if f.Verdict != findings.NotMeasured {
+			rows[i].Anchor = f.Anchor
+		}
+	}
+	return rows
 }
 
 func newChartView(c *Chart) chartView {
