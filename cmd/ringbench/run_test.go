@@ -940,19 +940,6 @@ func (b *bgRun) waitFor(t *testing.T, timeout time.Duration, what string, cond f
 	})
 }
 
-// procState is the state letter of /proc/PID/stat ("" when gone).
-func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return ""
-	}
-	return string(b[i+2])
-}
-
 // procCPU is the CPU time pid has used (user and system, from /proc/PID/stat; clock ticks of 10 ms).
 func procCPU(pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
