@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -103,16 +104,28 @@ func (s *server) stop(t *testing.T, sig syscall.Signal) int {
 	return s.cmd.ProcessState.ExitCode()
 }
 
-// listening counts LISTEN sockets in this network namespace.
+// listening counts the LISTEN sockets of this network namespace held by this test process or a process it
+// started (directly or not): other processes on the machine may listen too, and come and go meanwhile.
 func listening() int {
-	n := 0
+	listen := map[string]bool{} // socket inode
 	for _, p := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			continue
 		}
 		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) > 3 && f[3] == "0A" {
+			if f := strings.Fields(l); len(f) > 9 && f[3] == "0A" {
+				listen[f[9]] = true
+			}
+		}
+	}
+	n := 0
+	for _, pid := range processTree(strconv.Itoa(os.Getpid())) {
+		fds, _ := os.ReadDir("/proc/" + pid + "/fd")
+		for _, fd := range fds {
+			l, _ := os.Readlink("/proc/" + pid + "/fd/" + fd.Name())
+			if ino, ok := strings.CutPrefix(l, "socket:["); ok && listen[strings.TrimSuffix(ino, "]")] {
+				delete(listen, strings.TrimSuffix(ino, "]")) // a socket shared by two processes counts once
 				n++
 			}
 		}
@@ -120,16 +133,23 @@ func listening() int {
 	return n
 }
 
-// liveChildren lists this test process's child processes.
-func liveChildren() []string {
-	var out []string
-	tasks, _ := os.ReadDir("/proc/self/task")
-	for _, t := range tasks {
-		if b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children"); err == nil {
-			out = append(out, strings.Fields(string(b))...)
+// processTree returns pid and its descendants.
+func processTree(pid string) []string {
+	out := []string{pid}
+	for i := 0; i < len(out); i++ {
+		tasks, _ := os.ReadDir("/proc/" + out[i] + "/task")
+		for _, t := range tasks {
+			if b, err := os.ReadFile("/proc/" + out[i] + "/task/" + t.Name() + "/children"); err == nil {
+				out = append(out, strings.Fields(string(b))...)
+			}
 		}
 	}
 	return out
+}
+
+// liveChildren lists this test process's child processes.
+func liveChildren() []string {
+	return processTree(strconv.Itoa(os.Getpid()))[1:]
 }
 
 // noLeaks checks, after a test, that no process it started is left and no listening port stayed open.
