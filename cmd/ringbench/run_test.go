@@ -1077,7 +1077,6 @@ func TestRunInterrupted(t *testing.T) {
 			m, _ := filepath.Glob(filepath.Join(d.data, "ringbench-small-file-*"))
 			return len(m) == 1 && !strings.Contains(m[0], ".partial-") && countFDs(b.pid(), ringFD) > 0
 		})
-		time.Sleep(100 * time.Millisecond)
 		sent := time.Now()
 		b.signal(t, syscall.SIGTERM)
 		ws := b.wait(t, 30*time.Second)
