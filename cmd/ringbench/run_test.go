@@ -302,8 +302,8 @@ func parsePerfCSV(t *testing.T, data []byte) perfCounts {
 // by at least one; a window reaching back to the data set's creation would hold its dozens of openat (the
 // sample opens at most its one file). The totals are only bounded: the sample's cannot exceed the life's.
 //
-// The Go runtime makes pread64 too, since Go 1.25: it reads its cgroup's CPU limit at start-up and then
-// again every second or so to update GOMAXPROCS. GODEBUG=updatemaxprocs=0 keeps the start-up read only, so
+// The Go runtime makes pread64 too, since Go 1.25: it reads its cgroup's CPU limit at start-up and then,
+// from its sysmon thread, again every second or so to update GOMAXPROCS. GODEBUG=updatemaxprocs=0 keeps the start-up read only, so
 // that no runtime pread64 can fall inside a sample.
 func TestRunSyscallsPerOpAgreeWithPerfStat(t *testing.T) {
 	perf := perfPath(t)
