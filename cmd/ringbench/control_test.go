@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -65,16 +69,21 @@ func TestLoadUnaffectedByControlIntruders(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	// With the token, an intruder that came first would own the measurement: it comes once load's session
+	// holds it, which load says by printing its estimate (after its hello and its idle-memory requests).
+	held := &watchWriter{want: "samples of", seen: make(chan struct{})}
 	wg.Add(2)
 	go intrude("")
 	go func() {
-		// With the token, an intruder that came first would own the measurement: it comes once load's
-		// session holds it.
-		time.Sleep(700 * time.Millisecond)
-		intrude(token)
+		select {
+		case <-held.seen:
+			intrude(token)
+		case <-stop:
+			wg.Done()
+		}
 	}()
 	out := filepath.Join(t.TempDir(), "l.json")
-	r := runRingbench(t, "", 90*time.Second, append(append([]string{"load", "--target", srv.listen}, srv.controlArgs()...),
+	r := runCmdStderr(t, 90*time.Second, held, append(append([]string{ringbenchBin, "load", "--target", srv.listen}, srv.controlArgs()...),
 		"--conns", "4", "--duration", "1s", "--count", "2", "--idle-conns", "50", "--out", out)...)
 	close(stop)
 	wg.Wait()
@@ -97,6 +106,54 @@ func TestLoadUnaffectedByControlIntruders(t *testing.T) {
 	if log := srv.stderr.String(); !strings.Contains(log, "refused") || strings.Contains(log, "\x1b") {
 		t.Errorf("serve's stderr should log refusals, one sanitized line each: %q", log)
 	}
+}
+
+// watchWriter keeps what is written to it and closes seen once it holds want.
+type watchWriter struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	want string
+	seen chan struct{}
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := strings.Contains(w.buf.String(), w.want)
+	w.buf.Write(p)
+	if !had && strings.Contains(w.buf.String(), w.want) {
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
+func (w *watchWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// runCmdStderr runs argv in a fresh directory, its stderr written to stderr as it comes, with a time limit.
+func runCmdStderr(t *testing.T, timeout time.Duration, stderr *watchWriter, argv ...string) cmdResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = t.TempDir()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%s timed out after %v\nstderr:\n%s", strings.Join(argv, " "), timeout, stderr.String())
+	}
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", strings.Join(argv, " "), err)
+	}
+	return cmdResult{Stdout: out.String(), Stderr: stderr.String(), Code: code}
 }
 
 // TestExitStatusesAgree is one row per flag value that used to exit with a status other commands did not.

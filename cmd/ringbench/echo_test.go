@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -103,16 +104,48 @@ func (s *server) stop(t *testing.T, sig syscall.Signal) int {
 	return s.cmd.ProcessState.ExitCode()
 }
 
-// listening counts LISTEN sockets in this network namespace.
+// listening counts the LISTEN sockets of this network namespace held by this test process or a process it
+// started (directly or not): other processes on the machine may listen too, and come and go meanwhile.
 func listening() int {
-	n := 0
+	return socketsHeld(tcpSockets("0A", ""), processTree(strconv.Itoa(os.Getpid()))...)
+}
+
+// tcpSockets returns the inodes of this network namespace's TCP sockets in state (hex, as /proc/net/tcp
+// writes it: "0A" LISTEN, "01" ESTABLISHED), connected to the port of addr unless addr is "".
+func tcpSockets(state, addr string) map[string]bool {
+	var port string
+	if addr != "" {
+		_, p, _ := strings.Cut(addr, "]:")
+		if p == "" {
+			_, p, _ = strings.Cut(addr, ":")
+		}
+		n, _ := strconv.Atoi(p)
+		port = fmt.Sprintf(":%04X", n)
+	}
+	out := map[string]bool{}
 	for _, p := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			continue
 		}
 		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) > 3 && f[3] == "0A" {
+			if f := strings.Fields(l); len(f) > 9 && f[3] == state && strings.HasSuffix(f[2], port) {
+				out[f[9]] = true
+			}
+		}
+	}
+	return out
+}
+
+// socketsHeld counts the sockets among inodes that the processes pids hold, each once.
+func socketsHeld(inodes map[string]bool, pids ...string) int {
+	n := 0
+	for _, pid := range pids {
+		fds, _ := os.ReadDir("/proc/" + pid + "/fd")
+		for _, fd := range fds {
+			l, _ := os.Readlink("/proc/" + pid + "/fd/" + fd.Name())
+			if ino, ok := strings.CutPrefix(l, "socket:["); ok && inodes[strings.TrimSuffix(ino, "]")] {
+				delete(inodes, strings.TrimSuffix(ino, "]"))
 				n++
 			}
 		}
@@ -120,16 +153,23 @@ func listening() int {
 	return n
 }
 
-// liveChildren lists this test process's child processes.
-func liveChildren() []string {
-	var out []string
-	tasks, _ := os.ReadDir("/proc/self/task")
-	for _, t := range tasks {
-		if b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children"); err == nil {
-			out = append(out, strings.Fields(string(b))...)
+// processTree returns pid and its descendants.
+func processTree(pid string) []string {
+	out := []string{pid}
+	for i := 0; i < len(out); i++ {
+		tasks, _ := os.ReadDir("/proc/" + out[i] + "/task")
+		for _, t := range tasks {
+			if b, err := os.ReadFile("/proc/" + out[i] + "/task/" + t.Name() + "/children"); err == nil {
+				out = append(out, strings.Fields(string(b))...)
+			}
 		}
 	}
 	return out
+}
+
+// liveChildren lists this test process's child processes.
+func liveChildren() []string {
+	return processTree(strconv.Itoa(os.Getpid()))[1:]
 }
 
 // noLeaks checks, after a test, that no process it started is left and no listening port stayed open.
@@ -229,7 +269,10 @@ func TestLoadReportsAKilledServer(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond)
+	// Kill the server in the middle of the run, once the load holds its 8 connections to it.
+	waitFor(t, 30*time.Second, "the load's 8 connections to the server", func() bool {
+		return socketsHeld(tcpSockets("01", srv.listen), processTree(strconv.Itoa(cmd.Process.Pid))...) >= 8
+	})
 	srv.stop(t, syscall.SIGKILL)
 	start := time.Now()
 	err := cmd.Wait()

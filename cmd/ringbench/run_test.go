@@ -177,13 +177,14 @@ type perfCounts map[string]uint64
 // perfStatRun runs ringbench with args under `perf stat -p PID`, attached before ringbench's first
 // instruction: a shell stops itself, perf attaches to it, and only then does the shell exec ringbench (the
 // counters survive exec, and every thread ringbench creates inherits them). perf stops when the process
-// exits, so it counts the whole life of the process: the sample plus what ringbench does around it.
-func perfStatRun(t *testing.T, perf string, d runDirs, events []string, args ...string) (perfCounts, cmdResult) {
+// exits, so it counts the whole life of the process: the sample plus what ringbench does around it. env is
+// added to ringbench's environment.
+func perfStatRun(t *testing.T, perf string, d runDirs, env, events []string, args ...string) (perfCounts, cmdResult) {
 	t.Helper()
 	argv := append([]string{"-c", `kill -STOP $$; exec "$0" "$@"`, ringbenchBin}, args...)
 	cmd := exec.Command("/bin/sh", argv...)
 	cmd.Dir = d.cwd
-	cmd.Env = append(os.Environ(), d.env()...)
+	cmd.Env = append(append(os.Environ(), d.env()...), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
@@ -197,24 +198,47 @@ func perfStatRun(t *testing.T, perf string, d runDirs, events []string, args ...
 			_ = cmd.Wait()
 		}
 	}()
-	waitFor(t, 10*time.Second, "the shell to stop itself", func() bool { return procState(pid) == "T" })
+	// The shell's stop, reported to its parent: perf may attach from then on.
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(pid, &ws, syscall.WUNTRACED, nil); err != nil || !ws.Stopped() {
+		t.Fatalf("the shell did not stop itself: %v (status %v)", err, ws)
+	}
 
+	// perf starts with its counters disabled (-D -1) and enables them on "enable" through its control pipe,
+	// acknowledging once they are on: ringbench is continued only then.
+	ctlR, ctlW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctlW.Close()
+	ackR, ackW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ackR.Close()
 	perfOut := filepath.Join(t.TempDir(), "perf.csv")
-	pargs := []string{"stat", "-x,", "-o", perfOut, "-p", strconv.Itoa(pid)}
+	pargs := []string{"stat", "-x,", "-o", perfOut, "-D", "-1", "--control", "fd:3,4", "-p", strconv.Itoa(pid)}
 	for _, e := range events {
 		pargs = append(pargs, "-e", e)
 	}
 	pcmd := exec.Command(perf, pargs...)
+	pcmd.ExtraFiles = []*os.File{ctlR, ackW}
 	var perrb bytes.Buffer
 	pcmd.Stderr = &perrb
 	if err := pcmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	ctlR.Close()
+	ackW.Close()
 	perfDone := make(chan error, 1)
 	go func() { perfDone <- pcmd.Wait() }()
-	// perf enables its counters right after opening them; give it a moment past that.
-	waitFor(t, 10*time.Second, "perf to open its counters", func() bool { return countFDs(pcmd.Process.Pid, "anon_inode:[perf_event]") >= len(events) })
-	time.Sleep(200 * time.Millisecond)
+	if _, err := fmt.Fprintln(ctlW, "enable"); err != nil {
+		t.Fatalf("perf control: %v (%s)", err, perrb.String())
+	}
+	ack := make([]byte, 16)
+	if n, err := ackR.Read(ack); err != nil || !strings.HasPrefix(string(ack[:n]), "ack") {
+		t.Fatalf("perf did not acknowledge enable: %q %v (%s)", ack[:n], err, perrb.String())
+	}
 
 	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
 		t.Fatal(err)
@@ -266,34 +290,42 @@ func parsePerfCSV(t *testing.T, data []byte) perfCounts {
 	return pc
 }
 
-// TestRunSyscallsPerOpAgreeWithPerfStat checks ringbench's kernel-counted syscalls per op for a uring run
-// against an outside `perf stat -e raw_syscalls:sys_enter -p PID`.
+// TestRunSyscallsPerOpAgreeWithPerfStat checks ringbench's kernel-counted syscalls against an outside
+// `perf stat -p PID`, exactly.
 //
-// Both count the whole process (every thread); they differ in the window: ringbench counts one sample,
-// perf the life of the process, which adds what ringbench does around the sample (Go runtime start,
-// fingerprint, data set creation and removal, perf counter setup, writing the result). That remainder is
-// measured by a run of the same command with a 200 ms sample and taken off the 5 s run's perf count; what is
-// left must match ringbench's own count of its sample within 2%. The remainder is also logged: it is
-// bounded, so a ringbench count that missed threads (only the backend thread, say) or counted outside its
-// sample would show up here.
+// perf counts the whole life of the process, ringbench one counted sample: they can be compared exactly only
+// on syscalls whose count is known on both sides. io_uring_enter is made only inside samples: on uring,
+// ringbench's count, perf's and the ring's own must be one number. pread64 is one per op on gostd, made by
+// whichever threads Go's scheduler picks, threads created during the sample included: ringbench's count must
+// be the ops, and perf's must exceed it by exactly the preads made outside samples, which the uring run (no
+// pread64 in its sample) measures. A count that missed a thread or reached outside the sample would be off
+// by at least one; a window reaching back to the data set's creation would hold its dozens of openat (the
+// sample opens at most its one file). The totals are only bounded: the sample's cannot exceed the life's.
+//
+// The Go runtime makes pread64 too, since Go 1.25: it reads its cgroup's CPU limit at start-up and then,
+// from its sysmon thread, again every second or so to update GOMAXPROCS. GODEBUG=updatemaxprocs=0 keeps the start-up read only, so
+// that no runtime pread64 can fall inside a sample.
 func TestRunSyscallsPerOpAgreeWithPerfStat(t *testing.T) {
 	perf := perfPath(t)
 	requireURing(t)
 	d := newRunDirs(t)
-	const total, enters = "raw_syscalls:sys_enter", "syscalls:sys_enter_io_uring_enter"
-	events := []string{total, enters}
+	const total, enters, preads, opens = "raw_syscalls:sys_enter", "syscalls:sys_enter_io_uring_enter",
+		"syscalls:sys_enter_pread64", "syscalls:sys_enter_openat"
+	events := []string{total, enters, preads, opens}
+	env := []string{"GODEBUG=updatemaxprocs=0"}
 	// Counted samples only: a timed sample would add syscalls to perf's count that ringbench does not count.
-	base := []string{"run", "--backend", "uring", "--workload", "small-file", "--files", "1", "--file-size", "16M",
+	base := []string{"run", "--workload", "small-file", "--files", "1", "--file-size", "16M", "--duration", "300ms",
 		"--warmup", "0", "--count", "1", "--samples", "counted", "--format", "json", "-q", "--dir", d.data}
 
 	type measured struct {
 		perf perfCounts
 		s    result.Sample
 	}
-	measure := func(duration, out string) measured {
-		pc, r := perfStatRun(t, perf, d, events, append(base, "--duration", duration, "--out", out)...)
+	measure := func(backend string) measured {
+		out := backend + ".json"
+		pc, r := perfStatRun(t, perf, d, env, events, append(base, "--backend", backend, "--out", out)...)
 		if r.Code != 0 {
-			t.Fatalf("run --duration %s: exit %d\n%s", duration, r.Code, r.Stderr)
+			t.Fatalf("run --backend %s: exit %d\n%s", backend, r.Code, r.Stderr)
 		}
 		f := loadResult(t, filepath.Join(d.cwd, out))
 		if len(f.Samples) != 1 {
@@ -306,44 +338,38 @@ func TestRunSyscallsPerOpAgreeWithPerfStat(t *testing.T) {
 			}
 			t.Skipf("ringbench cannot count syscalls here: %s", s.Syscalls.Reason)
 		}
+		t.Logf("%s: %d ops; ringbench %d syscalls (io_uring_enter %d, pread64 %d, openat %d); perf %d (io_uring_enter %d, pread64 %d, openat %d)",
+			backend, s.Ops, s.Syscalls.Total, s.Syscalls.ByName["io_uring_enter"], s.Syscalls.ByName["pread64"],
+			s.Syscalls.ByName["openat"], pc[total], pc[enters], pc[preads], pc[opens])
 		if pc[total] < s.Syscalls.Total {
-			t.Fatalf("perf counted %d syscalls over the whole process, ringbench %d in its sample alone", pc[total], s.Syscalls.Total)
+			t.Errorf("%s: perf counted %d syscalls over the whole process, ringbench %d in its sample alone", backend, pc[total], s.Syscalls.Total)
 		}
-		t.Logf("--duration %s: %d ops; ringbench %d syscalls (%.4f/op, io_uring_enter %d); perf %d (io_uring_enter %d); outside the sample %d",
-			duration, s.Ops, s.Syscalls.Total, s.Syscalls.PerOp, s.Syscalls.ByName["io_uring_enter"], pc[total], pc[enters], pc[total]-s.Syscalls.Total)
+		// The sample opens at most the data set's one file (gostd opens it as its sample starts); the data set's
+		// creation and run's other set-up open dozens.
+		if got := s.Syscalls.ByName["openat"]; got > 1 || pc[opens] < 10 {
+			t.Errorf("%s: ringbench counted %d openat in the sample, want at most the 1 file; perf %d in the whole process",
+				backend, got, pc[opens])
+		}
 		return measured{pc, s}
 	}
-	short := measure("200ms", "short.json")
-	around := float64(short.perf[total] - short.s.Syscalls.Total)
-	// The count around the sample varies by a few hundred between runs (the Go runtime's sysmon thread
-	// sleeps more when those phases take longer): the sample must hold at least 25 times that count for
-	// the comparison to mean something. 5 s is plenty on an idle machine; a loaded one gets a longer sample.
-	long := measure("5s", "long.json")
-	if need := 25 * around; float64(long.s.Syscalls.Total) < need {
-		rate := float64(long.s.Syscalls.Total) / long.s.Seconds
-		dur := time.Duration(min(1.2*need/rate, 20) * float64(time.Second)).Round(time.Second)
-		t.Logf("the 5 s sample made only %d syscalls, against %.0f around it (a loaded machine?): again with %v",
-			long.s.Syscalls.Total, around, dur)
-		long = measure(dur.String(), "longer.json")
-	}
+	uring, gostd := measure("uring"), measure("gostd")
 
-	inSample := float64(long.perf[total]) - around
-	perfPerOp := inSample / float64(long.s.Ops)
-	diff := math.Abs(perfPerOp-long.s.Syscalls.PerOp) / perfPerOp
-	t.Logf("%.1f s sample: perf %.5f syscalls/op (after taking off %.0f counted around the sample), ringbench %.5f: %.2f%% apart",
-		long.s.Seconds, perfPerOp, around, long.s.Syscalls.PerOp, 100*diff)
-	if diff > 0.02 {
-		t.Errorf("syscalls per op: perf %.5f, ringbench %.5f: %.2f%% apart, want within 2%%", perfPerOp, long.s.Syscalls.PerOp, 100*diff)
+	if got := uring.s.Syscalls.ByName["io_uring_enter"]; got != uring.perf[enters] || got == 0 {
+		t.Errorf("io_uring_enter: ringbench counted %d, perf %d", got, uring.perf[enters])
 	}
-	// io_uring_enter is made only inside samples: the kernel's two counts of it must agree exactly, and
-	// with the ring's own count.
-	for _, m := range []measured{short, long} {
-		if got := m.s.Syscalls.ByName["io_uring_enter"]; got != m.perf[enters] {
-			t.Errorf("io_uring_enter: ringbench counted %d, perf %d", got, m.perf[enters])
-		}
-		if ring := int64(math.Round(m.s.EntersPerOp * float64(m.s.Ops))); ring != int64(m.perf[enters]) {
-			t.Errorf("io_uring_enter: the ring counted %d, perf %d", ring, m.perf[enters])
-		}
+	if ring := int64(math.Round(uring.s.EntersPerOp * float64(uring.s.Ops))); ring != int64(uring.perf[enters]) {
+		t.Errorf("io_uring_enter: the ring counted %d, perf %d", ring, uring.perf[enters])
+	}
+	outside := uring.perf[preads] // ringbench's preads outside samples (uring's sample makes none)
+	if got := uring.s.Syscalls.ByName["pread64"]; got != 0 {
+		t.Errorf("uring sample: ringbench counted %d pread64, want 0", got)
+	}
+	if got := gostd.s.Syscalls.ByName["pread64"]; got != uint64(gostd.s.Ops) || got+outside != gostd.perf[preads] {
+		t.Errorf("gostd pread64: ringbench %d, want the %d ops; perf %d, want ringbench's + the %d made outside samples",
+			got, gostd.s.Ops, gostd.perf[preads], outside)
+	}
+	if n := gostd.perf[enters]; n != 0 {
+		t.Errorf("gostd: perf counted %d io_uring_enter", n)
 	}
 	assertEmpty(t, d.data, "--dir")
 	d.assertNoTempFiles(t)
@@ -914,19 +940,6 @@ func (b *bgRun) waitFor(t *testing.T, timeout time.Duration, what string, cond f
 	})
 }
 
-// procState is the state letter of /proc/PID/stat ("" when gone).
-func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return ""
-	}
-	return string(b[i+2])
-}
-
 // procCPU is the CPU time pid has used (user and system, from /proc/PID/stat; clock ticks of 10 ms).
 func procCPU(pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -1064,7 +1077,6 @@ func TestRunInterrupted(t *testing.T) {
 			m, _ := filepath.Glob(filepath.Join(d.data, "ringbench-small-file-*"))
 			return len(m) == 1 && !strings.Contains(m[0], ".partial-") && countFDs(b.pid(), ringFD) > 0
 		})
-		time.Sleep(100 * time.Millisecond)
 		sent := time.Now()
 		b.signal(t, syscall.SIGTERM)
 		ws := b.wait(t, 30*time.Second)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,6 +40,8 @@ type Counter struct {
 	buf     []byte
 	closed  bool
 	enabled bool
+	// echildRetries counts group reads retried because an inherited copy was being torn down.
+	echildRetries int
 }
 
 // group is one thread's event group: fds[i] is plan event i, fds[0] the leader.
@@ -47,30 +50,36 @@ type group struct {
 	fds  []int
 	ids  map[uint64]int
 	base groupValues // software Reset baseline
-	// last is the latest successful reading. A thread that has exited reads as ECHILD; from then on its
-	// last reading stands in (what it counted after that reading is lost: read often in long sessions).
-	last   groupValues
-	exited bool
 }
 
-// readGroupOf reads g, falling back to its last reading once its thread has exited.
+// echildPatience bounds how long a group read retries ECHILD (see readGroupOf).
+const echildPatience = 2 * time.Second
+
+// readGroupOf reads g. The kernel answers ECHILD while a thread that carries an inherited copy of g is
+// exiting: from its first event's teardown to its last, the copy's grouping no longer matches g's, and the
+// kernel refuses to sum mismatched groups. That lasts only until the exit completes (then the copy's counts
+// are folded into g), so the read is retried. It does not mean g's own thread has exited: a group whose
+// thread has exited reads normally, its counts included. Taking ECHILD as "exited" and keeping an older
+// reading lost everything counted since, e.g. every thread created after Open by a thread whose read once
+// raced with an exit.
 func (c *Counter) readGroupOf(g *group, n int) (groupValues, error) {
-	if g.exited {
-		return g.last, nil
-	}
-	v, err := readGroup(g.fds[0], g.ids, n, c.buf)
-	if errors.Is(err, unix.ECHILD) {
-		g.exited = true
-		if g.last.vals == nil {
-			g.last = groupValues{vals: make([]uint64, n)}
+	var deadline time.Time
+	for retries := 0; ; retries++ {
+		v, err := readGroup(g.fds[0], g.ids, n, c.buf)
+		if !errors.Is(err, unix.ECHILD) {
+			return v, err
 		}
-		return g.last, nil
+		c.echildRetries++
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(echildPatience)
+		} else if now.After(deadline) {
+			return v, fmt.Errorf("%w after %d retries in %v (a thread carrying an inherited copy kept exiting)",
+				err, retries, echildPatience)
+		}
+		// Let the exiting thread finish: on a busy machine it may need this CPU.
+		_ = unix.Nanosleep(&unix.Timespec{Nsec: 20_000}, nil)
 	}
-	if err != nil {
-		return v, err
-	}
-	g.last = groupValues{vals: append([]uint64(nil), v.vals...), enabled: v.enabled, running: v.running}
-	return v, nil
 }
 
 func (g *group) close() {

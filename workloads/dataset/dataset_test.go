@@ -216,12 +216,9 @@ func TestCreateVerifyReuseRemove(t *testing.T) {
 	}
 	readAll(t, s)
 
-	// Same spec: reused at once, not created, not removed by its Remove.
-	start := time.Now()
+	// Same spec: reused, not created, not removed by its Remove. (How long reuse takes is TestCreationTimes's
+	// to measure, not a test's to judge.)
 	s2 := mustOpen(t, spec)
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("reuse took %v", took)
-	}
 	if s2.Created || s2.Dir != s.Dir || s2.Paths[3] != s.Paths[3] {
 		t.Fatalf("second Open: Created=%v Dir=%s", s2.Created, s2.Dir)
 	}
