@@ -28,7 +28,7 @@ func init() {
 		UsageText: "ringbench findings [--out DIR] [--quick] [--force] [--dir DIR] [--quiet]",
 		Description: "Runs the smallest set of runs that tests every claim, each an ordinary `ringbench run` (or, for " +
 			"the policy claim, `ringbench sandbox --deny io_uring -- ringbench run`) writing DIR/NAME.json: echo " +
-			"servers with epoll (edge and oneshot), io_uring and SQPOLL at 1 and 16 connections; a batch sweep of " +
+			"servers with epoll (level-triggered and oneshot), io_uring and SQPOLL at 1 and 16 connections; a batch sweep of " +
 			"small-file; idle connections with and without multishot receive; small-file with a cold page cache; " +
 			"and echo-proxy with io_uring refused by seccomp. Then it prints one row per claim with what was " +
 			"measured and a verdict (holds, partly holds, does not hold, not measured), and writes DIR/findings.md " +

@@ -56,7 +56,7 @@ func findingsPlan(s findingsScale, dir, coldDir, coldWhy string) []findingsRun {
 		args: with("--workload", "small-file", "--backend", "epoll,uring", "--cache", "cold", "--file-size", s.coldSize,
 			"--dir", coldDir, "--label", "cold cache")}
 	return []findingsRun{
-		{name: "edge", claims: []int{1, 2, 4, 8},
+		{name: "echo", claims: []int{1, 2, 4, 8},
 			args: with("--workload", "echo-proxy", "--backend", "epoll,uring,sqpoll", "--conns", s.conns, "--label", "echo")},
 		{name: "oneshot", claims: []int{2},
 			args: with("--workload", "echo-proxy", "--backend", "epoll", "--epoll-mode", "oneshot", "--conns", s.conns, "--label", "epoll oneshot")},

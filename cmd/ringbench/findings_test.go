@@ -45,7 +45,7 @@ func TestFindingsQuick(t *testing.T) {
 			t.Errorf("no cold.json and no reason:\n%s", r.Stdout)
 		}
 	}
-	for _, name := range []string{"edge.json", "oneshot.json", "batch.json", "idle.json", "idle-multishot.json", "policy.json",
+	for _, name := range []string{"echo.json", "oneshot.json", "batch.json", "idle.json", "idle-multishot.json", "policy.json",
 		"findings.md", "report/index.html"} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Error(err)
@@ -186,7 +186,7 @@ func TestFindingsDropUnavailable(t *testing.T) {
 			}
 		}
 	}
-	for name, want := range map[string]string{"edge": "epoll", "oneshot": "epoll", "batch": "epoll", "idle": "epoll", "cold": "epoll", "policy": "all"} {
+	for name, want := range map[string]string{"echo": "epoll", "oneshot": "epoll", "batch": "epoll", "idle": "epoll", "cold": "epoll", "policy": "all"} {
 		if backends[name] != want || skips[name] != "" {
 			t.Errorf("%s: --backend %q (skip %q), want %q", name, backends[name], skips[name], want)
 		}

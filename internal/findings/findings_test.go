@@ -68,12 +68,12 @@ func TestEpollSyscalls(t *testing.T) {
 	// 4 syscalls × 750 ns × 100k/s = 30% of a CPU.
 	runClaim(t, 2, []claimCase{
 		{"2 and 4", []*result.File{ft.WithEnv(ft.File("", ft.Echo("16", "", 2.07, 0, 0.07), ft.Echo("16", "oneshot", 4.0, 1, 1)), 750, nil)},
-			Holds, []string{"edge 2.07", "oneshot 4.00", "30% of a CPU"}},
+			Holds, []string{"level 2.07", "oneshot 4.00", "30% of a CPU"}},
 		// Judged at the most connections both modes ran at: conns=16, where oneshot pays 3.1.
 		{"oneshot 3 under load", []*result.File{
-			ft.WithEnv(ft.File("edge", ft.Echo("1", "", 3.04, 0, 1), ft.Echo("16", "", 2.07, 0, 0.07)), 750, nil),
+			ft.WithEnv(ft.File("level", ft.Echo("1", "", 3.04, 0, 1), ft.Echo("16", "", 2.07, 0, 0.07)), 750, nil),
 			ft.File("oneshot", ft.Echo("1", "oneshot", 4.02, 1, 1), ft.Echo("16", "oneshot", 3.1, 1, 0.1)),
-		}, Partly, []string{"conns=16: edge 2.07", "oneshot 3.10 (epoll_ctl 1.00", "conns=1: 3.04 and 4.02", "oneshot outside"}},
+		}, Partly, []string{"conns=16: level 2.07", "oneshot 3.10 (epoll_ctl 1.00", "conns=1: 3.04 and 4.02", "oneshot outside"}},
 		{"neither", []*result.File{ft.WithEnv(ft.File("", ft.Echo("4", "", 3, 0, 1), ft.Echo("4", "oneshot", 3, 0, 1)), 100, nil)},
 			DoesNotHold, []string{"3% of a CPU"}},
 		{"no oneshot", []*result.File{ft.File("", ft.Echo("16", "", 2.07, 0, 0.07))}, NotMeasured, []string{"no echo-proxy epoll oneshot series"}},

@@ -101,7 +101,7 @@ type epollRequest struct {
 	perReq, ctl, wait float64
 }
 
-// epollSyscalls is claim 2: syscalls per request of the epoll echo server in edge and oneshot mode, judged
+// epollSyscalls is claim 2: syscalls per request of the epoll echo server in level-triggered (the default) and oneshot mode, judged
 // at the most connections both modes were measured at (a loaded server, where one epoll_wait serves many
 // connections), and what they cost at RequestRate.
 func epollSyscalls(d data) Finding {
@@ -114,7 +114,7 @@ func epollSyscalls(d data) Finding {
 	}) {
 		mode := s.Params["epoll-mode"]
 		if mode == "" {
-			mode = "edge"
+			mode = "level"
 		}
 		r := epollRequest{s: s}
 		fmt.Sscan(s.Params["conns"], &r.conns)
@@ -133,7 +133,7 @@ func epollSyscalls(d data) Finding {
 			modes[mode] = append(modes[mode], r)
 		}
 	}
-	for _, mode := range []string{"edge", "oneshot"} {
+	for _, mode := range []string{"level", "oneshot"} {
 		if len(modes[mode]) == 0 {
 			f.Verdict = NotMeasured
 			f.Why = "no echo-proxy epoll " + mode + " series with syscalls counted"
@@ -144,26 +144,26 @@ func epollSyscalls(d data) Finding {
 		}
 	}
 	conns := 0
-	for _, e := range modes["edge"] {
+	for _, e := range modes["level"] {
 		if hasConns(modes["oneshot"], e.conns) && e.conns > conns {
 			conns = e.conns
 		}
 	}
-	edge, one := pick(modes["edge"], conns), pick(modes["oneshot"], conns)
-	edgeOK := edge.perReq >= EdgeLo && edge.perReq <= EdgeHi
+	level, one := pick(modes["level"], conns), pick(modes["oneshot"], conns)
+	levelOK := level.perReq >= LevelLo && level.perReq <= LevelHi
 	oneOK := one.perReq >= OneshotLo && one.perReq <= OneshotHi
-	parts := []bool{edgeOK, oneOK}
-	figs := []string{fmt.Sprintf("conns=%d: edge %s syscalls/request (epoll_wait %s), oneshot %s (epoll_ctl %s, epoll_wait %s)",
-		edge.conns, perOp(edge.perReq), perOp(edge.wait), perOp(one.perReq), perOp(one.ctl), perOp(one.wait))}
-	for _, e := range modes["edge"] {
-		if e.conns != edge.conns && hasConns(modes["oneshot"], e.conns) {
+	parts := []bool{levelOK, oneOK}
+	figs := []string{fmt.Sprintf("conns=%d: level %s syscalls/request (epoll_wait %s), oneshot %s (epoll_ctl %s, epoll_wait %s)",
+		level.conns, perOp(level.perReq), perOp(level.wait), perOp(one.perReq), perOp(one.ctl), perOp(one.wait))}
+	for _, e := range modes["level"] {
+		if e.conns != level.conns && hasConns(modes["oneshot"], e.conns) {
 			figs = append(figs, fmt.Sprintf("conns=%d: %s and %s", e.conns, perOp(e.perReq), perOp(pick(modes["oneshot"], e.conns).perReq)))
 		}
 	}
-	whys := []string{fmt.Sprintf("at conns=%d edge %s [%g, %g], oneshot %s [%g, %g]", edge.conns, inOut(edgeOK), EdgeLo, EdgeHi,
+	whys := []string{fmt.Sprintf("at conns=%d level %s [%g, %g], oneshot %s [%g, %g]", level.conns, inOut(levelOK), LevelLo, LevelHi,
 		inOut(oneOK), OneshotLo, OneshotHi)}
 	if d.syscallNs > 0 {
-		worst := max(edge.perReq, one.perReq)
+		worst := max(level.perReq, one.perReq)
 		share := worst * d.syscallNs * RequestRate / 1e9
 		ok := within(share, CPUShare)
 		parts = append(parts, ok)
@@ -173,7 +173,7 @@ func epollSyscalls(d data) Finding {
 		whys = append(whys, "the CPU share was not judged: no null-syscall cost recorded")
 	}
 	if one.ctl > 0 {
-		whys = append(whys, fmt.Sprintf("oneshot adds %s epoll_ctl per request to edge's read and write, and the one epoll_wait is shared by the connections ready together", perOp(one.ctl)))
+		whys = append(whys, fmt.Sprintf("oneshot adds %s epoll_ctl per request to level-triggered's read and write, and the one epoll_wait is shared by the connections ready together", perOp(one.ctl)))
 	}
 	f.Figure = strings.Join(figs, "; ")
 	f.Verdict = verdictOf(parts...)

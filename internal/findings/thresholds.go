@@ -11,11 +11,11 @@ const (
 	SyscallNsPlain     = 230.0
 	Factor             = 2.0
 
-	// EdgeLo..EdgeHi and OneshotLo..OneshotHi are claim 2's bands of syscalls per request: the claimed 2
+	// LevelLo..LevelHi and OneshotLo..OneshotHi are claim 2's bands of syscalls per request: the claimed 2
 	// and 4, give or take half a syscall. The figure is fractional because one epoll_wait serves every
 	// connection ready at once: per request it is 1/(connections ready together), so 2 is read + write
 	// with the wait shared by many connections, and a band of ±0.5 admits a wait per two requests or less.
-	EdgeLo, EdgeHi       = 1.5, 2.5
+	LevelLo, LevelHi     = 1.5, 2.5
 	OneshotLo, OneshotHi = 3.5, 4.5
 	// RequestRate and CPUShare are claim 2's "at 100k req/s that is up to 30% of a CPU": the share is
 	// syscalls per request × the null syscall's cost × RequestRate, matched within Factor.

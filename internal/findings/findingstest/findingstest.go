@@ -55,7 +55,7 @@ var (
 	MitigationsOff = map[string]string{"meltdown": "Vulnerable", "mds": "Not affected"}
 )
 
-// Echo is an epoll echo series at conns in mode ("" = edge) with per syscalls per request, of which ctl
+// Echo is an epoll echo series at conns in mode ("" = level-triggered, the default) with per syscalls per request, of which ctl
 // are epoll_ctl and wait epoll_wait.
 func Echo(conns, mode string, per, ctl, wait float64) result.Sample {
 	p := Params("conns", conns, "msg-size", "64", "pipeline", "1", "topology", "echo")
@@ -135,7 +135,7 @@ func BatchSweep(cpu func(n float64) float64, d float64) *result.File {
 func All() []*result.File {
 	p1 := Params("batch", "1", "depth", "32")
 	return []*result.File{
-		WithEnv(File("edge", Echo("16", "", 2.07, 0, 0.07), Idle("epoll", false, 100), Idle("uring", false, 4196)), 750, MitigationsOn),
+		WithEnv(File("level", Echo("16", "", 2.07, 0, 0.07), Idle("epoll", false, 100), Idle("uring", false, 4196)), 750, MitigationsOn),
 		File("oneshot", Echo("16", "oneshot", 3.1, 1, 0.1)),
 		File("multishot", Idle("uring", true, 80)),
 		BatchSweep(func(n float64) float64 { return 500 + 2000/n }, 10),
