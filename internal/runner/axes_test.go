@@ -110,3 +110,13 @@ func TestPlanRefusesAnAxisNoWorkloadReads(t *testing.T) {
 		t.Errorf("small-file --threads 1,2: %v", err)
 	}
 }
+
+// TestPlanCountsPointsBeforeMakingThem: a product too large to hold (400³ points) is refused by its count,
+// before any point is made.
+func TestPlanCountsPointsBeforeMakingThem(t *testing.T) {
+	r := request(t)
+	r.Sweep = []Axis{{Flag: "batch", Values: counts(400)}, {Flag: "depth", Values: counts(400)}, {Flag: "jobs", Values: counts(400)}}
+	if _, err := NewPlan(r); err == nil || !strings.HasSuffix(err.Error(), " (small-file): 64000000 points: more than 64, give --force to run them") {
+		t.Errorf("400³ points: %v", err)
+	}
+}

@@ -190,9 +190,9 @@ func (p *Plan) sweep(r Request) error {
 	}
 	n := 0
 	for _, w := range p.Workloads {
-		ws := workloadSweep(w, base, p.Sweep, r.GenThreadsSame)
+		ws := workloadAxes(w, p.Sweep, r.GenThreadsSame)
 		p.Sweeps = append(p.Sweeps, ws)
-		n += len(ws.Points)
+		n += pointCount(ws.Axes)
 	}
 	for _, a := range p.Sweep {
 		if !slices.ContainsFunc(p.Workloads, func(w workloads.Workload) bool { return w.UsesFlag(a.Flag) }) {
@@ -201,6 +201,9 @@ func (p *Plan) sweep(r Request) error {
 	}
 	if n > MaxPoints && !r.Force {
 		return tooMany(p.Workloads, p.Sweeps, n)
+	}
+	for i := range p.Sweeps {
+		p.Sweeps[i].Points = sweepPoints(base, p.Sweeps[i].Axes, r.GenThreadsSame)
 	}
 	p.Config = base
 	for _, a := range p.Sweep {

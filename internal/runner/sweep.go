@@ -148,17 +148,27 @@ func sweepPoints(base workloads.Config, axes []Axis, genSame bool) []workloads.C
 	return points
 }
 
-// workloadSweep is w's share of the real axes swept.
-func workloadSweep(w workloads.Workload, base workloads.Config, swept []Axis, genSame bool) WorkloadSweep {
+// workloadAxes is w's share of the real axes swept: the axes of the flags it reads.
+func workloadAxes(w workloads.Workload, swept []Axis, genSame bool) WorkloadSweep {
 	var ws WorkloadSweep
 	for _, a := range swept {
 		if w.UsesFlag(a.Flag) {
 			ws.Axes = append(ws.Axes, a)
 		}
 	}
-	ws.Points = sweepPoints(base, ws.Axes, genSame)
 	ws.GenThreadsSame = genSame && w.UsesFlag("gen-threads") && slices.ContainsFunc(ws.Axes, func(a Axis) bool { return a.Flag == "threads" })
 	return ws
+}
+
+// pointCount is the number of points of axes, counted before they are made (a product of long lists
+// would not fit in memory), saturating at maxCounted.
+func pointCount(axes []Axis) int {
+	const maxCounted = 1 << 40
+	n := 1
+	for _, a := range axes {
+		n = min(n*len(a.Values), maxCounted)
+	}
+	return n
 }
 
 // unreadAxis is the error of an axis that no workload of the run reads: its list would only repeat series.
@@ -177,7 +187,7 @@ func unreadAxis(a Axis, ws []workloads.Workload) error {
 }
 
 // tooMany is the error of a sweep of n points in all without --force: the axes of each workload and their
-// points, workloads with the same axes together.
+// points, workloads with the same axes together. The sweeps' points are not made yet.
 func tooMany(ws []workloads.Workload, sweeps []WorkloadSweep, n int) error {
 	var parts []string
 	byAxes := map[string][]string{}
@@ -186,6 +196,7 @@ func tooMany(ws []workloads.Workload, sweeps []WorkloadSweep, n int) error {
 		if len(sw.Axes) == 0 {
 			continue
 		}
+		n := pointCount(sw.Axes)
 		var axes []string
 		for _, a := range sw.Axes {
 			axes = append(axes, fmt.Sprintf("--%s %s", a.Flag, axisList(a.Values)))
@@ -195,7 +206,7 @@ func tooMany(ws []workloads.Workload, sweeps []WorkloadSweep, n int) error {
 			parts = append(parts, key)
 		}
 		byAxes[key] = append(byAxes[key], ws[i].Name())
-		points[key] = len(sw.Points)
+		points[key] = n
 	}
 	for i, key := range parts {
 		if names := byAxes[key]; len(names) > 1 {
