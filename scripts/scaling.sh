@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# scaling.sh: the scaling set of issue 16 — how epoll, uring and sqpoll scale with threads, in two
-# interleaved sweeps and a report:
+# scaling.sh: the scaling set — how epoll, uring and sqpoll scale with threads, in one interleaved run
+# and a report:
 #
-#   ringbench run --workload small-file --backend epoll,uring,sqpoll --jobs 1,2,4,8
-#   ringbench run --workload echo-proxy --backend epoll,uring,sqpoll --threads 1,2,4,8 --gen-threads G --multishot
-#   ringbench report OUT/small-file-jobs.json OUT/echo-proxy-threads.json --out OUT/report
+#   ringbench run --workload small-file,echo-proxy --backend epoll,uring,sqpoll \
+#       --jobs 1,2,4,8 --threads 1,2,4,8 --gen-threads threads --conns 128 --multishot
+#   ringbench report OUT/scaling.json --out OUT/report
 #
-# Each sweep is one run: every point (jobs or threads value) on every backend is a series, and each round
-# of samples takes all of them in turn, so that a drift of the machine hits every point alike. The report's
-# Sweeps section draws ops/s against threads per backend with a dashed line for perfect scaling (the
-# 1-thread median × n) and the scaling efficiency at each point, and CPU/op, syscalls/op and p99 against
-# threads. --gen-threads cannot follow --threads within one run: it is set to the largest value swept, so
-# that the generator has as many threads as the busiest server (on a machine with fewer CPUs than that,
-# server and generator share them, and the report's generator warning says when it is the bottleneck).
-# With the defaults (4 timed and 4 counted samples of 1 s per series, 12 series a sweep) the set takes
-# about 4 minutes.
+# Each workload sweeps the flag it reads: small-file its --jobs points, echo-proxy its --threads points,
+# with as many load generator threads as the server has at each (--gen-threads threads). Every point on
+# every backend is a series, and each round of samples takes all of a workload's series in turn, so that
+# a drift of the machine hits every point alike. The report's Sweeps section draws ops/s against jobs and
+# against threads per backend with a dashed line for perfect scaling (the 1-thread median × n) and the
+# scaling efficiency at each point, and CPU/op, syscalls/op and p99 against them. On a machine with fewer
+# CPUs than server and generator threads together, they share CPUs, and the report's generator warning
+# says when the generator is the bottleneck. With the defaults (4 timed and 4 counted samples of 1 s per
+# series, 12 series per workload) the set takes about 4 minutes.
 #
 # It needs only bash, coreutils and a ringbench binary: a static one (CGO_ENABLED=0 go build) runs on a
 # machine with no Go.
@@ -26,7 +26,8 @@
 #   BACKENDS   default epoll,uring,sqpoll
 #   JOBS       small-file --jobs values, default 1,2,4,8
 #   THREADS    echo-proxy --threads values, default 1,2,4,8
-#   GEN_THREADS  echo-proxy load generator threads (default: the largest of THREADS)
+#   GEN_THREADS  echo-proxy load generator threads: threads (default: as many as --threads at each
+#              point), a number, or a comma list (a sweep of its own)
 #   CONNS      echo-proxy connections, default 128
 #   COUNT      samples of each kind per series, default 4;  DURATION  per sample, default 1s
 #   SQ_SHARE   1 for small-file --sq-share (sqpoll rings share one poll thread), default 0 (one per ring)
@@ -63,12 +64,8 @@ list_re='^[0-9]+(,[0-9]+)*$'
 [[ $JOBS =~ $list_re ]] || bad "JOBS=$JOBS: a comma list of numbers (1,2,4,8)"
 [[ $THREADS =~ $list_re ]] || bad "THREADS=$THREADS: a comma list of numbers (1,2,4,8)"
 if ! [[ $COUNT =~ ^[0-9]+$ ]] || ((COUNT < 1)); then bad "COUNT=$COUNT: a number of samples, at least 1"; fi
-if [[ -z ${GEN_THREADS:-} ]]; then
-	GEN_THREADS=1
-	IFS=, read -ra ts <<<"$THREADS"
-	for t in "${ts[@]}"; do if ((t > GEN_THREADS)); then GEN_THREADS=$t; fi; done
-fi
-if ! [[ $GEN_THREADS =~ ^[0-9]+$ ]] || ((GEN_THREADS < 1)); then bad "GEN_THREADS=$GEN_THREADS: a number, at least 1"; fi
+GEN_THREADS=${GEN_THREADS:-threads}
+[[ $GEN_THREADS == threads || $GEN_THREADS =~ $list_re ]] || bad "GEN_THREADS=$GEN_THREADS: threads, or a comma list of numbers"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -94,15 +91,11 @@ if [[ $MULTISHOT == 1 ]]; then net+=(--multishot); fi
 
 echo "$prog: $(nproc) CPUs, kernel $(uname -r); $BACKENDS; $COUNT samples of $DURATION per series and kind; results in $OUT"
 
-echo "== small-file --jobs $JOBS${sq:+ ${sq[*]}}"
-"$RINGBENCH" run --workload small-file --jobs "$JOBS" "${sq[@]}" "${common[@]}" \
-	--out "$OUT/small-file-jobs.json" || die "the small-file --jobs sweep failed"
-
-echo "== echo-proxy --threads $THREADS --gen-threads $GEN_THREADS --conns $CONNS${net:+ ${net[*]}}"
-"$RINGBENCH" run --workload echo-proxy --threads "$THREADS" --gen-threads "$GEN_THREADS" --conns "$CONNS" \
-	"${net[@]}" "${common[@]}" --out "$OUT/echo-proxy-threads.json" || die "the echo-proxy --threads sweep failed"
+echo "== small-file --jobs $JOBS${sq:+ ${sq[*]}}; echo-proxy --threads $THREADS --gen-threads $GEN_THREADS --conns $CONNS${net:+ ${net[*]}}"
+"$RINGBENCH" run --workload small-file,echo-proxy --jobs "$JOBS" "${sq[@]}" \
+	--threads "$THREADS" --gen-threads "$GEN_THREADS" --conns "$CONNS" "${net[@]}" "${common[@]}" \
+	--out "$OUT/scaling.json" || die "the scaling run failed"
 
 echo "== report"
-"$RINGBENCH" report --out "$OUT/report" --force "$OUT/small-file-jobs.json" "$OUT/echo-proxy-threads.json" ||
-	die "ringbench report failed"
+"$RINGBENCH" report --out "$OUT/report" --force "$OUT/scaling.json" || die "ringbench report failed"
 echo "$prog: results in $OUT; report: $OUT/report/index.html (section Sweeps)"

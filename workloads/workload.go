@@ -122,6 +122,11 @@ type Workload interface {
 	Validate(cfg Config) error
 	// Prepare validates the config and makes the data set (or servers) shared by every backend's samples.
 	Prepare(ctx context.Context, cfg Config) (Prepared, error)
+	// UsesFlag reports whether the workload's samples read `run`'s flag --flag, asked of the flags that
+	// take a list (--batch, --depth, --jobs, --conns, --msg-size, --threads, --gen-threads): a sweep gives
+	// each workload the points of the flags it reads, not copies of one series that differ in a flag it
+	// ignores.
+	UsesFlag(flag string) bool
 }
 
 // Prepared is a workload ready to be sampled on any backend, in any order.

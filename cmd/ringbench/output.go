@@ -192,7 +192,7 @@ const counterSetupEstimate = 300 * time.Millisecond
 // estimateRun is a plan's measuring time: its samples, the warm-ups, and the counters opened and closed
 // per round. Preparing data sets (writing files) comes on top and depends on the disk.
 func estimateRun(p *runner.Plan) time.Duration {
-	pairs := time.Duration(len(p.Workloads) * len(p.Backends) * max(len(p.Points), 1))
+	pairs := time.Duration(p.Points() * len(p.Backends))
 	d := time.Duration(p.Samples())*p.Duration + pairs*p.Warmup
 	if p.CountSyscalls {
 		d += time.Duration(len(p.Workloads)*p.Count) * counterSetupEstimate

@@ -46,11 +46,15 @@ func init() {
 			"batching and reaping delays count). Open loop (--rate): from each request's scheduled send time; requests " +
 			"still unanswered when a sample ends count up to its end. A buffered file sample whose data set fell below " +
 			"99% page-cache residency is marked invalid and left out of the table, compare and report.\n\n" +
-			"Sweeps: --batch, --depth, --jobs, --conns, --msg-size and --threads take comma lists (--batch 1,4,16 --depth 32,64). " +
-			"Every combination is a point, each point on each backend a series, and every round interleaves all points and " +
-			"backends, in one run and one result file (config.sweep lists the swept flags in the order given; each sample " +
-			"carries its point's values in its params, jobs=1 and threads=1 included). More than 64 points need --force. " +
-			"Data sets and load generators are made once and shared by every point; each point is warmed up on each backend.\n\n" +
+			"Sweeps: --batch, --depth, --jobs, --conns, --msg-size, --threads and --gen-threads take comma lists (--batch 1,4,16 --depth 32,64). " +
+			"Each workload sweeps the flags it reads: small-file and many-file --batch, --depth and --jobs; echo-proxy --conns, " +
+			"--msg-size, --threads and --gen-threads. Every combination of a workload's lists is one of its points, each point " +
+			"on each backend a series, and every round interleaves all points and backends, in one run and one result file: " +
+			"`run -w small-file,echo-proxy --jobs 1,2,4,8 --threads 1,2,4,8 --gen-threads threads` is 4 small-file points and " +
+			"4 echo-proxy points (config.sweep lists the swept flags in the order given, each with the workloads that read it; " +
+			"each sample carries its point's values in its params, jobs=1 and threads=1 included). A list that no workload of " +
+			"the run reads is refused. More than 64 points in all need --force. " +
+			"Data sets and load generators are made once per workload and shared by its points; each point is warmed up on each backend.\n\n" +
 			"Exit status: 0 measured, 1 a measurement failed (a backend failed to set up or while sampling, for any " +
 			"reason but lack of support), 2 bad flag or value, 3 a backend asked for by name cannot run here, on this " +
 			"kernel or under these limits (RLIMIT_MEMLOCK, policy; see `ringbench probe`), whether found before the run " +
@@ -103,7 +107,8 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "multishot", Usage: "echo-proxy on uring/sqpoll: multishot accept and recv from a provided buffer ring", Category: "network"},
 		epollModeFlag("network"),
 		&cli.StringFlag{Name: "threads", Value: "1", Usage: "echo-proxy: server event loops, each on its own thread with its own ring or epoll and SO_REUSEPORT listener" + sweepNote, Category: "network"},
-		&cli.IntFlag{Name: "gen-threads", Value: 1, Usage: "echo-proxy: load generator threads, each with its own connections and event loop", Category: "network"},
+		&cli.StringFlag{Name: "gen-threads", Value: "1", Usage: "echo-proxy: load generator threads, each with its own connections and event loop; " +
+			"threads: as many as --threads at each point (a --threads list then loads each server with as many)" + sweepNote, Category: "network"},
 
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "result file (default results/ringbench-<UTC time>.json); never overwritten without --force", Category: "output"},
 		&cli.BoolFlag{Name: "force", Usage: "overwrite --out or --save-baseline if it exists; run a sweep of more than 64 points", Category: "output"},
@@ -180,7 +185,7 @@ func parseRunFlags(c *cli.Context) (*runInvocation, error) {
 	}
 	inv.plan, err = runner.NewPlan(runner.Request{Backends: bnames, Workloads: wnames, Config: cfg,
 		Count: c.Int("count"), Duration: c.Duration("duration"), Warmup: c.Duration("warmup"), CountSyscalls: countSyscalls,
-		CountedOnly: countedOnly, Interval: every, Sweep: sweep, Force: inv.force})
+		CountedOnly: countedOnly, Interval: every, Sweep: sweep, GenThreadsSame: genThreadsSame(c), Force: inv.force})
 	switch {
 	case errors.Is(err, runner.ErrUnavailable):
 		return nil, exitError(exitUnsupported, err)
@@ -235,7 +240,10 @@ func runConfig(c *cli.Context, sweep []runner.Axis) (workloads.Config, error) {
 		return workloads.Config{}, err
 	}
 	ints := map[string]int{}
-	for _, flag := range []string{"depth", "batch", "jobs", "threads"} {
+	for _, flag := range []string{"depth", "batch", "jobs", "threads", "gen-threads"} {
+		if flag == "gen-threads" && genThreadsSame(c) {
+			continue
+		}
 		if a := sweepAxis(sweep, flag); a != nil {
 			ints[flag] = a.Values[0]
 			continue
@@ -257,7 +265,7 @@ func runConfig(c *cli.Context, sweep []runner.Axis) (workloads.Config, error) {
 		Pattern: c.String("pattern"), Direct: c.Bool("direct"), Mlock: c.Bool("mlock"), Cache: c.String("cache"),
 		Jobs: ints["jobs"], SQShare: c.Bool("sq-share"),
 		Topology: c.String("topology"), Pipeline: c.Int("pipeline"), Multishot: c.Bool("multishot"),
-		Threads: ints["threads"], GenThreads: c.Int("gen-threads"),
+		Threads: ints["threads"], GenThreads: ints["gen-threads"],
 	}
 	// With --batch or --depth swept, each point's pair is checked alone (runner.NewPlan).
 	if sweepAxis(sweep, "batch") == nil && sweepAxis(sweep, "depth") == nil {
@@ -303,8 +311,17 @@ func runConfig(c *cli.Context, sweep []runner.Axis) (workloads.Config, error) {
 			return cfg, err
 		}
 	}
-	if err := checkThreads("gen-threads", c.Int("gen-threads")); err != nil {
-		return cfg, err
+	if genThreadsSame(c) {
+		cfg.GenThreads = cfg.Threads
+	}
+	genThreads := []int{cfg.GenThreads}
+	if a := sweepAxis(sweep, "gen-threads"); a != nil {
+		genThreads = a.Values
+	}
+	for _, n := range genThreads {
+		if err := checkThreads("gen-threads", n); err != nil {
+			return cfg, err
+		}
 	}
 	if c.IsSet("file-size") {
 		if cfg.FileSize, err = sizeFlag(c, "file-size", "4k or 256M"); err != nil {
@@ -351,13 +368,9 @@ func runAction(c *cli.Context) error {
 
 	if !inv.quiet {
 		p := inv.plan
-		points := ""
-		if len(p.Points) > 1 {
-			points = fmt.Sprintf(" × %d points", len(p.Points))
-		}
-		series := len(p.Workloads) * len(p.Backends) * len(p.Points)
-		fmt.Fprintf(errw, "ringbench: %d samples of %v (%d workloads × %d backends%s × %d rounds × %d kinds) and %d warm-ups of %v: "+
-			"about %v, plus preparing data sets\n", p.Samples(), p.Duration, len(p.Workloads), len(p.Backends), points, p.Count,
+		series := p.Points() * len(p.Backends)
+		fmt.Fprintf(errw, "ringbench: %d samples of %v (%s × %d backends × %d rounds × %d kinds) and %d warm-ups of %v: "+
+			"about %v, plus preparing data sets\n", p.Samples(), p.Duration, planPoints(p), len(p.Backends), p.Count,
 			p.Samples()/max(1, series*p.Count), series, p.Warmup, roundDuration(estimateRun(p)))
 	}
 	prog := newProgress(inv.quiet, inv.plan.Samples(), c.App.ErrWriter)
@@ -397,6 +410,19 @@ func runAction(c *cli.Context) error {
 		return runExitError(runErr)
 	}
 	return nil
+}
+
+// planPoints says what the series of a plan are made of, for the estimate line: "2 workloads" without a
+// sweep, else its points in all and each workload's ("6 points [small-file 4, echo-proxy 2]").
+func planPoints(p *runner.Plan) string {
+	if len(p.Sweep) == 0 {
+		return fmt.Sprintf("%d workloads", len(p.Workloads))
+	}
+	parts := make([]string, len(p.Workloads))
+	for i, w := range p.Workloads {
+		parts[i] = fmt.Sprintf("%s %d", w.Name(), len(p.Sweeps[i].Points))
+	}
+	return fmt.Sprintf("%d points [%s]", p.Points(), strings.Join(parts, ", "))
 }
 
 // runExitError is the exit status of a failed run: 2 when the user's flags caused it, 3 when all that went

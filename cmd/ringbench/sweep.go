@@ -22,6 +22,9 @@ func sweepValue(flag, v string) (n int64, why string) {
 	case "msg-size":
 		n, err = units.ParseSize(v)
 		why = "is not a size such as 64 or 4k"
+	case "gen-threads":
+		n, err = strconv.ParseInt(v, 0, 64)
+		why = "is not a number (nor threads, alone)"
 	default:
 		n, err = strconv.ParseInt(v, 0, 64)
 		why = "is not a number"
@@ -82,6 +85,12 @@ func flagPosition(args []string, flag string) int {
 		}
 	}
 	return len(args)
+}
+
+// genThreadsSame is `--gen-threads threads`: the load generator gets as many threads as the server's
+// --threads at each point.
+func genThreadsSame(c *cli.Context) bool {
+	return strings.TrimSpace(c.String("gen-threads")) == "threads"
 }
 
 // sweepAxis is the axis of flag among axes, or nil.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestRunSweepBatch(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", r.Code, r.Stderr)
 	}
-	if !strings.Contains(r.Stderr, "(1 workloads × 2 backends × 2 points × 2 rounds × 2 kinds)") {
+	if !strings.Contains(r.Stderr, "(2 points [small-file 2] × 2 backends × 2 rounds × 2 kinds)") {
 		t.Errorf("estimate line does not count the points:\n%s", r.Stderr)
 	}
 	for _, b := range []string{"1", "4"} {
@@ -32,7 +33,7 @@ func TestRunSweepBatch(t *testing.T) {
 		}
 	}
 	f := loadResult(t, out)
-	want := []result.SweepAxis{{Flag: "batch", Param: "batch", Values: []string{"1", "4"}}}
+	want := []result.SweepAxis{{Flag: "batch", Param: "batch", Values: []string{"1", "4"}, Workloads: []string{"small-file"}}}
 	if fmt.Sprint(f.Config.Sweep) != fmt.Sprint(want) {
 		t.Errorf("config.sweep = %+v, want %+v", f.Config.Sweep, want)
 	}
@@ -82,7 +83,17 @@ func TestRunSweepBadInput(t *testing.T) {
 		{"bad count", []string{"--workload", "echo-proxy", "--conns", "1,2q"}, `--conns 1,2q: "2q" is not a number`},
 		{"zero", []string{"--batch", "0,4"}, `--batch 0,4: "0" must be at least 1`},
 		{"too many points", []string{"--batch", "1,2,3,4,5,6,7,8,9,10,11,12", "--depth", "32,64,128,256,512,1024,2048,4096"},
-			`--batch 1,2,3,4,5,6,7,8,9,10,11,12 × --depth 32,64,128,256,512,1024,2048,4096: 96 points: more than 64, give --force to run them`},
+			`--batch 1,2,3,4,5,6,7,8,9,10,11,12 × --depth 32,64,128,256,512,1024,2048,4096 (small-file, many-file: 96 points each): 192 points: more than 64, give --force to run them`},
+		{"too many points of two workloads", []string{"--workload", "small-file,echo-proxy", "--conns", "64", "--jobs", counts(33), "--threads", counts(32)},
+			`--jobs ` + counts(33) + ` (small-file); --threads ` + counts(32) + ` (echo-proxy): 65 points: more than 64, give --force to run them`},
+		{"list no workload reads", []string{"--workload", "echo-proxy", "--jobs", "1,2"}, `--jobs 1,2: not read by echo-proxy (it is for small-file, many-file)`},
+		{"list the default workloads do not read", []string{"--threads", "1,2"}, `--threads 1,2: not read by small-file, many-file (it is for echo-proxy)`},
+		{"gen-threads not a number", []string{"--workload", "echo-proxy", "--gen-threads", "1,x"}, `--gen-threads 1,x: "x" is not a number (nor threads, alone)`},
+		{"gen-threads threads in a list", []string{"--workload", "echo-proxy", "--gen-threads", "1,threads"}, `--gen-threads 1,threads: "threads" is not a number (nor threads, alone)`},
+		{"gen-threads misspelt", []string{"--workload", "echo-proxy", "--gen-threads", "thread"}, `--gen-threads thread: "thread" is not a number (nor threads, alone)`},
+		{"gen-threads zero", []string{"--workload", "echo-proxy", "--gen-threads", "2,0"}, `--gen-threads 2,0: "0" must be at least 1`},
+		{"gen-threads threads past conns", []string{"--workload", "echo-proxy", "--conns", "4", "--threads", "2,8", "--gen-threads", "threads"},
+			`--threads 8 (point threads=8): echo-proxy: --gen-threads 8: more threads than --conns 4`},
 		{"bad point", []string{"--depth", "8,64", "--batch", "4,16"}, `--batch 16 (point depth=8,batch=16): --batch 16 is larger than --depth 8`},
 		{"batch list over a given depth", []string{"--depth", "32", "--batch", "1,64"}, `--batch 64 (point batch=64): --batch 64 is larger than --depth 32`},
 		{"not sweepable", []string{"--pipeline", "1,2"}, `--pipeline "1,2"`},
@@ -96,4 +107,13 @@ func TestRunSweepBadInput(t *testing.T) {
 			assertEmpty(t, d.data, "--dir")
 		})
 	}
+}
+
+// counts is "1,2,...,n".
+func counts(n int) string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = strconv.Itoa(i + 1)
+	}
+	return strings.Join(s, ",")
 }

@@ -24,6 +24,9 @@ type Sweep struct {
 	Values [][]float64
 	// Fixed are the other params, the same in every series of the sweep.
 	Fixed map[string]string
+	// Same are params that take the first axis' value in every series (gen-threads with `run --threads
+	// 1,2,4 --gen-threads threads`): one series per backend at each point, not one sweep per value.
+	Same []string
 	// Inferred is set when the axes were found in the data rather than recorded by the run.
 	Inferred bool
 	// Lines are one per backend (and set), in the workload's series order.
@@ -59,6 +62,9 @@ func (s *Sweep) Scaling() bool {
 // same for every series of the workload ("batch at depth=32").
 func (s *Sweep) Describe() string {
 	d := strings.Join(s.Axes, " × ")
+	for _, k := range s.Same {
+		d += " (" + k + " = " + s.Axes[0] + ")"
+	}
 	if len(s.Fixed) > 0 {
 		d += " at " + strings.ReplaceAll(result.ParamsString(s.Fixed), "/", " ")
 	}
@@ -73,8 +79,8 @@ func findSweeps(r *Report) []*Sweep {
 	var out []*Sweep
 	for _, w := range r.Workloads {
 		params := effectiveParams(w)
-		if axes := declaredAxes(r, w, params); len(axes) > 0 {
-			out = append(out, declaredSweeps(w, params, axes)...)
+		if axes, same := declaredAxes(r, w, params); len(axes) > 0 {
+			out = append(out, declaredSweeps(w, params, axes, same)...)
 		} else {
 			out = append(out, inferredSweeps(w, params)...)
 		}
@@ -107,36 +113,47 @@ func effectiveParams(w *Workload) map[*Series]map[string]string {
 	return out
 }
 
-// declaredAxes are the swept params the input files record for this workload, in the order given, that
-// its series carry.
-func declaredAxes(r *Report, w *Workload, params map[*Series]map[string]string) []string {
+// declaredAxes are the swept params the input files record for this workload (every workload in files
+// that do not say which), in the order given, that its series carry; same maps each param that follows
+// an axis (result.SweepAxis.Same) to that axis.
+func declaredAxes(r *Report, w *Workload, params map[*Series]map[string]string) (axes []string, same map[string]string) {
 	carried := map[string]bool{}
 	for _, p := range params {
 		for k := range p {
 			carried[k] = true
 		}
 	}
-	var axes []string
+	same = map[string]string{}
 	for _, in := range r.Inputs {
 		if len(in.File.Config.Sweep) == 0 || !slices.ContainsFunc(in.File.Samples, func(s result.Sample) bool { return s.Workload == w.Name }) {
 			continue
 		}
 		for _, a := range in.File.Config.Sweep {
+			if len(a.Workloads) > 0 && !slices.Contains(a.Workloads, w.Name) {
+				continue
+			}
 			if carried[a.Param] && !slices.Contains(axes, a.Param) {
 				axes = append(axes, a.Param)
 			}
+			for _, k := range a.Same {
+				same[k] = a.Param
+			}
 		}
 	}
-	return axes
+	return axes, same
 }
 
-// declaredSweeps groups a workload's series by the params other than the first two axes: one sweep per
-// group, reduced to the axes that take two or more values in it.
-func declaredSweeps(w *Workload, params map[*Series]map[string]string, axes []string) []*Sweep {
+// declaredSweeps groups a workload's series by the params other than the first two axes and those that
+// follow the one axis of a line sweep (same): one sweep per group, reduced to the axes that take two or
+// more values in it.
+func declaredSweeps(w *Workload, params map[*Series]map[string]string, axes []string, same map[string]string) []*Sweep {
 	if len(axes) > 2 {
 		axes = axes[:2]
 	}
-	return groupSweeps(w, params, axes, false, 1)
+	if len(axes) != 1 {
+		same = nil
+	}
+	return groupSweeps(w, params, axes, same, false, 1)
 }
 
 // inferredSweeps are, for every param, the groups of series that agree on every other param and take
@@ -150,17 +167,19 @@ func inferredSweeps(w *Workload, params map[*Series]map[string]string) []*Sweep 
 	}
 	var out []*Sweep
 	for _, k := range sortedSet(keys) {
-		out = append(out, groupSweeps(w, params, []string{k}, true, 3)...)
+		out = append(out, groupSweeps(w, params, []string{k}, nil, true, 3)...)
 	}
 	return out
 }
 
-// groupSweeps makes one sweep per distinct value of the params other than axes. Series whose axis values
-// are not all positive numbers (a log axis cannot show them) stay out; lines with fewer than minPoints
-// points are dropped, and so is a sweep left with no axis that takes two or more values.
-func groupSweeps(w *Workload, params map[*Series]map[string]string, axes []string, inferred bool, minPoints int) []*Sweep {
+// groupSweeps makes one sweep per distinct value of the params other than axes, leaving out a param of
+// same where it equals its axis' value. Series whose axis values are not all positive numbers (a log axis
+// cannot show them) stay out; lines with fewer than minPoints points are dropped, and so is a sweep left
+// with no axis that takes two or more values.
+func groupSweeps(w *Workload, params map[*Series]map[string]string, axes []string, same map[string]string, inferred bool, minPoints int) []*Sweep {
 	type group struct {
 		fixed map[string]string
+		same  map[string]bool // the params of same that followed the axis in the group's series
 		lines []*SweepLine
 		index map[[2]string]*SweepLine
 	}
@@ -182,7 +201,12 @@ func groupSweeps(w *Workload, params map[*Series]map[string]string, axes []strin
 			continue
 		}
 		rest := map[string]string{}
+		var followed []string
 		for k, v := range p {
+			if a, ok := same[k]; ok && p[a] == v {
+				followed = append(followed, k)
+				continue
+			}
 			if !slices.Contains(axes, k) {
 				rest[k] = v
 			}
@@ -190,9 +214,12 @@ func groupSweeps(w *Workload, params map[*Series]map[string]string, axes []strin
 		key := result.ParamsString(rest)
 		g := byRest[key]
 		if g == nil {
-			g = &group{fixed: rest, index: map[[2]string]*SweepLine{}}
+			g = &group{fixed: rest, same: map[string]bool{}, index: map[[2]string]*SweepLine{}}
 			byRest[key] = g
 			groups = append(groups, g)
+		}
+		for _, k := range followed {
+			g.same[k] = true
 		}
 		lk := [2]string{s.Backend, s.Set}
 		l := g.index[lk]
@@ -232,7 +259,7 @@ func groupSweeps(w *Workload, params map[*Series]map[string]string, axes []strin
 		if len(keep) == 0 {
 			continue
 		}
-		sw := &Sweep{Workload: w.Name, Unit: w.Unit, Values: values, Fixed: fixed, Inferred: inferred}
+		sw := &Sweep{Workload: w.Name, Unit: w.Unit, Values: values, Fixed: fixed, Inferred: inferred, Same: sortedSet(g.same)}
 		for _, i := range keep {
 			sw.Axes = append(sw.Axes, axes[i])
 		}

@@ -309,3 +309,52 @@ func TestSweepChartsBounded(t *testing.T) {
 		t.Errorf("with room for 3 charts: %d charts, left out %q; want none and the batch sweep named", len(charts), leftOut)
 	}
 }
+
+// echoSpec is the fixtures' echo-proxy series of a backend at 16 connections.
+func echoSpec(t *testing.T, backend string) seriesSpec {
+	t.Helper()
+	for _, s := range fixtureSpecs(fixtureOpts{uringFactor: 1, slowdown: 1}) {
+		if s.workload == "echo-proxy" && s.backend == backend && s.params["conns"] == "16" {
+			return s
+		}
+	}
+	t.Fatalf("no echo-proxy %s spec", backend)
+	return seriesSpec{}
+}
+
+// TestSweepThreadsWithGenThreadsSame: `run --threads 1,2 --gen-threads threads` records gen-threads as
+// following threads, and its series carry gen-threads=threads at each point: one line per backend and a
+// scaling chart, not one single-point sweep per gen-threads value.
+func TestSweepThreadsWithGenThreadsSame(t *testing.T) {
+	var specs []seriesSpec
+	for _, n := range []int{1, 2} {
+		for _, backend := range []string{"epoll", "uring"} {
+			s := echoSpec(t, backend)
+			s.params = map[string]string{"topology": "echo", "conns": "16", "msg-size": "64", "pipeline": "1",
+				"threads": strconv.Itoa(n), "gen-threads": strconv.Itoa(n)}
+			s.spread = 0
+			s.opsPerSec = 50e3 * float64(n) * 0.8
+			specs = append(specs, s)
+		}
+	}
+	threads := axis("threads", 1, 2)
+	threads.Workloads, threads.Same = []string{"echo-proxy"}, []string{"gen-threads"}
+	p := writeSweep(t, "threads.json", []result.SweepAxis{threads}, specs, 3)
+	r := buildFrom(t, p)
+	if len(r.Sweeps) != 1 || !r.Sweeps[0].Scaling() || len(r.Sweeps[0].Lines) != 2 {
+		t.Fatalf("sweeps %+v, want one threads sweep of two lines", r.Sweeps)
+	}
+	sw := r.Sweeps[0]
+	if sw.Describe() != "threads (gen-threads = threads)" {
+		t.Errorf("described as %q", sw.Describe())
+	}
+	charts, _ := planSweepCharts(r.Sweeps, MaxCharts)
+	if len(charts) == 0 || charts[0].Kind != KindScaling {
+		t.Fatalf("charts %+v, want the scaling chart first", charts)
+	}
+	for _, cv := range charts[0].Curves {
+		if !slices.Equal(cv.X, []float64{1, 2}) || len(cv.Perfect) != 2 {
+			t.Errorf("%s: x %v, perfect %v; want threads 1, 2 with a perfect-scaling line", cv.Line.Name(), cv.X, cv.Perfect)
+		}
+	}
+}

@@ -61,16 +61,24 @@ type Config struct {
 	Duration  Duration          `json:"duration"`
 	Warmup    Duration          `json:"warmup"`
 	Options   map[string]string `json:"options,omitempty"` // every other flag, by flag name
-	// Sweep are the flags given a list of values (`run --batch 1,4,16`), in the order given: every
-	// combination of their values is a point, each sample carries its point's values in Params.
+	// Sweep are the flags given a list of values (`run --batch 1,4,16`), in the order given: each
+	// workload's points are every combination of the values of the axes it reads (SweepAxis.Workloads),
+	// and each sample carries its point's values in Params.
 	Sweep []SweepAxis `json:"sweep,omitempty"`
 }
 
 // SweepAxis is one swept flag of a run (Config.Sweep).
 type SweepAxis struct {
-	Flag   string   `json:"flag"`   // "batch", "depth", "conns", "msg-size", "jobs", "threads"
-	Param  string   `json:"param"`  // the key in Sample.Params: same as Flag for all six
+	Flag   string   `json:"flag"`   // "batch", "depth", "conns", "msg-size", "jobs", "threads", "gen-threads"
+	Param  string   `json:"param"`  // the key in Sample.Params: same as Flag for all seven
 	Values []string `json:"values"` // as in Params, in the order given
+	// Workloads are the workloads of the run that read the flag (workloads.Workload.UsesFlag): its points
+	// are theirs alone. Empty in files written before sweeps were per workload, where every workload took
+	// every point.
+	Workloads []string `json:"workloads,omitempty"`
+	// Same are params that take this axis' value at every point: "gen-threads" on threads with
+	// `--gen-threads threads`.
+	Same []string `json:"same,omitempty"`
 }
 
 // Skip records a backend or workload that was not run, and why.

@@ -9,6 +9,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
@@ -52,10 +53,13 @@ type Request struct {
 	CountedOnly bool
 	// Interval, when positive, records each timed sample as a series of this step (--interval).
 	Interval time.Duration
-	// Sweep are the flags given a list of values, in the order given: every combination of their values
-	// (set in Config) is a point, each point on each backend a series. An axis of one value sets Config
-	// and is no sweep.
+	// Sweep are the flags given a list of values, in the order given: each workload's points are every
+	// combination of the values of the flags it reads (Workload.UsesFlag), each point on each backend a
+	// series. An axis of one value sets Config and is no sweep; an axis no workload reads is an error.
 	Sweep []Axis
+	// GenThreadsSame is `--gen-threads threads`: at each point the load generator gets as many threads as
+	// the server's --threads (Config.GenThreads is set to Config.Threads).
+	GenThreadsSame bool
 	// Force allows more than MaxPoints points.
 	Force bool
 }
@@ -79,14 +83,27 @@ type Plan struct {
 	Timed bool
 	// Interval is Request.Interval.
 	Interval time.Duration
-	// Sweep are Request.Sweep's axes of two values or more; Points every combination of them, the first
-	// axis varying slowest: Config with each axis set. Without a sweep the one point is Config.
+	// Sweep are Request.Sweep's axes of two values or more, as the result file records them; Sweeps each
+	// workload's share of them, in Workloads' order. Config is the first point of the whole product.
 	Sweep  []Axis
-	Points []workloads.Config
+	Sweeps []WorkloadSweep
+}
+
+// Points is the number of points of every workload together; the number of series is Points × backends.
+func (p *Plan) Points() int {
+	if len(p.Sweeps) == 0 {
+		return len(p.Workloads)
+	}
+	n := 0
+	for _, ws := range p.Sweeps {
+		n += len(ws.Points)
+	}
+	return n
 }
 
 // Samples is the number of measured samples the plan takes (warm-ups not counted): per round one timed
-// sample of each backend on each workload at each point, and as many counted ones when syscalls are counted.
+// sample of each backend on each workload at each of its points, and as many counted ones when syscalls
+// are counted.
 func (p *Plan) Samples() int {
 	kinds := 0
 	if p.Timed {
@@ -95,13 +112,13 @@ func (p *Plan) Samples() int {
 	if p.CountSyscalls {
 		kinds++
 	}
-	return len(p.Workloads) * len(p.Backends) * max(len(p.Points), 1) * p.Count * kinds
+	return p.Points() * len(p.Backends) * p.Count * kinds
 }
 
 // NewPlan checks r without touching the disk or starting anything: the sample counts and lengths, each
 // workload's own flags (its Validate) and whether each backend can run here. "all" backends means every
-// runnable one, the others recorded as skipped; a sweep (Request.Sweep) makes every point, each validated
-// alike, an error naming the point; a backend named explicitly that cannot run here is an
+// runnable one, the others recorded as skipped; a sweep (Request.Sweep) makes every point of each workload,
+// each validated alike, an error naming the point; a backend named explicitly that cannot run here is an
 // error matching ErrUnavailable. Errors name the flag the user typed.
 func NewPlan(r Request) (*Plan, error) {
 	if err := CheckSamples(r.Count, r.Duration, r.Warmup); err != nil {
@@ -131,25 +148,8 @@ func NewPlan(r Request) (*Plan, error) {
 	if err := checkSweep(r.Sweep); err != nil {
 		return nil, err
 	}
-	if n := pointCount(r.Sweep); n > MaxPoints && !r.Force {
-		return nil, tooMany(r.Sweep, n)
-	}
-	p.Sweep, p.Points = sweepPoints(r.Config, r.Sweep)
-	p.Config = p.Points[0]
-	for i, pt := range p.Points {
-		if len(p.Sweep) > 0 {
-			if err := pt.Options.Validate(); err != nil {
-				return nil, p.pointError(i, err)
-			}
-		}
-		for _, w := range p.Workloads {
-			if err := w.Validate(pt); err != nil {
-				if len(p.Sweep) > 0 {
-					return nil, p.pointError(i, fmt.Errorf("%s: %w", w.Name(), err))
-				}
-				return nil, fmt.Errorf("%s: %w", w.Name(), err)
-			}
-		}
+	if err := p.sweep(r); err != nil {
+		return nil, err
 	}
 
 	names := r.Backends
@@ -176,6 +176,59 @@ func NewPlan(r Request) (*Plan, error) {
 		return nil, marked{errors.New("no backend can run here (see `ringbench probe`)"), ErrUnavailable}
 	}
 	return p, nil
+}
+
+// sweep makes each workload's points (Plan.Sweeps) from r's axes and validates every one.
+func (p *Plan) sweep(r Request) error {
+	base := r.Config
+	p.Sweep = oneValueAxes(&base, r.Sweep)
+	if r.GenThreadsSame {
+		if slices.ContainsFunc(p.Sweep, func(a Axis) bool { return a.Flag == "gen-threads" }) {
+			return errors.New("--gen-threads: a list, or threads, not both")
+		}
+		base.GenThreads = base.Threads
+	}
+	n := 0
+	for _, w := range p.Workloads {
+		ws := workloadAxes(w, p.Sweep, r.GenThreadsSame)
+		p.Sweeps = append(p.Sweeps, ws)
+		n += pointCount(ws.Axes)
+	}
+	for _, a := range p.Sweep {
+		if !slices.ContainsFunc(p.Workloads, func(w workloads.Workload) bool { return w.UsesFlag(a.Flag) }) {
+			return unreadAxis(a, p.Workloads)
+		}
+	}
+	if n > MaxPoints && !r.Force {
+		return tooMany(p.Workloads, p.Sweeps, n)
+	}
+	for i := range p.Sweeps {
+		p.Sweeps[i].Points = sweepPoints(base, p.Sweeps[i].Axes, r.GenThreadsSame)
+	}
+	p.Config = base
+	for _, a := range p.Sweep {
+		setAxis(&p.Config, a.Flag, a.Values[0])
+	}
+	if r.GenThreadsSame {
+		p.Config.GenThreads = p.Config.Threads
+	}
+	for wi, w := range p.Workloads {
+		ws := &p.Sweeps[wi]
+		for i, pt := range ws.Points {
+			if len(ws.Axes) > 0 {
+				if err := pt.Options.Validate(); err != nil {
+					return ws.pointError(i, err)
+				}
+			}
+			if err := w.Validate(pt); err != nil {
+				if len(ws.Axes) > 0 {
+					return ws.pointError(i, fmt.Errorf("%s: %w", w.Name(), err))
+				}
+				return fmt.Errorf("%s: %w", w.Name(), err)
+			}
+		}
+	}
+	return nil
 }
 
 // CheckSamples checks --count, --duration and --warmup against MaxCount and MaxDuration.

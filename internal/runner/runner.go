@@ -50,8 +50,11 @@ func Run(ctx context.Context, plan *Plan, meta Meta, prog Progress) (*result.Fil
 	if prog == nil {
 		prog = noProgress{}
 	}
-	if len(plan.Points) == 0 { // a Plan not made by NewPlan: its one point is its Config
-		plan.Points = []workloads.Config{plan.Config}
+	if len(plan.Sweeps) != len(plan.Workloads) { // a Plan not made by NewPlan: its one point is its Config
+		plan.Sweeps = make([]WorkloadSweep, len(plan.Workloads))
+		for i := range plan.Sweeps {
+			plan.Sweeps[i].Points = []workloads.Config{plan.Config}
+		}
 	}
 	f := &result.File{
 		Schema: result.Schema, Version: result.Version, Started: time.Now().UTC(), Label: meta.Label,
@@ -71,8 +74,7 @@ func Run(ctx context.Context, plan *Plan, meta Meta, prog Progress) (*result.Fil
 		f.Warnings = append(f.Warnings, result.Warning{Kind: result.WarnEmulated, Text: "emulated CPU: performance figures are not comparable with native runs"})
 	}
 
-	r := &run{plan: plan, cfg: plan.prepareConfig(), f: f, prog: prog}
-	r.cfg.Progress = prog.Status
+	r := &run{plan: plan, f: f, prog: prog}
 	err := r.all(ctx)
 	f.Finished = time.Now().UTC()
 	if ctx.Err() != nil {
@@ -85,8 +87,6 @@ func Run(ctx context.Context, plan *Plan, meta Meta, prog Progress) (*result.Fil
 // run is one Run in progress.
 type run struct {
 	plan *Plan
-	// cfg is what each workload is prepared with (Plan.prepareConfig), once for every point.
-	cfg  workloads.Config
 	f    *result.File
 	prog Progress
 	// timed measures the timed samples: no syscall counter open (see samplePhases).
@@ -109,12 +109,15 @@ func (r *run) all(ctx context.Context) (err error) {
 			}
 		}
 	}()
-	for _, w := range r.plan.Workloads {
+	for i, w := range r.plan.Workloads {
 		if ctx.Err() != nil {
 			return nil
 		}
 		r.prog.Status(fmt.Sprintf("%s: preparing", w.Name()))
-		p, err := w.Prepare(ctx, r.cfg)
+		// Prepared once for all the workload's points (WorkloadSweep.prepareConfig).
+		cfg := r.plan.Sweeps[i].prepareConfig()
+		cfg.Progress = r.prog.Status
+		p, err := w.Prepare(ctx, cfg)
 		if err != nil {
 			if ctx.Err() != nil {
 				if errors.Is(err, dataset.ErrPartialLeft) { // the user must hear what stays in --dir
@@ -143,7 +146,7 @@ func (r *run) all(ctx context.Context) (err error) {
 		if ctx.Err() != nil {
 			break
 		}
-		if err := r.workload(ctx, w, prepared[i]); err != nil {
+		if err := r.workload(ctx, w, &r.plan.Sweeps[i], prepared[i]); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -207,30 +210,30 @@ type series struct {
 	b     backend.Backend
 }
 
-// workload warms each backend once at each point, then takes plan.Count rounds of samples: in each round
+// workload warms each backend once at each of the workload's points (ws), then takes plan.Count rounds of samples: in each round
 // one timed sample per point and backend (ABCABC across them), then (when syscalls are counted) one
 // counted sample per point and backend, with counters opened for the counted phase and closed again before
 // the next round's timed phase (see samplePhases). A series that fails (or turns out not to support the
 // workload) is left out of the rounds after.
-func (r *run) workload(ctx context.Context, w workloads.Workload, prepared workloads.Prepared) error {
+func (r *run) workload(ctx context.Context, w workloads.Workload, ws *WorkloadSweep, prepared workloads.Prepared) error {
 	var all []series
-	for i := range r.plan.Points {
+	for i := range ws.Points {
 		for _, b := range r.plan.Backends {
 			all = append(all, series{i, b})
 		}
 	}
-	swept := len(r.plan.Sweep) > 0
+	swept := len(ws.Axes) > 0
 	// name is the series' workload and point, for messages: "small-file" or "small-file (batch=4)".
 	name := func(sr series) string {
 		if !swept {
 			return w.Name()
 		}
-		return fmt.Sprintf("%s (%s)", w.Name(), r.plan.PointString(sr.point))
+		return fmt.Sprintf("%s (%s)", w.Name(), ws.PointString(sr.point))
 	}
 	spec := func(sr series, s workloads.SampleSpec) workloads.SampleSpec {
 		s.Backend = sr.b
 		if swept {
-			pt := r.plan.Points[sr.point]
+			pt := ws.Points[sr.point]
 			s.Config = &pt
 		}
 		return s
@@ -241,7 +244,7 @@ func (r *run) workload(ctx context.Context, w workloads.Workload, prepared workl
 		if errors.Is(err, backend.ErrNotSupported) {
 			reason := err.Error()
 			if swept {
-				reason = fmt.Sprintf("%s: %s", r.plan.PointString(sr.point), reason)
+				reason = fmt.Sprintf("%s: %s", ws.PointString(sr.point), reason)
 			}
 			r.f.Skipped = append(r.f.Skipped, result.Skip{Backend: sr.b.Name(), Workload: w.Name(), Reason: reason})
 			if r.plan.Named {
@@ -285,7 +288,7 @@ func (r *run) workload(ctx context.Context, w workloads.Workload, prepared workl
 					Repeat: round, Meter: meter}))
 				r.prog.Step()
 				if err == nil {
-					err = r.plan.addPointParams(sr.point, &s)
+					err = ws.addPointParams(sr.point, &s)
 				}
 				if err != nil {
 					if ctx.Err() == nil {

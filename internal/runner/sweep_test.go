@@ -22,8 +22,8 @@ func TestSweepRunInterleavesPoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Points) != 2 || p.Points[0].Options.Batch != 1 || p.Points[1].Options.Batch != 4 {
-		t.Fatalf("points %+v", p.Points)
+	if pts := p.Sweeps[0].Points; len(pts) != 2 || pts[0].Options.Batch != 1 || pts[1].Options.Batch != 4 {
+		t.Fatalf("points %+v", pts)
 	}
 	if got, want := p.Samples(), 2*2*2*2; got != want {
 		t.Errorf("Samples() = %d, want %d", got, want)
@@ -33,7 +33,7 @@ func TestSweepRunInterleavesPoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []result.SweepAxis{{Flag: "batch", Param: "batch", Values: []string{"1", "4"}}}
+	want := []result.SweepAxis{{Flag: "batch", Param: "batch", Values: []string{"1", "4"}, Workloads: []string{"small-file"}}}
 	if fmt.Sprint(f.Config.Sweep) != fmt.Sprint(want) {
 		t.Errorf("Config.Sweep = %+v, want %+v", f.Config.Sweep, want)
 	}
@@ -110,7 +110,7 @@ func TestSweepPreparesOnce(t *testing.T) {
 		t.Errorf("points seen %v, want 4", seen)
 	}
 	// depth varies slowest: the axis given first.
-	if got := p.PointString(1); got != "depth=8,jobs=2" {
+	if got := p.Sweeps[0].PointString(1); got != "depth=8,jobs=2" {
 		t.Errorf("PointString(1) = %q", got)
 	}
 }
@@ -132,18 +132,18 @@ func TestSweepPlanErrors(t *testing.T) {
 	r := request(t)
 	r.Sweep = []Axis{{Flag: "batch", Values: []int{1, 2, 4, 8}}, {Flag: "jobs", Values: []int{1, 2, 3, 4}}, {Flag: "depth", Values: []int{8, 16, 32, 64, 128}}}
 	_, err := NewPlan(r)
-	if err == nil || !strings.HasSuffix(err.Error(), ": 80 points: more than 64, give --force to run them") {
+	if err == nil || err.Error() != "--batch 1,2,4,8 × --jobs 1,2,3,4 × --depth 8,16,32,64,128 (small-file): 80 points: more than 64, give --force to run them" {
 		t.Errorf("80 points: %v", err)
 	}
 	r.Force = true
-	if p, err := NewPlan(r); err != nil || len(p.Points) != 80 {
+	if p, err := NewPlan(r); err != nil || p.Points() != 80 {
 		t.Errorf("80 points with Force: %v", err)
 	}
 	// One value is no sweep: it sets the config, and nothing is recorded.
 	r = request(t)
 	r.Sweep = []Axis{{Flag: "batch", Values: []int{2}}}
 	p, err := NewPlan(r)
-	if err != nil || len(p.Sweep) != 0 || len(p.Points) != 1 || p.Config.Options.Batch != 2 {
+	if err != nil || len(p.Sweep) != 0 || p.Points() != 1 || p.Config.Options.Batch != 2 {
 		t.Errorf("one value: %v %+v", err, p)
 	}
 }

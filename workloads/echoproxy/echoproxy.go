@@ -45,6 +45,17 @@ func (Workload) Summary() string {
 	return "TCP echo (or proxy to an echo server) over loopback: requests/s, round-trip latency, syscalls and CPU per request, memory per idle connection"
 }
 
+// UsesFlag implements workloads.Workload: of the flags that take a list, echo-proxy reads --conns,
+// --msg-size, --threads and --gen-threads (its servers have no --depth or --batch, and --jobs is the file
+// workloads').
+func (Workload) UsesFlag(flag string) bool {
+	switch flag {
+	case "conns", "msg-size", "threads", "gen-threads":
+		return true
+	}
+	return false
+}
+
 // Defaults.
 const (
 	DefaultConns   = 16

@@ -39,6 +39,9 @@ func withDefaults(cfg workloads.Config) workloads.Config {
 	return filedrive.WithFileDefaults(cfg, DefaultFiles, DefaultFileSize)
 }
 
+// UsesFlag implements workloads.Workload.
+func (workload) UsesFlag(flag string) bool { return filedrive.UsesFlag(flag) }
+
 // Validate implements workloads.Workload. Prepare checks the flags again.
 func (workload) Validate(cfg workloads.Config) error { return validate(withDefaults(cfg)) }
 

@@ -51,6 +51,9 @@ func withDefaults(cfg workloads.Config) workloads.Config {
 	return cfg
 }
 
+// UsesFlag implements workloads.Workload.
+func (workload) UsesFlag(flag string) bool { return filedrive.UsesFlag(flag) }
+
 // Validate implements workloads.Workload. Prepare checks the flags again.
 func (workload) Validate(cfg workloads.Config) error { return validate(withDefaults(cfg)) }
 

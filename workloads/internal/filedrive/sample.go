@@ -314,6 +314,12 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 	return jobs, nil
 }
 
+// UsesFlag is Workload.UsesFlag of the file workloads: of the flags that take a list, they read --depth,
+// --batch and --jobs.
+func UsesFlag(flag string) bool {
+	return flag == "depth" || flag == "batch" || flag == "jobs"
+}
+
 // CommonParams are the parameters every file sample carries, so that series line up across backends.
 func CommonParams(cfg workloads.Config) map[string]string {
 	p := map[string]string{
