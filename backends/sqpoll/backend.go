@@ -84,7 +84,13 @@ func CoreWarning(sqCPU int) string {
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
 		return ""
 	}
+	// The unpinned poll thread may run on any CPU the process may use, not only on this thread's (a --jobs
+	// thread is pinned to one): count the main thread's mask, which --cpus sets for the whole process.
 	n := set.Count()
+	var proc unix.CPUSet
+	if err := unix.SchedGetaffinity(unix.Getpid(), &proc); err == nil {
+		n = proc.Count()
+	}
 	switch {
 	case sqCPU >= 0 && sqCPU < 8*int(unsafe.Sizeof(set)) && set.IsSet(sqCPU):
 		others := cpuset.Cpuset()

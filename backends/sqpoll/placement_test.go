@@ -2,6 +2,7 @@ package sqpoll
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -102,6 +103,35 @@ func TestRingSetup(t *testing.T) {
 		}
 		if !r.RingFDRegistered() {
 			t.Error("ring fd not registered")
+		}
+	})
+}
+
+// TestCoreWarningCountsTheProcessCPUs: an unpinned poll thread may run on every CPU the process may use, so
+// a submitter pinned to one CPU (a --jobs thread) is warned with the process's count, not its own one CPU.
+func TestCoreWarningCountsTheProcessCPUs(t *testing.T) {
+	set := cpuset.Cpuset()
+	var proc unix.CPUSet
+	if err := unix.SchedGetaffinity(unix.Getpid(), &proc); err != nil {
+		t.Fatal(err)
+	}
+	if len(set) < 2 || proc.Count() < 2 {
+		t.Skipf("one CPU here (%v)", set)
+	}
+	testsupport.OnThread(func() {
+		if err := cpuset.PinThread(0, []int{set[0]}); err != nil {
+			t.Error(err)
+			return
+		}
+		w := CoreWarning(-1)
+		if proc.Count() >= 3 {
+			if w != "" {
+				t.Errorf("%d CPUs for the process, unpinned poll thread warned: %q", proc.Count(), w)
+			}
+			return
+		}
+		if want := fmt.Sprintf("%d CPU(s) allowed", proc.Count()); !strings.Contains(w, want) {
+			t.Errorf("CoreWarning(-1) on a thread pinned to one CPU = %q, want %q", w, want)
 		}
 	})
 }
