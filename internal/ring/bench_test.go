@@ -217,3 +217,40 @@ func BenchmarkRead4K(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNopSubmit: one op = one NOP; one Submit (an enter that waits for nothing) per batch, then the
+// completions, which a NOP posts inline, are reaped without entering again: the path of a file loop whose
+// reads complete during submission.
+func BenchmarkNopSubmit(b *testing.B) {
+	for _, batch := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			r := newTestRing(b, Params{Entries: 128}, "io_uring")
+			cqes := make([]CQE, 128)
+			b.ReportAllocs()
+			r.ResetStats()
+			cpu0 := cpuNanos()
+			b.ResetTimer()
+			for done := 0; done < b.N; {
+				k := min(batch, b.N-done)
+				for i := 0; i < k; i++ {
+					Nop{}.Prep(r.GetSQE())
+				}
+				if _, err := r.Submit(); err != nil {
+					b.Fatal(err)
+				}
+				for got := 0; got < k; {
+					n := r.Reap(cqes)
+					if n == 0 {
+						if _, err := r.SubmitAndWait(1); err != nil {
+							b.Fatal(err)
+						}
+					}
+					got += n
+				}
+				done += k
+			}
+			b.StopTimer()
+			reportRing(b, r, cpu0)
+		})
+	}
+}
