@@ -132,9 +132,10 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, ar
 			r.stats.OverflowFlushes++
 		}
 	}
-	if minComplete == 0 {
-		// An enter that waits for nothing returns once the kernel has issued the SQEs (a request that would
-		// block is punted to io-wq, not waited for), so it can skip the scheduler's syscall bookkeeping
+	if minComplete == 0 && flags&enterSQWait == 0 {
+		// An enter that waits for nothing (no completions, no SQ space) returns once the kernel has issued
+		// the SQEs (a request that would block is punted to io-wq, not waited for), so it can skip the
+		// scheduler's syscall bookkeeping
 		// (entersyscall/exitsyscall, which let another thread take this P during a blocking call): at one
 		// enter per op that bookkeeping was ~4% of the CPU of a batch-1 read loop.
 		n, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd),
