@@ -135,9 +135,8 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, ar
 	if minComplete == 0 && flags&enterSQWait == 0 {
 		// An enter that waits for nothing (no completions, no SQ space) returns once the kernel has issued
 		// the SQEs (a request that would block is punted to io-wq, not waited for), so it can skip the
-		// scheduler's syscall bookkeeping
-		// (entersyscall/exitsyscall, which let another thread take this P during a blocking call): at one
-		// enter per op that bookkeeping was ~4% of the CPU of a batch-1 read loop.
+		// scheduler's syscall bookkeeping (entersyscall/exitsyscall, which let another thread take this P
+		// during a blocking call): at one enter per op that was ~4% of the CPU of a batch-1 read loop.
 		n, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd),
 			uintptr(toSubmit), 0, uintptr(flags|r.enterFlags), uintptr(arg), argSz)
 		return int(n), errno
