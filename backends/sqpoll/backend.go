@@ -84,12 +84,11 @@ func CoreWarning(sqCPU int) string {
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
 		return ""
 	}
-	// The unpinned poll thread may run on any CPU the process may use, not only on this thread's (a --jobs
-	// thread is pinned to one): count the main thread's mask, which --cpus sets for the whole process.
+	// An unpinned poll thread may run on any CPU of the process's cpuset, whatever the affinity of this
+	// thread (a --jobs thread or a server thread is pinned to one CPU): count those.
 	n := set.Count()
-	var proc unix.CPUSet
-	if err := unix.SchedGetaffinity(unix.Getpid(), &proc); err == nil {
-		n = proc.Count()
+	if all := cpuset.Cpuset(); len(all) > 0 {
+		n = len(all)
 	}
 	switch {
 	case sqCPU >= 0 && sqCPU < 8*int(unsafe.Sizeof(set)) && set.IsSet(sqCPU):
