@@ -66,6 +66,7 @@ func NewFileEngine(cfg backend.FileConfig, p ring.Params, name string) (*FileEng
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, Explain(err))
 	}
+	r.SetRawWaits(cfg.KeepP)
 	e := &FileEngine{name: name, r: r, cfg: cfg, sqpoll: p.SQPoll, cqSpin: int64(cfg.CQSpin),
 		tag: make([]uint64, cfg.Depth), readRes: make([]int32, cfg.Depth),
 		cqes: make([]ring.CQE, 2*entries), drainTimeout: closeDrainTimeout}
@@ -129,6 +130,15 @@ func (e *FileEngine) Buffer(i int) []byte { return e.arena.Slot(i)[:e.cfg.BufSiz
 // io_uring_enter that submits them and waits for enough completions. With SQPOLL, publishing needs no
 // syscall unless the poll thread sleeps, and waiting spins on the CQ for --cq-spin before entering.
 func (e *FileEngine) Submit(reqs []backend.Request, minComplete int, out []backend.Completion) (int, error) {
+	if len(reqs) > 0 {
+		need := 0
+		for i := range reqs {
+			need += sqesPerRequest(reqs[i].Kind)
+		}
+		if err := e.ensureSpace(need); err != nil {
+			return 0, err
+		}
+	}
 	for i := range reqs {
 		if err := e.prep(&reqs[i]); err != nil {
 			// The requests before it are counted in outstanding: hand them to the kernel, so that every
@@ -204,15 +214,24 @@ func (e *FileEngine) ensureSpace(k int) error {
 	return nil
 }
 
+// sqesPerRequest is how many SQEs a request of kind k takes (0 for a kind prep rejects).
+func sqesPerRequest(k backend.OpKind) int {
+	switch k {
+	case backend.OpRead:
+		return 1
+	case backend.OpOpenReadClose:
+		return 3
+	}
+	return 0
+}
+
+// prep queues req's SQEs; Submit has made room for them (ensureSpace).
 func (e *FileEngine) prep(req *backend.Request) error {
 	slot := req.Buf
 	e.tag[slot] = req.Tag
 	buf := e.arena.Ptr(int(slot))
 	switch req.Kind {
 	case backend.OpRead:
-		if err := e.ensureSpace(1); err != nil {
-			return err
-		}
 		s := e.r.GetSQE()
 		fd := int32(e.cfg.FDs[req.File])
 		if e.fixed {
@@ -226,9 +245,6 @@ func (e *FileEngine) prep(req *backend.Request) error {
 		s.SetUserData(ring.PackUD(stageRead, 0, uint32(slot)))
 		e.outstanding++
 	case backend.OpOpenReadClose:
-		if err := e.ensureSpace(3); err != nil {
-			return err
-		}
 		e.readRes[slot] = 0
 		s := e.r.GetSQE()
 		// No O_CLOEXEC: a direct descriptor lives only in the ring's table, and the kernel rejects the flag

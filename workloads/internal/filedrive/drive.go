@@ -60,6 +60,10 @@ func DriveEvery(ctx context.Context, eng backend.FileEngine, opts backend.Option
 	handed := make([]int64, depth)            // by buffer slot: when its request was handed to the engine
 	reqs := make([]backend.Request, batch)
 	out := make([]backend.Completion, depth)
+	bufs := make([][]byte, depth) // eng.Buffer(i), valid until Close: no interface call per completion
+	for i := range bufs {
+		bufs[i] = eng.Buffer(i)
+	}
 	hist := result.NewHistogram()
 
 	var tot Totals
@@ -84,9 +88,11 @@ func DriveEvery(ctx context.Context, eng backend.FileEngine, opts backend.Option
 			for i := 0; i < k; i++ {
 				slot := free[len(free)-1]
 				free = free[:len(free)-1]
-				reqs[i].Buf = slot
-				reqs[i].Tag = uint64(slot)
+				// Copy first, then set the slot in both: reading reqs[i] whole right after storing two of
+				// its fields defeats store forwarding, a stall per request.
 				pending[slot] = reqs[i]
+				pending[slot].Buf, pending[slot].Tag = slot, uint64(slot)
+				reqs[i].Buf, reqs[i].Tag = slot, uint64(slot)
 			}
 		}
 		after := inflight + k
@@ -118,7 +124,7 @@ func DriveEvery(ctx context.Context, eng backend.FileEngine, opts backend.Option
 		for i := 0; i < n; i++ {
 			c := &out[i]
 			req := &pending[c.Buf]
-			if cerr := src.Check(req, c, eng.Buffer(int(c.Buf))); cerr != nil {
+			if cerr := src.Check(req, c, bufs[c.Buf]); cerr != nil {
 				if firstErr == nil {
 					firstErr = cerr
 				}
