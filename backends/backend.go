@@ -116,6 +116,11 @@ type FileConfig struct {
 	// process, still open) whose SQPOLL thread this engine's ring shares (IORING_SETUP_ATTACH_WQ) instead
 	// of starting its own; nil starts its own. Other backends ignore it.
 	ShareSQPoll FileEngine
+	// KeepP lets the engine's syscalls that may block (io_uring_enter waits, pread) keep the goroutine's P
+	// instead of going through the scheduler's syscall bookkeeping, as a C loop keeps its thread (see
+	// ring.Ring.SetRawWaits for why that matters). The driver sets it when every I/O thread is locked and
+	// the process has more Ps than I/O threads. gostd ignores it: Go's own I/O is what it measures.
+	KeepP bool
 }
 
 // OpKind is what a request does.

@@ -37,14 +37,27 @@ func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error)
 	if err != nil {
 		return nil, err
 	}
-	return &fileEngine{fds: cfg.FDs, bufs: bufs}, nil
+	return &fileEngine{fds: cfg.FDs, bufs: bufs, keepP: cfg.KeepP}, nil
 }
 
 // fileEngine completes every request synchronously inside Submit, one syscall (or three for
 // open-read-close) per request: depth and batch change nothing for it, which is the point of comparison.
 type fileEngine struct {
-	fds  []int
-	bufs *alignedbuf.Buffers
+	fds   []int
+	bufs  *alignedbuf.Buffers
+	keepP bool // FileConfig.KeepP: raw syscalls
+}
+
+// syscall6 is unix.RawSyscall6 with FileConfig.KeepP, else unix.Syscall6.
+func (e *fileEngine) syscall6(trap, a1, a2, a3, a4, a5, a6 uintptr) (uintptr, unix.Errno) {
+	var r1 uintptr
+	var errno unix.Errno
+	if e.keepP {
+		r1, _, errno = unix.RawSyscall6(trap, a1, a2, a3, a4, a5, a6)
+	} else {
+		r1, _, errno = unix.Syscall6(trap, a1, a2, a3, a4, a5, a6)
+	}
+	return r1, errno
 }
 
 func (e *fileEngine) Buffer(i int) []byte { return e.bufs.Slot(i) }
@@ -56,9 +69,9 @@ func (e *fileEngine) Submit(reqs []backend.Request, _ int, out []backend.Complet
 		var res int32
 		switch r.Kind {
 		case backend.OpRead:
-			res = pread(e.fds[r.File], buf, r.Offset)
+			res = e.pread(e.fds[r.File], buf, r.Offset)
 		case backend.OpOpenReadClose:
-			res = openReadClose(r.Path, buf)
+			res = e.openReadClose(r.Path, buf)
 		default:
 			return i, fmt.Errorf("epoll: unknown request kind %d", r.Kind)
 		}
@@ -72,8 +85,8 @@ func (e *fileEngine) Counters() backend.EngineCounters { return backend.EngineCo
 func (e *fileEngine) Close() error { return e.bufs.Close() }
 
 // pread returns bytes read or -errno, without allocating.
-func pread(fd int, buf []byte, off int64) int32 {
-	n, _, errno := unix.Syscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), uintptr(off), 0, 0)
+func (e *fileEngine) pread(fd int, buf []byte, off int64) int32 {
+	n, errno := e.syscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), uintptr(off), 0, 0)
 	if errno != 0 {
 		return -int32(errno)
 	}
@@ -84,14 +97,14 @@ func pread(fd int, buf []byte, off int64) int32 {
 var atFDCWD = func() uintptr { v := unix.AT_FDCWD; return uintptr(v) }()
 
 // openReadClose opens the NUL-terminated path, reads once from offset 0 and closes: three syscalls.
-func openReadClose(path []byte, buf []byte) int32 {
-	fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&path[0])),
+func (e *fileEngine) openReadClose(path []byte, buf []byte) int32 {
+	fd, errno := e.syscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&path[0])),
 		uintptr(unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
 	if errno != 0 {
 		return -int32(errno)
 	}
-	n, _, rerr := unix.Syscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-	_, _, cerr := unix.Syscall(unix.SYS_CLOSE, fd, 0, 0)
+	n, rerr := e.syscall6(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
+	_, cerr := e.syscall6(unix.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 	switch {
 	case rerr != 0:
 		return -int32(rerr)

@@ -132,13 +132,14 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, ar
 			r.stats.OverflowFlushes++
 		}
 	}
-	if minComplete == 0 && flags&enterSQWait == 0 {
+	if r.rawWaits || minComplete == 0 && flags&enterSQWait == 0 {
 		// An enter that waits for nothing (no completions, no SQ space) returns once the kernel has issued
 		// the SQEs (a request that would block is punted to io-wq, not waited for), so it can skip the
 		// scheduler's syscall bookkeeping (entersyscall/exitsyscall, which let another thread take this P
 		// during a blocking call): at one enter per op that was ~4% of the CPU of a batch-1 read loop.
+		// With SetRawWaits, enters that wait skip it too.
 		n, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd),
-			uintptr(toSubmit), 0, uintptr(flags|r.enterFlags), uintptr(arg), argSz)
+			uintptr(toSubmit), uintptr(minComplete), uintptr(flags|r.enterFlags), uintptr(arg), argSz)
 		return int(n), errno
 	}
 	n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd),
@@ -146,6 +147,15 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, ar
 		uintptr(arg), argSz)
 	return int(n), errno
 }
+
+// SetRawWaits makes the enters that wait (for completions or SQ space) skip the scheduler's syscall
+// bookkeeping as well, so the thread keeps its P while the kernel waits. In a loop that spends most of its
+// time inside io_uring_enter, sysmon otherwise takes the P away in the middle of the enter again and again
+// once the goroutine has run for 10 ms without being rescheduled (as a goroutine locked to its thread never
+// is), handing it to another thread and back: thousands of handoffs a second, and sysmon itself polling
+// every 20 µs. Only for a ring driven by a goroutine locked to its thread in a process with a P to spare
+// for everything else: a wait holds its P however long it lasts (a signal still interrupts it, EINTR).
+func (r *Ring) SetRawWaits(on bool) { r.rawWaits = on }
 
 // enterRetry is enter retried on EINTR, which it counts in
 // Stats.Interrupted; every enter and wait path goes through it. The kernel

@@ -127,7 +127,8 @@ type Ring struct {
 	cqMask     uint32
 	cqSize     uint32
 
-	stats Stats
+	stats    Stats
+	rawWaits bool // SetRawWaits
 
 	// EXT_ARG wait arguments; kept in the Ring so a timed wait does not
 	// allocate. The kernel reads them only during the syscall, and passing

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -192,6 +193,7 @@ func runJobs(ctx context.Context, in SampleInput, n int, s *result.Sample) ([]jo
 				j := &jobs[i]
 				j.tid = tid
 				cfg := in.Config
+				cfg.KeepP = n < runtime.GOMAXPROCS(0)
 				if in.ShareSQPoll && i > 0 {
 					cfg.ShareSQPoll = jobs[0].eng
 				}
