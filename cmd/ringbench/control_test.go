@@ -2,14 +2,10 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -83,17 +79,11 @@ func TestLoadUnaffectedByControlIntruders(t *testing.T) {
 		}
 	}()
 	out := filepath.Join(t.TempDir(), "l.json")
-	r := runCmdStderr(t, 90*time.Second, held, append(append([]string{ringbenchBin, "load", "--target", srv.listen}, srv.controlArgs()...),
+	r := runCmdStderr(t, "", 90*time.Second, nil, held, append(append([]string{ringbenchBin, "load", "--target", srv.listen}, srv.controlArgs()...),
 		"--conns", "4", "--duration", "1s", "--count", "2", "--idle-conns", "50", "--out", out)...)
 	close(stop)
 	wg.Wait()
-	if r.Code != 0 {
-		t.Fatalf("load: exit %d\n%s", r.Code, r.Stderr)
-	}
-	f, err := result.Load(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := loadedResult(t, "load", r, out)
 	for _, s := range f.Samples {
 		if s.Ops == 0 || !s.Syscalls.Available || s.Syscalls.PerOp < 0.5 || s.CPU.PerOpNs < 200 || s.Memory == nil {
 			t.Errorf("sample %d disturbed: ops %d syscalls %+v cpu %+v memory %+v", s.Repeat, s.Ops, s.Syscalls, s.CPU, s.Memory)
@@ -131,29 +121,6 @@ func (w *watchWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
-}
-
-// runCmdStderr runs argv in a fresh directory, its stderr written to stderr as it comes, with a time limit.
-func runCmdStderr(t *testing.T, timeout time.Duration, stderr *watchWriter, argv ...string) cmdResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = t.TempDir()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("%s timed out after %v\nstderr:\n%s", strings.Join(argv, " "), timeout, stderr.String())
-	}
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("%s: %v", strings.Join(argv, " "), err)
-	}
-	return cmdResult{Stdout: out.String(), Stderr: stderr.String(), Code: code}
 }
 
 // TestExitStatusesAgree is one row per flag value that used to exit with a status other commands did not.

@@ -83,6 +83,15 @@ func startServe(t *testing.T, prefix []string, args ...string) *server {
 }
 
 // controlArgs are load's flags for this server's control port.
+// loadedResult is the result file at path that the command r, named what, wrote; a non-zero exit fails t.
+func loadedResult(t *testing.T, what string, r cmdResult, path string) *result.File {
+	t.Helper()
+	if r.Code != 0 {
+		t.Fatalf("%s: exit %d\n%s\n%s", what, r.Code, r.Stdout, r.Stderr)
+	}
+	return loadResult(t, path)
+}
+
 func (s *server) controlArgs() []string {
 	return []string{"--control", s.control, "--control-token-file", s.tokenFile}
 }
@@ -110,9 +119,10 @@ func listening() int {
 	return socketsHeld(tcpSockets("0A", ""), processTree(strconv.Itoa(os.Getpid()))...)
 }
 
-// tcpSockets returns the inodes of this network namespace's TCP sockets in state (hex, as /proc/net/tcp
-// writes it: "0A" LISTEN, "01" ESTABLISHED), connected to the port of addr unless addr is "".
-func tcpSockets(state, addr string) map[string]bool {
+// tcpSockets returns this network namespace's TCP sockets in state (hex, as /proc/net/tcp writes it: "0A"
+// LISTEN, "01" ESTABLISHED), connected to the port of addr unless addr is "": inode -> local address (hex,
+// as /proc writes it).
+func tcpSockets(state, addr string) map[string]string {
 	var port string
 	if addr != "" {
 		_, p, _ := strings.Cut(addr, "]:")
@@ -122,7 +132,7 @@ func tcpSockets(state, addr string) map[string]bool {
 		n, _ := strconv.Atoi(p)
 		port = fmt.Sprintf(":%04X", n)
 	}
-	out := map[string]bool{}
+	out := map[string]string{}
 	for _, p := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -130,7 +140,7 @@ func tcpSockets(state, addr string) map[string]bool {
 		}
 		for _, l := range strings.Split(string(b), "\n") {
 			if f := strings.Fields(l); len(f) > 9 && f[3] == state && strings.HasSuffix(f[2], port) {
-				out[f[9]] = true
+				out[f[9]] = f[1]
 			}
 		}
 	}
@@ -138,15 +148,18 @@ func tcpSockets(state, addr string) map[string]bool {
 }
 
 // socketsHeld counts the sockets among inodes that the processes pids hold, each once.
-func socketsHeld(inodes map[string]bool, pids ...string) int {
+func socketsHeld(inodes map[string]string, pids ...string) int {
 	n := 0
 	for _, pid := range pids {
 		fds, _ := os.ReadDir("/proc/" + pid + "/fd")
 		for _, fd := range fds {
 			l, _ := os.Readlink("/proc/" + pid + "/fd/" + fd.Name())
-			if ino, ok := strings.CutPrefix(l, "socket:["); ok && inodes[strings.TrimSuffix(ino, "]")] {
-				delete(inodes, strings.TrimSuffix(ino, "]"))
-				n++
+			if ino, ok := strings.CutPrefix(l, "socket:["); ok {
+				ino = strings.TrimSuffix(ino, "]")
+				if _, held := inodes[ino]; held {
+					delete(inodes, ino)
+					n++
+				}
 			}
 		}
 	}
@@ -201,13 +214,7 @@ func TestServeAndLoadWriteAResultFile(t *testing.T) {
 			out := filepath.Join(dir, tc.backend+".json")
 			r := runRingbench(t, dir, 60*time.Second, "load", "--target", srv.listen, "--control", srv.control, "--control-token-file", srv.tokenFile,
 				"--conns", "4", "--msg-size", "256", "--duration", "300ms", "--idle-conns", "300", "--verify", "--out", out)
-			if r.Code != 0 {
-				t.Fatalf("load: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
-			}
-			f, err := result.Load(out)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := loadedResult(t, "load", r, out)
 			s := f.Samples[0]
 			if s.Backend != tc.backend || s.Workload != "echo-proxy" || s.Ops == 0 || s.Latency.Count != s.Ops {
 				t.Fatalf("sample: %+v", s)
@@ -242,13 +249,7 @@ func TestServeProxiesToAnUpstream(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "p.json")
 	r := runRingbench(t, "", 60*time.Second, "load", "--target", proxy.listen, "--control", proxy.control, "--control-token-file", proxy.tokenFile,
 		"--conns", "8", "--pipeline", "2", "--duration", "300ms", "--verify", "--out", out)
-	if r.Code != 0 {
-		t.Fatalf("load: exit %d\n%s", r.Code, r.Stderr)
-	}
-	f, err := result.Load(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := loadedResult(t, "load", r, out)
 	if p := f.Samples[0].Params; p["topology"] != "proxy" || p["pipeline"] != "2" {
 		t.Errorf("params %v", p)
 	}
@@ -345,13 +346,7 @@ func TestServeAndLoadAcrossNetworkNamespaces(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "ns.json")
 	r := runCmd(t, "", 60*time.Second, nil, ip, "netns", "exec", nsL, ringbenchBin, "load", "--target", srv.listen,
 		"--control", srv.control, "--control-token-file", srv.tokenFile, "--conns", "4", "--duration", "300ms", "--verify", "--out", out)
-	if r.Code != 0 {
-		t.Fatalf("load across namespaces: exit %d\n%s", r.Code, r.Stderr)
-	}
-	f, err := result.Load(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := loadedResult(t, "load across namespaces", r, out)
 	if s := f.Samples[0]; s.Ops == 0 || s.Backend != "uring" || !s.Syscalls.Available {
 		t.Fatalf("sample %+v", s)
 	}
@@ -391,13 +386,7 @@ func TestServeAndLoadThreads(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "t.json")
 	r := runRingbench(t, "", 60*time.Second, "load", "--target", srv.listen, "--control", srv.control, "--control-token-file", srv.tokenFile,
 		"--conns", "8", "--threads", "2", "--duration", "300ms", "--verify", "--out", out)
-	if r.Code != 0 {
-		t.Fatalf("load: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
-	}
-	f, err := result.Load(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := loadedResult(t, "load", r, out)
 	s := f.Samples[0]
 	if s.Ops == 0 || s.Latency.Count != s.Ops || s.Params["gen-threads"] != "2" || !s.Syscalls.Available {
 		t.Errorf("sample: ops %d latency count %d params %v syscalls %+v", s.Ops, s.Latency.Count, s.Params, s.Syscalls)

@@ -6,8 +6,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ringbench/ringbench/internal/result"
 )
 
 // TestEpollModeFlag: --epoll-mode takes level, edge or oneshot on run and serve; another value, or edge or
@@ -33,10 +31,7 @@ func TestEpollModeFlag(t *testing.T) {
 func TestEpollModeSeries(t *testing.T) {
 	check := func(t *testing.T, out, mode string) {
 		t.Helper()
-		f, err := result.Load(out)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := loadResult(t, out)
 		if len(f.Samples) == 0 {
 			t.Fatal("no samples")
 		}

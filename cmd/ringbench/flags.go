@@ -38,31 +38,32 @@ func sizeFlag(c *cli.Context, name, example string) (int64, error) {
 // countFlag parses the count flag name ("16", "10k", "1M"; units.ParseCount), at most max. Unset, it is
 // the flag's default ("" is 0).
 func countFlag(c *cli.Context, name string, max int64) (int, error) {
-	v := c.String(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := units.ParseCount(v)
+	n, err := parsedFlag(c, name, units.ParseCount)
 	if err != nil {
-		return 0, usageError("--%s %s: %s", name, v, unquoted(err, v))
+		return 0, err
 	}
 	if n > max {
-		return 0, usageError("--%s %s: at most %d", name, v, max)
+		return 0, usageError("--%s %s: at most %d", name, c.String(name), max)
 	}
 	return int(n), nil
 }
 
 // rateFlag parses the rate flag name ("5000", "10k", "1.5M"; units.ParseRate). Unset or "", it is 0.
 func rateFlag(c *cli.Context, name string) (float64, error) {
+	return parsedFlag(c, name, units.ParseRate)
+}
+
+// parsedFlag is the string flag name read by parse; "" is 0.
+func parsedFlag[T int64 | float64](c *cli.Context, name string, parse func(string) (T, error)) (T, error) {
 	v := c.String(name)
 	if v == "" {
 		return 0, nil
 	}
-	r, err := units.ParseRate(v)
+	n, err := parse(v)
 	if err != nil {
 		return 0, usageError("--%s %s: %s", name, v, unquoted(err, v))
 	}
-	return r, nil
+	return n, nil
 }
 
 // unquoted is err's message without the quoted value that units' parsers put first, for messages that

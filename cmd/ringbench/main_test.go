@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,6 +53,15 @@ func runRingbench(t *testing.T, dir string, timeout time.Duration, args ...strin
 // runCmd runs argv with extra environment entries.
 func runCmd(t *testing.T, dir string, timeout time.Duration, env []string, argv ...string) cmdResult {
 	t.Helper()
+	return runCmdStderr(t, dir, timeout, env, &bytes.Buffer{}, argv...)
+}
+
+// runCmdStderr is runCmd with stderr written to stderr as it comes (a watchWriter sees it while it runs).
+func runCmdStderr(t *testing.T, dir string, timeout time.Duration, env []string, stderr interface {
+	io.Writer
+	fmt.Stringer
+}, argv ...string) cmdResult {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -60,11 +70,11 @@ func runCmd(t *testing.T, dir string, timeout time.Duration, env []string, argv 
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, stderr
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("%s timed out after %v\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), timeout, out.String(), errb.String())
+		t.Fatalf("%s timed out after %v\nstdout:\n%s\nstderr:\n%s", strings.Join(argv, " "), timeout, out.String(), stderr.String())
 	}
 	code := 0
 	var ee *exec.ExitError
@@ -73,7 +83,7 @@ func runCmd(t *testing.T, dir string, timeout time.Duration, env []string, argv 
 	} else if err != nil {
 		t.Fatalf("%s: %v", strings.Join(argv, " "), err)
 	}
-	return cmdResult{Stdout: out.String(), Stderr: errb.String(), Code: code}
+	return cmdResult{Stdout: out.String(), Stderr: stderr.String(), Code: code}
 }
 
 // assertUsageError checks the contract for bad input: exit 2 and one line on stderr naming want.

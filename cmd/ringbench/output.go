@@ -90,30 +90,13 @@ func samePath(a, b string) bool {
 	return erra == nil && errb == nil && os.SameFile(sa, sb)
 }
 
-// stdoutWriter remembers the first error writing to w, for printers that do not return one.
-type stdoutWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (s *stdoutWriter) Write(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	n, err := s.w.Write(p)
-	if err != nil {
-		s.err = err
-	}
-	return n, err
-}
-
 // printChecked prints f to w in format and fails (exit 1, one line) when w does not take it, as when
 // stdout is a full disk or a closed pipe. saved names where the result file is, for the message.
 func printChecked(w io.Writer, format string, f *result.File, saved string) error {
-	sw := &stdoutWriter{w: w}
+	sw := &export.ErrWriter{W: w}
 	err := printResult(sw, format, f)
 	if err == nil {
-		err = sw.err
+		err = sw.Err
 	}
 	if err != nil {
 		msg := fmt.Errorf("writing the %s output: %w", format, err)

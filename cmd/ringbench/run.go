@@ -302,25 +302,21 @@ func runConfig(c *cli.Context, sweep []runner.Axis) (workloads.Config, error) {
 	if err := checkSQFlags(cfg.Options); err != nil {
 		return cfg, err
 	}
-	threads := []int{cfg.Threads}
-	if a := sweepAxis(sweep, "threads"); a != nil {
-		threads = a.Values
-	}
-	for _, n := range threads {
-		if err := checkThreads("threads", n); err != nil {
-			return cfg, err
-		}
-	}
 	if genThreadsSame(c) {
 		cfg.GenThreads = cfg.Threads
 	}
-	genThreads := []int{cfg.GenThreads}
-	if a := sweepAxis(sweep, "gen-threads"); a != nil {
-		genThreads = a.Values
-	}
-	for _, n := range genThreads {
-		if err := checkThreads("gen-threads", n); err != nil {
-			return cfg, err
+	for _, t := range []struct {
+		flag string
+		n    int
+	}{{"threads", cfg.Threads}, {"gen-threads", cfg.GenThreads}} {
+		values := []int{t.n}
+		if a := sweepAxis(sweep, t.flag); a != nil {
+			values = a.Values
+		}
+		for _, n := range values {
+			if err := checkThreads(t.flag, n); err != nil {
+				return cfg, err
+			}
 		}
 	}
 	if c.IsSet("file-size") {

@@ -87,7 +87,7 @@ func loadResults(paths []string) ([]*result.File, error) {
 
 // showPrint writes files to stdout in format; with several files, table and markdown name each file first.
 func showPrint(c *cli.Context, format string, paths []string, files []*result.File) error {
-	sw := &stdoutWriter{w: c.App.Writer}
+	sw := &export.ErrWriter{W: c.App.Writer}
 	var err error
 	if len(files) > 1 && (format == "table" || format == "markdown") {
 		for i, f := range files {
@@ -111,7 +111,7 @@ func showPrint(c *cli.Context, format string, paths []string, files []*result.Fi
 		err = export.Write(sw, format, files...)
 	}
 	if err == nil {
-		err = sw.err
+		err = sw.Err
 	}
 	switch {
 	case err == nil:

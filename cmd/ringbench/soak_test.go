@@ -74,7 +74,7 @@ func TestSoak(t *testing.T) {
 			runs = append(runs, soakRun{w.name, b, args})
 		}
 	}
-	listenBefore := soakListeners()
+	listenBefore := tcpSockets("0A", "")
 	// peaks[series][round] are the peak RSS figures of the samples of one run, in order.
 	peaks := map[string][][]int64{}
 	start := time.Now()
@@ -195,29 +195,11 @@ func soakDirEntries(dir string) []string {
 	return out
 }
 
-// soakListeners returns the LISTEN sockets of this network namespace: inode -> local address (hex, as /proc
-// writes it).
-func soakListeners() map[string]string {
-	out := map[string]string{}
-	for _, p := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) > 9 && f[3] == "0A" {
-				out[f[9]] = f[1]
-			}
-		}
-	}
-	return out
-}
-
 // soakCheckListeners fails when a LISTEN socket that appeared since before is held by a ringbench process;
 // others (another test binary's, beside this one) are only logged.
 func soakCheckListeners(t *testing.T, before map[string]string, when string) {
 	t.Helper()
-	for ino, addr := range soakListeners() {
+	for ino, addr := range tcpSockets("0A", "") {
 		if _, ok := before[ino]; ok {
 			continue
 		}

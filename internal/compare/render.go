@@ -13,6 +13,7 @@ import (
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/series"
 	"github.com/ringbench/ringbench/internal/termsafe"
+	"github.com/ringbench/ringbench/internal/units"
 )
 
 // Exit statuses of a comparison (usage and I/O errors, 2, are the caller's).
@@ -377,53 +378,29 @@ func WriteBenchstat(w io.Writer, sets []*Set) error {
 func FormatValue(unit string, v float64) string {
 	switch {
 	case strings.HasPrefix(unit, "ns/"):
-		return duration(v)
+		return scaled(v, units.NsPrefixes)
 	case unit == "B" || strings.HasPrefix(unit, "B/"):
-		return bytesString(v)
+		return scaled(v, units.BytesPrefixes)
 	}
 	return num(v)
 }
 
-func duration(ns float64) string {
-	a := math.Abs(ns)
-	switch {
-	case a >= 1e9:
-		return sig(ns/1e9) + "s"
-	case a >= 1e6:
-		return sig(ns/1e6) + "ms"
-	case a >= 1e3:
-		return sig(ns/1e3) + "µs"
-	}
-	return sig(ns) + "ns"
-}
-
-func bytesString(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a >= 1<<30:
-		return sig(v/(1<<30)) + "GiB"
-	case a >= 1<<20:
-		return sig(v/(1<<20)) + "MiB"
-	case a >= 1<<10:
-		return sig(v/(1<<10)) + "KiB"
-	}
-	return sig(v) + "B"
+// numPrefixes are the SI prefixes of counts and rates; k only from 10k, so that 1.003 to 9999 keep their
+// digits.
+var numPrefixes = []units.Prefix{
+	{Min: 1e12, Div: 1e12, Symbol: "T"},
+	{Min: 1e9, Div: 1e9, Symbol: "G"},
+	{Min: 1e6, Div: 1e6, Symbol: "M"},
+	{Min: 1e4, Div: 1e3, Symbol: "k"},
+	{Div: 1},
 }
 
 // num formats a count or rate: 0.0331, 1.003, 81.23k, 1.234M.
-func num(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a >= 1e12:
-		return sig(v/1e12) + "T"
-	case a >= 1e9:
-		return sig(v/1e9) + "G"
-	case a >= 1e6:
-		return sig(v/1e6) + "M"
-	case a >= 1e4:
-		return sig(v/1e3) + "k"
-	}
-	return sig(v)
+func num(v float64) string { return scaled(v, numPrefixes) }
+
+func scaled(v float64, prefixes []units.Prefix) string {
+	x, sym := units.Scale(v, prefixes)
+	return sig(x) + sym
 }
 
 // sig formats with four significant digits, without exponent for the magnitudes num leaves it.

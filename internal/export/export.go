@@ -77,7 +77,7 @@ func WriteJSON(w io.Writer, f *result.File) error {
 // WriteSummary writes the summary table (or Markdown) of f, the cost model when f holds a batch or conns
 // sweep (internal/costmodel), then what was left out, skipped or warned of.
 func WriteSummary(w io.Writer, f *result.File, markdown bool) error {
-	ew := &errWriter{w: w}
+	ew := &ErrWriter{W: w}
 	if markdown {
 		summary.WriteMarkdown(ew, summary.FileRows(f))
 	} else {
@@ -106,22 +106,23 @@ func WriteSummary(w io.Writer, f *result.File, markdown bool) error {
 	for _, warn := range f.Warnings {
 		fmt.Fprintf(ew, "WARNING: %s\n", termsafe.String(fmt.Sprint(warn)))
 	}
-	return ew.err
+	return ew.Err
 }
 
-// errWriter remembers the first error writing to w, for printers that do not return one.
-type errWriter struct {
-	w   io.Writer
-	err error
+// ErrWriter remembers the first error writing to W, as Err, for printers that do not return one; after it,
+// it writes nothing more.
+type ErrWriter struct {
+	W   io.Writer
+	Err error
 }
 
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
+func (e *ErrWriter) Write(p []byte) (int, error) {
+	if e.Err != nil {
+		return 0, e.Err
 	}
-	n, err := e.w.Write(p)
+	n, err := e.W.Write(p)
 	if err != nil {
-		e.err = err
+		e.Err = err
 	}
 	return n, err
 }

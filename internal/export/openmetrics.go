@@ -4,7 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -83,7 +84,7 @@ func WriteOpenMetrics(w io.Writer, files ...*result.File) error {
 		for _, smp := range s.samples {
 			counts[kindOf(smp)]++
 		}
-		for _, k := range sortedKeys(counts) {
+		for _, k := range slices.Sorted(maps.Keys(counts)) {
 			fmt.Fprintf(bw, "ringbench_samples{%s,kind=%s} %d\n", s.labels, quote(k), counts[k])
 		}
 	}
@@ -190,13 +191,4 @@ func escapeHelp(v string) string {
 
 func omFloat(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

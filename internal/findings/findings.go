@@ -8,6 +8,7 @@ package findings
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/series"
@@ -122,4 +123,18 @@ func verdictOf(parts ...bool) Verdict {
 		return DoesNotHold
 	}
 	return Partly
+}
+
+// judged is f with its figure, the verdict of parts (see verdictOf) and the reasons whys.
+func (f Finding) judged(figure string, parts []bool, whys []string) Finding {
+	f.Figure, f.Verdict, f.Why = figure, verdictOf(parts...), strings.Join(whys, "; ")
+	return f
+}
+
+// either is yes when ok holds, else no: the words a reason says a judged part with.
+func either(ok bool, yes, no string) string {
+	if ok {
+		return yes
+	}
+	return no
 }

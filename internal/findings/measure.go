@@ -2,7 +2,7 @@ package findings
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/ringbench/ringbench/internal/result"
@@ -84,20 +84,11 @@ func (d data) find(match func(*series.Series) bool) []*series.Series {
 // agree reports whether a and b have the same value for every key both have, but those of skip.
 func agree(a, b map[string]string, skip ...string) bool {
 	for k, v := range a {
-		if w, ok := b[k]; ok && w != v && !contains(skip, k) {
+		if w, ok := b[k]; ok && w != v && !slices.Contains(skip, k) {
 			return false
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // shown are the params a figure names its series by, in this order.
@@ -131,12 +122,3 @@ func rate(v float64) string {
 
 // within reports whether v is within Factor of want.
 func within(v, want float64) bool { return v >= want/Factor && v <= want*Factor }
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

@@ -2,6 +2,8 @@ package findings
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ringbench/ringbench/internal/series"
@@ -37,22 +39,12 @@ func idleMemory(d data) Finding {
 		figs = append(figs, "epoll "+size(epoll))
 		ok := plain-epoll >= BufferBytes
 		parts = append(parts, ok)
-		whys = append(whys, fmt.Sprintf("uring's buffers cost %s per connection over epoll's (%s %s)", size(plain-epoll), atLeast(ok), size(BufferBytes)))
+		whys = append(whys, fmt.Sprintf("uring's buffers cost %s per connection over epoll's (%s %s)", size(plain-epoll), either(ok, "at least", "under"), size(BufferBytes)))
 	}
 	ok := plain-multi >= BufferBytes
 	parts = append(parts, ok)
-	whys = append(whys, fmt.Sprintf("multishot saves %s per connection (%s %s)", size(plain-multi), atLeast(ok), size(BufferBytes)))
-	f.Figure = strings.Join(figs, ", ") + " (server RSS)"
-	f.Verdict = verdictOf(parts...)
-	f.Why = strings.Join(whys, "; ")
-	return f
-}
-
-func atLeast(ok bool) string {
-	if ok {
-		return "at least"
-	}
-	return "under"
+	whys = append(whys, fmt.Sprintf("multishot saves %s per connection (%s %s)", size(plain-multi), either(ok, "at least", "under"), size(BufferBytes)))
+	return f.judged(strings.Join(figs, ", ")+" (server RSS)", parts, whys)
 }
 
 // coldFiles is claim 6: a file workload with --cache cold on epoll (whose loop blocks in each read that
@@ -77,7 +69,7 @@ func coldFiles(d data) Finding {
 				u.Workload, rate(uOps), depth, rate(eOps), times(uOps/eOps))}
 			fast := uOps >= ColdSpeedup*eOps
 			parts := []bool{fast}
-			whys := []string{fmt.Sprintf("io_uring %s %gx epoll's throughput", map[bool]string{true: "reached", false: "did not reach"}[fast], ColdSpeedup)}
+			whys := []string{fmt.Sprintf("io_uring %s %gx epoll's throughput", either(fast, "reached", "did not reach"), ColdSpeedup)}
 			if sw, ok := median(e, "ctxsw/op"); ok {
 				blocks := sw >= BlockingSwitches
 				parts = append(parts, blocks)
@@ -97,10 +89,7 @@ func coldFiles(d data) Finding {
 			if len(cached) > 0 {
 				figs = append(figs, "cached by the end of a sample: "+strings.Join(cached, ", "))
 			}
-			f.Figure = strings.Join(figs, "; ")
-			f.Verdict = verdictOf(parts...)
-			f.Why = strings.Join(whys, "; ")
-			return f
+			return f.judged(strings.Join(figs, "; "), parts, whys)
 		}
 	}
 	f.Verdict = NotMeasured
@@ -140,7 +129,7 @@ func policy(d data) Finding {
 		fig := fmt.Sprintf("%s with io_uring_setup failing (%s): ", label, by)
 		switch {
 		case refused && len(skipped) > 0:
-			fig += strings.Join(sortedKeys(toSet(skipped)), ", ") + " not run"
+			fig += strings.Join(slices.Sorted(maps.Keys(toSet(skipped))), ", ") + " not run"
 		case refused:
 			fig += "no io_uring backend ran"
 		default:
@@ -176,10 +165,7 @@ func policy(d data) Finding {
 			fig += "; kernel.io_uring_disabled exists (= " + iou.Disabled + ")"
 			whys = append(whys, "the sysctl exists but was not set: it is system-wide")
 		}
-		f.Figure = fig
-		f.Verdict = verdictOf(parts...)
-		f.Why = strings.Join(whys, "; ")
-		return f
+		return f.judged(fig, parts, whys)
 	}
 	f.Verdict = NotMeasured
 	f.Why = "no result set run with io_uring refused (ringbench sandbox --deny io_uring -- ringbench run ...)"

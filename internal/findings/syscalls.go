@@ -2,6 +2,7 @@ package findings
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -17,7 +18,7 @@ func mitigated(m map[string]string) (names []string, known bool) {
 			names = append(names, k)
 		}
 	}
-	return sortedKeys(toSet(names)), len(m) > 0
+	return slices.Sorted(maps.Keys(toSet(names))), len(m) > 0
 }
 
 func toSet(list []string) map[string]bool {
@@ -74,17 +75,11 @@ func syscallCost(d data) Finding {
 			of = fmt.Sprintf(" (lowest of %d runs)", len(v))
 		}
 		figs = append(figs, fmt.Sprintf("null syscall %s%s %s: %s the claimed ~%s", ns(got), of, state, times(got/want), ns(want)))
-		word := "within"
-		if !ok {
-			word = "not within"
-		}
-		whys = append(whys, fmt.Sprintf("%s %s %gx of ~%s", state, word, Factor, ns(want)))
+		whys = append(whys, fmt.Sprintf("%s %s %gx of ~%s", state, either(ok, "within", "not within"), Factor, ns(want)))
 	}
-	judge(on, SyscallNsMitigated, "with mitigations ("+strings.Join(sortedKeys(names), ", ")+")")
+	judge(on, SyscallNsMitigated, "with mitigations ("+strings.Join(slices.Sorted(maps.Keys(names)), ", ")+")")
 	judge(off, SyscallNsPlain, "without mitigations")
-	f.Figure = strings.Join(figs, "; ")
-	f.Verdict = verdictOf(parts...)
-	f.Why = strings.Join(whys, "; ")
+	f = f.judged(strings.Join(figs, "; "), parts, whys)
 	switch {
 	case len(off) == 0:
 		f.Why += "; the other half needs a machine booted with mitigations=off"
@@ -160,32 +155,22 @@ func epollSyscalls(d data) Finding {
 			figs = append(figs, fmt.Sprintf("conns=%d: %s and %s", e.conns, perOp(e.perReq), perOp(pick(modes["oneshot"], e.conns).perReq)))
 		}
 	}
-	whys := []string{fmt.Sprintf("at conns=%d level %s [%g, %g], oneshot %s [%g, %g]", level.conns, inOut(levelOK), LevelLo, LevelHi,
-		inOut(oneOK), OneshotLo, OneshotHi)}
+	whys := []string{fmt.Sprintf("at conns=%d level %s [%g, %g], oneshot %s [%g, %g]", level.conns, either(levelOK, "in", "outside"), LevelLo, LevelHi,
+		either(oneOK, "in", "outside"), OneshotLo, OneshotHi)}
 	if d.syscallNs > 0 {
 		worst := max(level.perReq, one.perReq)
 		share := worst * d.syscallNs * RequestRate / 1e9
 		ok := within(share, CPUShare)
 		parts = append(parts, ok)
 		figs = append(figs, fmt.Sprintf("%s × %s per syscall at %s req/s = %s of a CPU", perOp(worst), ns(d.syscallNs), rate(RequestRate), pct(share)))
-		whys = append(whys, fmt.Sprintf("CPU share %s %gx of %s", map[bool]string{true: "within", false: "not within"}[ok], Factor, pct(CPUShare)))
+		whys = append(whys, fmt.Sprintf("CPU share %s %gx of %s", either(ok, "within", "not within"), Factor, pct(CPUShare)))
 	} else {
 		whys = append(whys, "the CPU share was not judged: no null-syscall cost recorded")
 	}
 	if one.ctl > 0 {
 		whys = append(whys, fmt.Sprintf("oneshot adds %s epoll_ctl per request to level-triggered's read and write, and the one epoll_wait is shared by the connections ready together", perOp(one.ctl)))
 	}
-	f.Figure = strings.Join(figs, "; ")
-	f.Verdict = verdictOf(parts...)
-	f.Why = strings.Join(whys, "; ")
-	return f
-}
-
-func inOut(ok bool) string {
-	if ok {
-		return "in"
-	}
-	return "outside"
+	return f.judged(strings.Join(figs, "; "), parts, whys)
 }
 
 func hasConns(rs []epollRequest, conns int) bool {

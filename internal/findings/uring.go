@@ -59,21 +59,13 @@ func batching(d data) Finding {
 			figs = append(figs, "never below "+m.Versus+"'s")
 		}
 	}
-	f.Figure = strings.Join(figs, "; ")
-	f.Verdict = verdictOf(cAbove, falls)
-	var whys []string
-	if cAbove {
-		whys = append(whys, "c's 95% interval is above 0: each submission has a cost the batch shares")
-	} else {
-		whys = append(whys, "c's 95% interval reaches 0: no cost shared by the batch was found")
+	whys := []string{
+		either(cAbove, "c's 95% interval is above 0: each submission has a cost the batch shares",
+			"c's 95% interval reaches 0: no cost shared by the batch was found"),
+		either(falls, "CPU/op falls from the smallest batch to the largest",
+			"CPU/op does not fall from the smallest batch to the largest"),
 	}
-	if falls {
-		whys = append(whys, "CPU/op falls from the smallest batch to the largest")
-	} else {
-		whys = append(whys, "CPU/op does not fall from the smallest batch to the largest")
-	}
-	f.Why = strings.Join(whys, "; ")
-	return f
+	return f.judged(strings.Join(figs, "; "), []bool{cAbove, falls}, whys)
 }
 
 func ceil(v float64) float64 {

@@ -2,6 +2,8 @@ package fingerprint
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -67,20 +69,10 @@ func mitigationDiffs(a, b map[string]string, acrossKernels bool) []string {
 	if len(a) == 0 || len(b) == 0 {
 		return nil // unknown on one side
 	}
-	keys := map[string]bool{}
-	for k := range a {
-		keys[k] = true
-	}
-	for k := range b {
-		keys[k] = true
-	}
-	names := make([]string, 0, len(keys))
-	for k := range keys {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	both := maps.Clone(a)
+	maps.Copy(both, b)
 	var out []string
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(both)) {
 		x, inA := a[k]
 		y, inB := b[k]
 		switch {

@@ -125,56 +125,40 @@ func TestProcessKVMIsNotEmulated(t *testing.T) {
 		t.Fatalf("accelerator mismatch: %v", err)
 	}
 	// ... and a KVM boot files results that are neither marked emulated nor warned about.
-	real := parseString(t, log61, readLog(t, log61))
-	var kvm strings.Builder
-	for _, blk := range real.Blocks {
-		data := blk.Data
-		switch blk.Name {
-		case BlockMeta:
-			data = []byte(strings.ReplaceAll(string(data), "tcg", "kvm"))
-		case BlockProbe, BlockRun: // as a guest under KVM would have found itself
-			data = []byte(strings.NewReplacer(`"accelerator": "tcg"`, `"accelerator": "kvm"`, `"emulated": true`, `"emulated": false`,
-				"QEMU TCG CPU", "AMD EPYC").Replace(string(data)))
-		}
-		kvm.WriteString(block(blk.Name, blk.Exit, data))
-	}
-	kvm.WriteString("===RINGBENCH-DONE blocks=6===\n")
-	dir := t.TempDir()
-	b, err := Process(parseString(t, "kvm.log", kvm.String()), Options{OutDir: dir, Accel: "kvm"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, f, virt := processAsKVM(t, func(data string) string { // as a guest under KVM would have found itself
+		return strings.NewReplacer(`"accelerator": "tcg"`, `"accelerator": "kvm"`, `"emulated": true`, `"emulated": false`,
+			"QEMU TCG CPU", "AMD EPYC").Replace(data)
+	})
 	if b.Emulated || b.Label != "6.1-kvm" || contains(b.Warnings, EmulatedWarning) {
 		t.Fatalf("kvm boot %+v", b)
-	}
-	f, err := result.Load(filepath.Join(dir, "6.1-kvm.result.json"))
-	if err != nil {
-		t.Fatal(err)
 	}
 	if f.Env.Virt.Accelerator != "kvm" || f.Env.Virt.Emulated || contains(f.Warnings, EmulatedWarning) {
 		t.Fatalf("kvm result virt %+v warnings %q", f.Env.Virt, f.Warnings)
 	}
-	var probe map[string]any
-	readJSON(t, filepath.Join(dir, "6.1-kvm.probe.json"), &probe)
-	if v := probe["fingerprint"].(map[string]any)["virt"].(map[string]any); v["accelerator"] != "kvm" || v["emulated"] == true {
-		t.Fatalf("kvm probe virt %v", v)
+	if virt["accelerator"] != "kvm" || virt["emulated"] == true {
+		t.Fatalf("kvm probe virt %v", virt)
 	}
 }
 
-// When qemu ran with KVM but the guest found itself emulated, the files stay marked emulated.
-func TestProcessGuestEmulatedWins(t *testing.T) {
+// processAsKVM processes log61 as the boot of a qemu that ran with KVM, its probe and run blocks' data
+// through guest (nil: as they are), and returns the boot, its result file and its probe's virt section.
+func processAsKVM(t *testing.T, guest func(data string) string) (*Boot, *result.File, map[string]any) {
+	t.Helper()
 	real := parseString(t, log61, readLog(t, log61))
 	var log strings.Builder
 	for _, blk := range real.Blocks {
 		data := blk.Data
-		if blk.Name == BlockMeta {
+		switch {
+		case blk.Name == BlockMeta:
 			data = []byte(strings.ReplaceAll(string(data), "tcg", "kvm"))
+		case (blk.Name == BlockProbe || blk.Name == BlockRun) && guest != nil:
+			data = []byte(guest(string(data)))
 		}
 		log.WriteString(block(blk.Name, blk.Exit, data))
 	}
 	log.WriteString("===RINGBENCH-DONE blocks=6===\n")
 	dir := t.TempDir()
-	b, err := Process(parseString(t, "conflict.log", log.String()), Options{OutDir: dir, Accel: "kvm"})
+	b, err := Process(parseString(t, "kvm.log", log.String()), Options{OutDir: dir, Accel: "kvm"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,16 +166,22 @@ func TestProcessGuestEmulatedWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var probe map[string]any
+	readJSON(t, filepath.Join(dir, "6.1-kvm.probe.json"), &probe)
+	return b, f, probe["fingerprint"].(map[string]any)["virt"].(map[string]any)
+}
+
+// When qemu ran with KVM but the guest found itself emulated, the files stay marked emulated.
+func TestProcessGuestEmulatedWins(t *testing.T) {
+	b, f, virt := processAsKVM(t, nil)
 	if !f.Env.Virt.Emulated || !contains(f.Warnings, EmulatedWarning) {
 		t.Fatalf("result virt %+v warnings %q", f.Env.Virt, f.Warnings)
 	}
 	if !b.Emulated || !contains(b.Warnings, EmulatedWarning) || !strings.Contains(strings.Join(b.Warnings, "\n"), "found itself emulated") {
 		t.Fatalf("boot warnings %q", b.Warnings)
 	}
-	var probe map[string]any
-	readJSON(t, filepath.Join(dir, "6.1-kvm.probe.json"), &probe)
-	if v := probe["fingerprint"].(map[string]any)["virt"].(map[string]any); v["emulated"] != true {
-		t.Fatalf("probe virt %v", v)
+	if virt["emulated"] != true {
+		t.Fatalf("probe virt %v", virt)
 	}
 }
 

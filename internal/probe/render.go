@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -116,10 +117,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		kernel += " (" + r.Kernel.Version + ")"
 	}
 	t.kv("kernel", kernel)
-	cpu := r.CPU.Model
-	if cpu == "" {
-		cpu = "unknown model"
-	}
+	cpu := cmp.Or(r.CPU.Model, "unknown model")
 	cpu += fmt.Sprintf(": %d logical", r.CPU.Logical)
 	if r.CPU.Physical > 0 {
 		cpu += fmt.Sprintf(", %d physical", r.CPU.Physical)
@@ -149,11 +147,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		virt += "\n(seen: " + r.Virt.Evidence + ")"
 	}
 	t.kv("virtualisation", virt)
-	mit := r.Mitigations.Summary
-	if mit == "" {
-		mit = "unknown (no /sys/devices/system/cpu/vulnerabilities)"
-	}
-	t.kv("mitigations", mit)
+	t.kv("mitigations", cmp.Or(r.Mitigations.Summary, "unknown (no /sys/devices/system/cpu/vulnerabilities)"))
 	if r.NullSyscallNs > 0 {
 		t.kv("null syscall", fmt.Sprintf("%.0f ns (%s)", r.NullSyscallNs, r.NullSyscallHow))
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"image/color"
+	"maps"
 	"math"
 	"regexp"
 	"runtime"
@@ -180,7 +181,7 @@ type latencyGroup struct {
 func latencyGroups(w *Workload) []latencyGroup {
 	keys := ""
 	for i, s := range w.Series {
-		k := strings.Join(sortedKeys(s.VaryingParams), ",")
+		k := strings.Join(slices.Sorted(maps.Keys(s.VaryingParams)), ",")
 		if k == "" || i > 0 && k != keys {
 			return []latencyGroup{{w: w}}
 		}
@@ -198,7 +199,7 @@ func latencyGroups(w *Workload) []latencyGroup {
 		}
 		g := groups[i].w
 		g.Series = append(g.Series, s)
-		if !containsString(g.Variants, s.Variant) {
+		if !slices.Contains(g.Variants, s.Variant) {
 			g.Variants = append(g.Variants, s.Variant)
 		}
 	}
@@ -206,15 +207,6 @@ func latencyGroups(w *Workload) []latencyGroup {
 		return []latencyGroup{{w: w}}
 	}
 	return groups
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func hasAny(w *Workload, pred func(*Series) bool) bool {

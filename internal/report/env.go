@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -123,12 +125,7 @@ func flatten(e fingerprint.Fingerprint) []envField {
 	fair("CPU", "governor", e.CPU.Governor)
 	add("CPU", "turbo", e.CPU.Turbo)
 
-	keys := make([]string, 0, len(e.Mitigations))
-	for k := range e.Mitigations {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(e.Mitigations)) {
 		fair("Mitigations", k, e.Mitigations[k])
 	}
 

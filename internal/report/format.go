@@ -4,20 +4,21 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/ringbench/ringbench/internal/units"
 )
 
 // formatRate renders a rate with 3 significant digits and a k/M suffix: 402k, 1.25M, 950.
 func formatRate(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a >= 1e9:
-		return sig3(v/1e9) + "G"
-	case a >= 1e6:
-		return sig3(v/1e6) + "M"
-	case a >= 1e3:
-		return sig3(v/1e3) + "k"
-	}
-	return sig3(v)
+	x, sym := units.Scale(v, ratePrefixes)
+	return sig3(x) + sym
+}
+
+var ratePrefixes = []units.Prefix{
+	{Min: 1e9, Div: 1e9, Symbol: "G"},
+	{Min: 1e6, Div: 1e6, Symbol: "M"},
+	{Min: 1e3, Div: 1e3, Symbol: "k"},
+	{Div: 1},
 }
 
 // sig3 renders v with three significant digits, no exponent, no trailing zeros beyond them.
@@ -35,16 +36,8 @@ func sig3(v float64) string {
 
 // formatNs renders a duration in ns with a readable unit: 950 ns, 2.41 µs, 80.1 µs, 1.20 ms.
 func formatNs(ns float64) string {
-	a := math.Abs(ns)
-	switch {
-	case a >= 1e9:
-		return sig3(ns/1e9) + " s"
-	case a >= 1e6:
-		return sig3(ns/1e6) + " ms"
-	case a >= 1e3:
-		return sig3(ns/1e3) + " µs"
-	}
-	return sig3(ns) + " ns"
+	x, sym := units.Scale(ns, units.NsPrefixes)
+	return sig3(x) + " " + sym
 }
 
 // formatPerOp renders a count per op: 1.003, 2.13, 0.0333. Syscalls per op are nearly deterministic, so a
@@ -67,9 +60,9 @@ func formatPerOp(v float64) string {
 // formatBytes renders a size in binary units: 12 B, 4.10 KiB, 1.50 GiB.
 func formatBytes(b float64) string {
 	a := math.Abs(b)
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	syms := []string{"B", "KiB", "MiB", "GiB", "TiB"}
 	i := 0
-	for a >= 1024 && i < len(units)-1 {
+	for a >= 1024 && i < len(syms)-1 {
 		a /= 1024
 		b /= 1024
 		i++
@@ -77,7 +70,7 @@ func formatBytes(b float64) string {
 	if i == 0 {
 		return fmt.Sprintf("%.0f B", b)
 	}
-	return sig3(b) + " " + units[i]
+	return sig3(b) + " " + syms[i]
 }
 
 // formatRatio renders a ratio as ×1.08 or ×0.033.

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -301,7 +302,7 @@ func HTML(r *Report, charts []*Chart, tool string, generated time.Time) ([]byte,
 	for _, w := range r.Workloads {
 		wv := workloadView{Name: w.Name, Anchor: "wl-" + slug(w.Name)}
 		for _, wn := range r.Warnings {
-			if containsString(wn.Workloads, w.Name) {
+			if slices.Contains(wn.Workloads, w.Name) {
 				wv.Warnings = append(wv.Warnings, wn)
 			}
 		}

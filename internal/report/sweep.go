@@ -1,6 +1,7 @@
 package report
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -166,7 +167,7 @@ func inferredSweeps(w *Workload, params map[*Series]map[string]string) []*Sweep 
 		}
 	}
 	var out []*Sweep
-	for _, k := range sortedSet(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		out = append(out, groupSweeps(w, params, []string{k}, nil, true, 3)...)
 	}
 	return out
@@ -259,7 +260,7 @@ func groupSweeps(w *Workload, params map[*Series]map[string]string, axes []strin
 		if len(keep) == 0 {
 			continue
 		}
-		sw := &Sweep{Workload: w.Name, Unit: w.Unit, Values: values, Fixed: fixed, Inferred: inferred, Same: sortedSet(g.same)}
+		sw := &Sweep{Workload: w.Name, Unit: w.Unit, Values: values, Fixed: fixed, Inferred: inferred, Same: slices.Sorted(maps.Keys(g.same))}
 		for _, i := range keep {
 			sw.Axes = append(sw.Axes, axes[i])
 		}
@@ -330,15 +331,6 @@ func copyParams(m map[string]string) map[string]string {
 	for k, v := range m {
 		out[k] = v
 	}
-	return out
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 

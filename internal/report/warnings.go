@@ -2,8 +2,9 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -85,7 +86,7 @@ func warnings(r *Report) []Warning {
 			}
 			if isSQPoll(s) {
 				for _, in := range r.Inputs {
-					if !containsString(s.Files, in.Path) {
+					if !slices.Contains(s.Files, in.Path) {
 						continue
 					}
 					if n := usableCPUs(in); n > 0 && n < 3 {
@@ -299,13 +300,8 @@ func fairnessDiffs(r *Report) []string {
 }
 
 func mapString(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		b.WriteString(k + "=" + m[k] + "\n")
 	}
 	return b.String()
@@ -338,17 +334,8 @@ func orUnknown(s string) string {
 	return s
 }
 
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func appendOnce(list []string, s string) []string {
-	if containsString(list, s) {
+	if slices.Contains(list, s) {
 		return list
 	}
 	return append(list, s)

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -173,13 +174,8 @@ func paramsSuffix(p map[string]string) string {
 	if len(p) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
 		b.WriteString("/")
 		b.WriteString(k)
 		b.WriteString("=")

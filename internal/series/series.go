@@ -6,7 +6,9 @@
 package series
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -162,19 +164,10 @@ func Quantile(v []float64, q float64) float64 {
 
 // CompareParams orders param maps by key, then value, numbers numerically.
 func CompareParams(a, b map[string]string) int {
-	keys := map[string]bool{}
-	for k := range a {
-		keys[k] = true
-	}
-	for k := range b {
-		keys[k] = true
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	for _, k := range sorted {
+	both := map[string]string{}
+	maps.Copy(both, a)
+	maps.Copy(both, b)
+	for _, k := range slices.Sorted(maps.Keys(both)) {
 		va, vb := a[k], b[k]
 		if va == vb {
 			continue

@@ -164,6 +164,33 @@ func HumanBytes(n float64) string {
 	return fmt.Sprintf("%.0f B", n)
 }
 
+// A Prefix scales a figure for display: one whose magnitude is at least Min is shown divided by Div, with
+// Symbol.
+type Prefix struct {
+	Min, Div float64
+	Symbol   string
+}
+
+// NsPrefixes (durations in ns) and BytesPrefixes (binary) for Scale, largest first; the last is the unit.
+var (
+	NsPrefixes    = []Prefix{{1e9, 1e9, "s"}, {1e6, 1e6, "ms"}, {1e3, 1e3, "µs"}, {0, 1, "ns"}}
+	BytesPrefixes = []Prefix{{1 << 30, 1 << 30, "GiB"}, {1 << 20, 1 << 20, "MiB"}, {1 << 10, 1 << 10, "KiB"}, {0, 1, "B"}}
+)
+
+// Scale divides v by the first of prefixes (largest first) whose Min its magnitude reaches, and returns that
+// prefix's symbol; the last prefix takes every other value, NaN too.
+func Scale(v float64, prefixes []Prefix) (float64, string) {
+	p := prefixes[len(prefixes)-1]
+	a := math.Abs(v)
+	for _, q := range prefixes[:len(prefixes)-1] {
+		if a >= q.Min {
+			p = q
+			break
+		}
+	}
+	return v / p.Div, p.Symbol
+}
+
 // countSuffixes are the decimal multipliers of counts and rates. Lower-case "m" is refused: it reads as
 // "milli" as easily as "mega".
 var countSuffixes = []struct {
@@ -174,53 +201,52 @@ var countSuffixes = []struct {
 // ParseCount reads a count with an optional decimal suffix: k or K (1000), M (10^6), G (10^9), as in
 // "16", "10k", "1.5M". The result must be a whole, non-negative number (checked exactly, as ParseSize).
 func ParseCount(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	for _, suf := range countSuffixes {
-		if !strings.HasSuffix(t, suf.s) {
-			continue
-		}
-		num := strings.TrimSpace(strings.TrimSuffix(t, suf.s))
-		if num == "" {
-			break
-		}
-		v, err := scale(strings.ToLower(num), suf.m)
-		switch {
-		case errors.Is(err, ErrSyntax):
-			return 0, fmt.Errorf("%q: not a count (e.g. 16, 10k, 1M): %w", s, ErrSyntax)
-		case errors.Is(err, errNegative):
-			return 0, fmt.Errorf("%q: negative", s)
-		case errors.Is(err, errNotWhole):
-			return 0, fmt.Errorf("%q: not a whole number", s)
-		case err != nil:
-			return 0, fmt.Errorf("%q: %v", s, err)
-		}
-		return v, nil
+	num, m, ok := cutCountSuffix(s)
+	if !ok {
+		return 0, fmt.Errorf("%q: not a count (e.g. 16, 10k, 1M): %w", s, ErrSyntax)
 	}
-	return 0, fmt.Errorf("%q: not a count (e.g. 16, 10k, 1M): %w", s, ErrSyntax)
+	v, err := scale(strings.ToLower(num), m)
+	switch {
+	case errors.Is(err, ErrSyntax):
+		return 0, fmt.Errorf("%q: not a count (e.g. 16, 10k, 1M): %w", s, ErrSyntax)
+	case errors.Is(err, errNegative):
+		return 0, fmt.Errorf("%q: negative", s)
+	case errors.Is(err, errNotWhole):
+		return 0, fmt.Errorf("%q: not a whole number", s)
+	case err != nil:
+		return 0, fmt.Errorf("%q: %v", s, err)
+	}
+	return v, nil
 }
 
 // ParseRate reads a non-negative rate with an optional decimal suffix, as ParseCount, but may have a
 // fraction: "2.5k" is 2500, "0.5" is 0.5.
 func ParseRate(s string) (float64, error) {
+	num, m, ok := cutCountSuffix(s)
+	if !ok || !isDecimal(num) {
+		return 0, fmt.Errorf("%q: not a rate (e.g. 5000, 10k, 1.5M): %w", s, ErrSyntax)
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsInf(v*float64(m), 0) {
+		return 0, fmt.Errorf("%q: too large", s)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("%q: negative", s)
+	}
+	return v * float64(m), nil
+}
+
+// cutCountSuffix splits s, trimmed, into its number and the multiplier of its decimal suffix (1 for none);
+// ok is false when no number is left.
+func cutCountSuffix(s string) (num string, m int64, ok bool) {
 	t := strings.TrimSpace(s)
 	for _, suf := range countSuffixes {
-		if !strings.HasSuffix(t, suf.s) {
-			continue
+		if strings.HasSuffix(t, suf.s) {
+			num = strings.TrimSpace(strings.TrimSuffix(t, suf.s))
+			return num, suf.m, num != ""
 		}
-		num := strings.TrimSpace(strings.TrimSuffix(t, suf.s))
-		if num == "" || !isDecimal(num) {
-			break
-		}
-		v, err := strconv.ParseFloat(num, 64)
-		if err != nil || math.IsInf(v*float64(suf.m), 0) {
-			return 0, fmt.Errorf("%q: too large", s)
-		}
-		if v < 0 {
-			return 0, fmt.Errorf("%q: negative", s)
-		}
-		return v * float64(suf.m), nil
 	}
-	return 0, fmt.Errorf("%q: not a rate (e.g. 5000, 10k, 1.5M): %w", s, ErrSyntax)
+	return "", 0, false // not reached: the last suffix is ""
 }
 
 // isDecimal reports whether s is a plain decimal number: [+-] digits [. digits] [e [+-] digits], no

@@ -180,3 +180,20 @@ func TestParseCountAndRate(t *testing.T) {
 		}
 	}
 }
+
+func TestScale(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{
+		{0, "0ns"}, {999, "999ns"}, {1000, "1µs"}, {-2.5e6, "-2.5ms"}, {3e9, "3s"}, {math.NaN(), "NaNns"},
+	} {
+		x, sym := Scale(c.v, NsPrefixes)
+		if got := strconv.FormatFloat(x, 'g', -1, 64) + sym; got != c.want {
+			t.Errorf("Scale(%v, NsPrefixes) = %s, want %s", c.v, got, c.want)
+		}
+	}
+	if x, sym := Scale(1536, BytesPrefixes); x != 1.5 || sym != "KiB" {
+		t.Errorf("Scale(1536, BytesPrefixes) = %v %s, want 1.5 KiB", x, sym)
+	}
+}

@@ -22,21 +22,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "echo.h"
+
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
 static int listen_on(int port) {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof a;
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4096) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-		perror("echo-epoll: listen");
-		exit(1);
-	}
-	printf("listening 127.0.0.1:%d\n", ntohs(a.sin_port));
+	int fd = echo_listen(port, SOCK_NONBLOCK | SOCK_CLOEXEC, "echo-epoll", &port);
+	printf("listening 127.0.0.1:%d\n", port);
 	fflush(stdout);
 	return fd;
 }

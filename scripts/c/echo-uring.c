@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "echo.h"
+
 enum { OP_ACCEPT = 1, OP_RECV, OP_SEND };
 enum { MAXFD = 1 << 17, BUFSZ = 4096, NBUF = 1024, BGID = 0 };
 
@@ -221,16 +223,7 @@ int main(int argc, char **argv) {
 	if (optind < argc)
 		port = atoi(argv[optind]);
 
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t alen = sizeof a;
-	if (bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 4096) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&a, &alen) < 0) {
-		perror("echo-uring: listen");
-		return 1;
-	}
+	lfd = echo_listen(port, SOCK_CLOEXEC, "echo-uring", &port);
 
 	struct io_uring_params p = {.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN};
 	int ret = io_uring_queue_init_params(4096, &ring, &p);
@@ -264,7 +257,7 @@ int main(int argc, char **argv) {
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	arm_accept();
-	printf("listening 127.0.0.1:%d\n", ntohs(a.sin_port));
+	printf("listening 127.0.0.1:%d\n", port);
 	fflush(stdout);
 
 	while (!stop) {
