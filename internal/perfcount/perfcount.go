@@ -307,34 +307,29 @@ func (c *Counter) enableLocked(on bool) error {
 
 var errClosed = errors.New("perfcount: counter closed")
 
-// Enable resumes counting after Disable. Threads created while disabled are counted once enabled.
-func (c *Counter) Enable() error {
+// whileOpen runs f under the lock, or returns errClosed once the counter is closed.
+func (c *Counter) whileOpen(f func() error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return errClosed
 	}
-	return c.enableLocked(true)
+	return f()
+}
+
+// Enable resumes counting after Disable. Threads created while disabled are counted once enabled.
+func (c *Counter) Enable() error {
+	return c.whileOpen(func() error { return c.enableLocked(true) })
 }
 
 // Disable pauses counting; Read still works and returns the counts so far.
 func (c *Counter) Disable() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return errClosed
-	}
-	return c.enableLocked(false)
+	return c.whileOpen(func() error { return c.enableLocked(false) })
 }
 
 // Reset makes later Reads count from now. It is done in user space (a baseline), see the package doc.
 func (c *Counter) Reset() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return errClosed
-	}
-	return c.resetLocked()
+	return c.whileOpen(c.resetLocked)
 }
 
 func (c *Counter) resetLocked() error {
