@@ -13,6 +13,7 @@ import (
 	"github.com/ringbench/ringbench/internal/epollinfo"
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/perfcount"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,14 +33,7 @@ func TestModesThreads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve() }()
-			defer func() {
-				_ = srv.Close()
-				if err := <-served; err != nil {
-					t.Errorf("Serve: %v", err)
-				}
-			}()
+			testsupport.Serve(t, srv)
 			pc, err := perfcount.OpenThreads(backend.ServerThreadIDs(srv), []string{"epoll_ctl"})
 			if errors.Is(err, perfcount.ErrUnavailable) {
 				t.Skipf("syscalls cannot be counted here: %v", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringbench/ringbench/internal/netutil"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 func start(t *testing.T, cfg Config) (*Server, string) {
@@ -32,14 +33,7 @@ func startFD(t *testing.T, cfg Config) (*Server, string, int) {
 	if s.ThreadID() == 0 {
 		t.Error("no thread id on return from New")
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- s.Serve() }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-errc; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	testsupport.Serve(t, s)
 	return s, addr, fd
 }
 
