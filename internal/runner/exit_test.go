@@ -32,10 +32,7 @@ func planWith(t *testing.T, named bool, broken ...brokenBackend) *Plan {
 	if !named {
 		r.Backends = []string{"all"}
 	}
-	p, err := NewPlan(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, r)
 	epoll, err := backend.Lookup("epoll")
 	if err != nil {
 		t.Fatal(err)
