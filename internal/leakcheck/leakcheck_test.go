@@ -155,33 +155,39 @@ func ringSetup(flags uint32) (int, error) {
 	return int(fd), nil
 }
 
-func TestCatchesLeakedIOURing(t *testing.T) {
-	fd, err := ringSetup(0)
+// needRing skips the test where an io_uring with these setup flags cannot be made.
+func needRing(t *testing.T, flags uint32) {
+	t.Helper()
+	fd, err := ringSetup(flags)
 	if err != nil {
-		t.Skipf("io_uring_setup: %v", err)
+		t.Skipf("io_uring_setup with flags %#x: %v", flags, err)
 	}
 	unix.Close(fd)
+}
+
+// mustRing is ringSetup, which must succeed.
+func mustRing(t *testing.T, flags uint32) int {
+	t.Helper()
+	fd, err := ringSetup(flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+func TestCatchesLeakedIOURing(t *testing.T) {
+	needRing(t, 0)
 	expectLeak(t, KindFD, func(t *testing.T) func() {
-		fd, err := ringSetup(0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fd := mustRing(t, 0)
 		return func() { unix.Close(fd) }
 	}, "anon_inode:[io_uring]")
 }
 
 func TestCatchesLeakedSQPOLLThread(t *testing.T) {
 	const setupSQPoll = 1 << 1
-	fd, err := ringSetup(setupSQPoll)
-	if err != nil {
-		t.Skipf("io_uring_setup with SQPOLL: %v", err)
-	}
-	unix.Close(fd)
+	needRing(t, setupSQPoll)
 	expectLeak(t, KindThread, func(t *testing.T) func() {
-		fd, err := ringSetup(setupSQPoll)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fd := mustRing(t, setupSQPoll)
 		return func() { unix.Close(fd) }
 	}, "iou-sqp")
 }
@@ -189,16 +195,9 @@ func TestCatchesLeakedSQPOLLThread(t *testing.T) {
 // A ring whose descriptor is closed but whose memory is still mapped stays alive in the kernel: the
 // mapping is the leak.
 func TestCatchesRingMappingAfterClose(t *testing.T) {
-	fd, err := ringSetup(0)
-	if err != nil {
-		t.Skipf("io_uring_setup: %v", err)
-	}
-	unix.Close(fd)
+	needRing(t, 0)
 	expectLeak(t, KindMapping, func(t *testing.T) func() {
-		fd, err := ringSetup(0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fd := mustRing(t, 0)
 		m, err := unix.Mmap(fd, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 		unix.Close(fd)
 		if err != nil {
