@@ -224,15 +224,6 @@ func requirePerf(t *testing.T) string {
 	return perf
 }
 
-func countFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
-
 // lockedThread runs f on a goroutine locked to its own thread and returns f's thread id via the callback arg.
 func onLockedThread(f func(tid int)) {
 	done := make(chan struct{})

@@ -546,14 +546,14 @@ func TestOpenThreadsMissingThread(t *testing.T) {
 func TestCloseReleasesEveryFD(t *testing.T) {
 	requireCounting(t)
 	Check() // warm the tracepoint id cache (a temporary tracefs mount holds no fd, but be sure)
-	before := countFDs(t)
+	before := testsupport.OpenFDs(t)
 	Check()
 	c, err := Open(DefaultBreakdown)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.FDs() == 0 || countFDs(t) < before+c.FDs() {
-		t.Errorf("counter holds %d fds, process went from %d to %d", c.FDs(), before, countFDs(t))
+	if c.FDs() == 0 || testsupport.OpenFDs(t) < before+c.FDs() {
+		t.Errorf("counter holds %d fds, process went from %d to %d", c.FDs(), before, testsupport.OpenFDs(t))
 	}
 	if _, err := c.Read(); err != nil {
 		t.Fatal(err)
@@ -571,7 +571,7 @@ func TestCloseReleasesEveryFD(t *testing.T) {
 		}
 		c2.Close()
 	})
-	if after := countFDs(t); after != before {
+	if after := testsupport.OpenFDs(t); after != before {
 		t.Errorf("fds: %d before, %d after Close", before, after)
 	}
 }
