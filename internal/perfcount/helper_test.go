@@ -236,6 +236,20 @@ func onLockedThread(f func(tid int)) {
 	<-done
 }
 
+// onCountedThread runs f on a locked thread as onLockedThread does, with a Counter of breakdown open on that
+// thread and closed after f; a Counter that cannot be opened fails the test.
+func onCountedThread(t *testing.T, breakdown []string, f func(tid int, c *Counter)) {
+	onLockedThread(func(tid int) {
+		c, err := OpenThreads([]int{tid}, breakdown)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		f(tid, c)
+	})
+}
+
 // syscallRef counts every syscall one thread enters (raw_syscalls:sys_enter on that thread only, no
 // inheritance) on a perf event of its own, beside the Counter under test. Read on that same thread before a
 // Counter's window opens and after it closes, it measures how many syscalls the thread made in a window that

@@ -61,13 +61,7 @@ func TestOpenThreadsExactCounts(t *testing.T) {
 	defer f.Close()
 	const n, preads = 20_000, 1_000
 	buf := make([]byte, 512)
-	onLockedThread(func(tid int) {
-		c, err := OpenThreads([]int{tid}, []string{"getppid", "pread64", "read"})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close()
+	onCountedThread(t, []string{"getppid", "pread64", "read"}, func(tid int, c *Counter) {
 		ref, err := openSyscallRef(tid)
 		if err != nil {
 			t.Error(err)
@@ -157,21 +151,16 @@ func TestOpenWholeProcessCountsBurst(t *testing.T) {
 func TestContextSwitches(t *testing.T) {
 	requireKernelEvents(t)
 	const sleeps = 50
-	onLockedThread(func(tid int) {
-		// clock_nanosleep, because the Go runtime never calls it (it sleeps with nanosleep and futex): its
-		// count is exact.
-		c, err := OpenThreads([]int{tid}, []string{"clock_nanosleep"})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close()
+	// clock_nanosleep, because the Go runtime never calls it (it sleeps with nanosleep and futex): its count
+	// is exact.
+	onCountedThread(t, []string{"clock_nanosleep"}, func(tid int, c *Counter) {
 		// Nested windows on this thread: perf outer (r0..r3) around /proc (vol0..vol1) around perf inner
 		// (r1..r2). procstat reads the scheduler's own per-thread counters, an independent reference that
 		// counts every switch perf counts: the inner perf count can only be lower, the outer only higher,
 		// however many involuntary switches a busy machine causes.
 		var rs [4]Reading
 		read := func(i int) bool {
+			var err error
 			rs[i], err = c.Read()
 			if err != nil {
 				t.Error(err)
@@ -470,13 +459,7 @@ func TestOpenStartsOverWhenThreadsAppear(t *testing.T) {
 
 func TestDisableEnableReset(t *testing.T) {
 	requireCounting(t)
-	onLockedThread(func(tid int) {
-		c, err := OpenThreads([]int{tid}, []string{"getppid"})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close()
+	onCountedThread(t, []string{"getppid"}, func(tid int, c *Counter) {
 		getppidBurst(100)
 		if err := c.Disable(); err != nil {
 			t.Error(err)
