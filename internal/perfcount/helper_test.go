@@ -236,6 +236,20 @@ func onLockedThread(f func(tid int)) {
 	<-done
 }
 
+// childJSON runs cmd, its standard error on the test's, and decodes the JSON it writes into v; what names
+// cmd in the failure.
+func childJSON(t *testing.T, cmd *exec.Cmd, what string, v any) {
+	t.Helper()
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Fatalf("child output %q: %v", out, err)
+	}
+}
+
 // onCountedThread runs f on a locked thread as onLockedThread does, with a Counter of breakdown open on that
 // thread and closed after f; a Counter that cannot be opened fails the test.
 func onCountedThread(t *testing.T, breakdown []string, f func(tid int, c *Counter)) {

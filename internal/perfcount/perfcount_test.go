@@ -1,7 +1,6 @@
 package perfcount
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -747,15 +746,8 @@ func TestOpenMatchesPerfStatCommand(t *testing.T) {
 	csv := filepath.Join(dir, "perf.csv")
 	cmd := exec.Command(perf, "stat", "-x,", "-o", csv, "-e", labelTotal, "-e", nameLabel("getppid"), "--", exe)
 	cmd.Env = append(os.Environ(), helperEnv+"=selfcount")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("perf stat: %v", err)
-	}
 	var r Reading
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("child output %q: %v", out, err)
-	}
+	childJSON(t, cmd, "perf stat", &r)
 	b, err := os.ReadFile(csv)
 	if err != nil {
 		t.Fatal(err)
@@ -824,15 +816,8 @@ func TestNonRootFalseZero(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = []string{helperEnv + "=nonroot", "PERFCOUNT_TEST_IDS=" + strings.Join(kv, ","), "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child as uid 65534: %v", err)
-	}
 	var res nonrootResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("child output %q: %v", out, err)
-	}
+	childJSON(t, cmd, "child as uid 65534", &res)
 	find := func(r Report, name string) EventStatus {
 		for _, e := range r.Events {
 			if e.Name == name {
