@@ -250,6 +250,17 @@ func childJSON(t *testing.T, cmd *exec.Cmd, what string, v any) {
 	}
 }
 
+// openCounter opens a Counter of this process for breakdown, closed when the test ends.
+func openCounter(t *testing.T, breakdown []string) *Counter {
+	t.Helper()
+	c, err := Open(breakdown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // onCountedThread runs f on a locked thread as onLockedThread does, with a Counter of breakdown open on that
 // thread and closed after f; a Counter that cannot be opened fails the test.
 func onCountedThread(t *testing.T, breakdown []string, f func(tid int, c *Counter)) {

@@ -208,11 +208,7 @@ func TestContextSwitches(t *testing.T) {
 	})
 
 	// Whole process, Go sleeps: each one parks a thread at least once.
-	c, err := Open(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, nil)
 	for i := 0; i < 30; i++ {
 		time.Sleep(time.Millisecond)
 	}
@@ -246,11 +242,7 @@ func TestInheritCoversThreadsCreatedAfterOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Open([]string{"getppid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, []string{"getppid"})
 	// More goroutines locked at the same time than the process has threads (earlier tests, or the last
 	// -count run, may have left many idle ones): some must be new.
 	g, n := len(before)+4, 2_000
@@ -293,11 +285,7 @@ func TestThreadLifecycleCountedExactly(t *testing.T) {
 	// Idle threads in the runtime's pool: locked goroutines started after Open take them first, so threads
 	// with event groups of their own exit during the count.
 	parkThreads(t, 4)()
-	c, err := Open([]string{"getppid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, []string{"getppid"})
 	direct := c.Threads()
 	const rounds, n = 4, 1_000
 	var want uint64
@@ -361,11 +349,7 @@ func TestThreadLifecycleCountedExactly(t *testing.T) {
 // and then the count must still be exact.
 func TestReadsRacingThreadExitsLoseNothing(t *testing.T) {
 	requireCounting(t)
-	c, err := Open([]string{"getppid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, []string{"getppid"})
 	stop := make(chan struct{})
 	readErr := make(chan error, 1)
 	go func() {
@@ -594,11 +578,7 @@ func TestOpenPIDChild(t *testing.T) {
 // started from it does not mix in.
 func TestChildProcessesNotCounted(t *testing.T) {
 	requireCounting(t)
-	c, err := Open([]string{"getppid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, []string{"getppid"})
 	ch := startChild(t, "burst")
 	ch.expect(t, "ready")
 	fmt.Fprintln(ch.in, "go")
@@ -883,11 +863,7 @@ func TestOpenWithSQPollThread(t *testing.T) {
 	if sqp == 0 {
 		t.Fatal("no iou-sqp thread after io_uring_setup(SQPOLL)")
 	}
-	c, err := Open(DefaultBreakdown)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, DefaultBreakdown)
 	if !slices.Contains(c.Threads(), sqp) {
 		t.Errorf("iou-sqp thread %d not counted: %v", sqp, c.Threads())
 	}
