@@ -8,10 +8,7 @@ import (
 	"testing"
 
 	backend "github.com/ringbench/ringbench/backends"
-	_ "github.com/ringbench/ringbench/backends/epoll"
-	_ "github.com/ringbench/ringbench/backends/gostd"
-	_ "github.com/ringbench/ringbench/backends/sqpoll"
-	_ "github.com/ringbench/ringbench/backends/uring"
+	_ "github.com/ringbench/ringbench/backends/all"
 	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )

@@ -15,10 +15,7 @@ import (
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
-	_ "github.com/ringbench/ringbench/backends/epoll"
-	_ "github.com/ringbench/ringbench/backends/gostd"
-	_ "github.com/ringbench/ringbench/backends/sqpoll"
-	_ "github.com/ringbench/ringbench/backends/uring"
+	_ "github.com/ringbench/ringbench/backends/all"
 	"github.com/ringbench/ringbench/internal/leakcheck"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/measure"
