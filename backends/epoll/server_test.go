@@ -28,7 +28,7 @@ func TestModesThreads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, err := NewServer(backend.ServerConfig{ListenFD: fds[0], ListenFDs: fds, Threads: 2,
+			srv, err := Backend{}.NewServer(backend.ServerConfig{ListenFD: fds[0], ListenFDs: fds, Threads: 2,
 				Options: backend.Options{EpollMode: mode}})
 			if err != nil {
 				t.Fatal(err)
@@ -139,7 +139,7 @@ func TestBadEpollMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewServer(backend.ServerConfig{ListenFD: fd, Options: backend.Options{EpollMode: "flat"}})
+	_, err = Backend{}.NewServer(backend.ServerConfig{ListenFD: fd, Options: backend.Options{EpollMode: "flat"}})
 	if err == nil || !strings.Contains(err.Error(), backend.FlagEpollMode) {
 		t.Errorf("mode flat: %v, want an error naming %s", err, backend.FlagEpollMode)
 	}
