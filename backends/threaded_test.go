@@ -29,10 +29,7 @@ func TestServerThreads(t *testing.T) {
 			name += "/multishot"
 		}
 		t.Run(name, func(t *testing.T) {
-			b, err := backend.Lookup(tc.name)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := testsupport.Lookup(t, backend.Lookup, tc.name)
 			if err := b.Available(); err != nil {
 				t.Skip(err)
 			}

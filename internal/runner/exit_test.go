@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,10 +34,7 @@ func planWith(t *testing.T, named bool, broken ...brokenBackend) *Plan {
 		r.Backends = []string{"all"}
 	}
 	p := mustPlan(t, r)
-	epoll, err := backend.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
+	epoll := testsupport.Lookup(t, backend.Lookup, "epoll")
 	p.Backends = []backend.Backend{epoll}
 	for _, b := range broken {
 		p.Backends = append(p.Backends, b)

@@ -17,6 +17,7 @@ import (
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"github.com/ringbench/ringbench/workloads"
 	"golang.org/x/sys/unix"
 )
@@ -138,11 +139,7 @@ func children() []string {
 
 func lookup(t *testing.T, name string) backend.Backend {
 	t.Helper()
-	b, err := backend.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testsupport.Lookup(t, backend.Lookup, name)
 }
 
 // sample prepares the workload, takes one sample on v, and closes it.
