@@ -26,9 +26,6 @@ package backend
 
 import (
 	"fmt"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/ringbench/ringbench/internal/ring/caps"
@@ -209,70 +206,21 @@ func (o Options) Validate() error {
 	return CheckEpollMode(o.EpollMode)
 }
 
-var (
-	registryMu sync.Mutex
-	registry   = map[string]Backend{}
-)
+// registry holds the backends; epoll, uring, sqpoll and gostd come first, in that order, others follow by name.
+var registry = NewRegistry[Backend]("backend", "epoll", "uring", "sqpoll", "gostd")
 
 // Register adds a backend; backends call it from init. Registering a name twice panics.
-func Register(b Backend) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[b.Name()]; dup {
-		panic("backend registered twice: " + b.Name())
-	}
-	registry[b.Name()] = b
-}
-
-// order is the display order of known backends; others follow by name.
-var order = []string{"epoll", "uring", "sqpoll", "gostd"}
+func Register(b Backend) { registry.Register(b) }
 
 // All returns every registered backend in display order.
-func All() []Backend {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	rank := func(n string) int {
-		for i, o := range order {
-			if o == n {
-				return i
-			}
-		}
-		return len(order)
-	}
-	out := make([]Backend, 0, len(registry))
-	for _, b := range registry {
-		out = append(out, b)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		ri, rj := rank(out[i].Name()), rank(out[j].Name())
-		if ri != rj {
-			return ri < rj
-		}
-		return out[i].Name() < out[j].Name()
-	})
-	return out
-}
+func All() []Backend { return registry.All() }
 
 // Lookup finds a backend by name; the error lists the known names.
-func Lookup(name string) (Backend, error) {
-	registryMu.Lock()
-	b, ok := registry[name]
-	registryMu.Unlock()
-	if ok {
-		return b, nil
-	}
-	return nil, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Names(), ", "))
-}
+func Lookup(name string) (Backend, error) { return registry.Lookup(name) }
 
 // Names lists registered backend names in display order: the order result files record for report and
 // compare.
-func Names() []string {
-	var names []string
-	for _, b := range All() {
-		names = append(names, b.Name())
-	}
-	return names
-}
+func Names() []string { return registry.Names() }
 
 // Warner is implemented by engines that know of conditions that make their figures suspect (for example
 // an SQPOLL thread without a core of its own); the workload copies the warnings into the sample.

@@ -8,10 +8,7 @@ import (
 	"testing"
 
 	backend "github.com/ringbench/ringbench/backends"
-	_ "github.com/ringbench/ringbench/backends/epoll"
-	_ "github.com/ringbench/ringbench/backends/gostd"
-	_ "github.com/ringbench/ringbench/backends/sqpoll"
-	_ "github.com/ringbench/ringbench/backends/uring"
+	_ "github.com/ringbench/ringbench/backends/all"
 	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
@@ -28,14 +25,6 @@ func eachBackend(t *testing.T, f func(t *testing.T, b backend.Backend)) {
 			f(t, b)
 		})
 	}
-}
-
-func openFDs(t *testing.T) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
 }
 
 // fileEngine opens path and makes b's file engine over it with cfg; closeEng closes both. nil (the error
@@ -101,7 +90,7 @@ func TestFileReads(t *testing.T) {
 	}
 	eachBackend(t, func(t *testing.T, b backend.Backend) {
 		for _, opts := range []backend.Options{{Depth: 8, Batch: 4}, {Depth: 16, Batch: 16, FixedFiles: true, FixedBufs: true}} {
-			fdsBefore := openFDs(t)
+			fdsBefore := testsupport.OpenFDs(t)
 			testsupport.OnThread(func() {
 				eng, closeEng := fileEngine(t, b, path, backend.FileConfig{Options: opts, BufSize: bs})
 				if eng == nil {
@@ -165,7 +154,7 @@ func TestFileReads(t *testing.T) {
 					inflight -= n
 				}
 			})
-			if after := openFDs(t); after != fdsBefore {
+			if after := testsupport.OpenFDs(t); after != fdsBefore {
 				t.Errorf("%+v: %d fds open after Close, %d before", opts, after, fdsBefore)
 			}
 		}
@@ -186,7 +175,7 @@ func TestOpenReadClose(t *testing.T) {
 	}
 	missing := append([]byte(filepath.Join(dir, "missing")), 0)
 	eachBackend(t, func(t *testing.T, b backend.Backend) {
-		fdsBefore := openFDs(t)
+		fdsBefore := testsupport.OpenFDs(t)
 		testsupport.OnThread(func() {
 			eng, err := b.NewFileEngine(backend.FileConfig{Options: backend.Options{Depth: 8, Batch: 8}, BufSize: 4096})
 			if err != nil {
@@ -230,7 +219,7 @@ func TestOpenReadClose(t *testing.T) {
 				}
 			}
 		})
-		if after := openFDs(t); after != fdsBefore {
+		if after := testsupport.OpenFDs(t); after != fdsBefore {
 			t.Errorf("%d fds open after Close, %d before: open-read-close leaked", after, fdsBefore)
 		}
 	})

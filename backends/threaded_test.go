@@ -12,6 +12,7 @@ import (
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/perfcount"
 	"github.com/ringbench/ringbench/internal/ring"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 // TestServerThreads: a server with Threads 2 on every backend serves connections on both loops (SO_REUSEPORT
@@ -28,10 +29,7 @@ func TestServerThreads(t *testing.T) {
 			name += "/multishot"
 		}
 		t.Run(name, func(t *testing.T) {
-			b, err := backend.Lookup(tc.name)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := testsupport.Lookup(t, backend.Lookup, tc.name)
 			if err := b.Available(); err != nil {
 				t.Skip(err)
 			}
@@ -47,14 +45,7 @@ func TestServerThreads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve() }()
-			defer func() {
-				_ = srv.Close()
-				if err := <-served; err != nil {
-					t.Errorf("Serve: %v", err)
-				}
-			}()
+			testsupport.Serve(t, srv)
 			tids := backend.ServerThreadIDs(srv)
 			var pc *perfcount.Counter
 			if tc.name != "gostd" {

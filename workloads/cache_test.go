@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/dataset"
@@ -51,10 +50,7 @@ func cacheSample(t *testing.T, wname, cache string, prep func(dir string)) resul
 	if prep != nil {
 		prep(cfg.Dir)
 	}
-	b, err := backend.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := epollBackend(t)
 	s, err := sampleSome(ctx, t, p, workloads.SampleSpec{Backend: b, Duration: sampleDuration, Warmup: true})
 	if err != nil {
 		t.Fatalf("sample: %v", err)

@@ -15,14 +15,12 @@ import (
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
-	_ "github.com/ringbench/ringbench/backends/epoll"
-	_ "github.com/ringbench/ringbench/backends/gostd"
-	_ "github.com/ringbench/ringbench/backends/sqpoll"
-	_ "github.com/ringbench/ringbench/backends/uring"
+	_ "github.com/ringbench/ringbench/backends/all"
 	"github.com/ringbench/ringbench/internal/leakcheck"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/dataset"
 	_ "github.com/ringbench/ringbench/workloads/echoproxy"
@@ -74,11 +72,7 @@ var meter = measure.New(measure.Options{CountSyscalls: true})
 
 func lookup(t *testing.T, name string) workloads.Workload {
 	t.Helper()
-	w, err := workloads.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
+	return testsupport.Lookup(t, workloads.Lookup, name)
 }
 
 // fileConfig is a tiny data set: --files 50 --file-size 64k --block-size 4k --depth 8 --batch 4, in
@@ -99,11 +93,7 @@ func snapshot(t *testing.T, dirs ...string) *leakcheck.State {
 // epollBackend is the backend every kernel runs, for tests about the workloads rather than the engines.
 func epollBackend(t *testing.T) backend.Backend {
 	t.Helper()
-	b, err := backend.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testsupport.Lookup(t, backend.Lookup, "epoll")
 }
 
 // checkedPrepare prepares workload wname with cfg (a failed Prepare fails the test), runs body on what

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"github.com/ringbench/ringbench/workloads"
 )
 
@@ -22,10 +23,7 @@ func TestSyscallsCountTheIOWherever(t *testing.T) {
 		backend   string
 		ownThread bool
 	}{{"epoll", true}, {"gostd", false}} {
-		b, err := backend.Lookup(tc.backend)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := testsupport.Lookup(t, backend.Lookup, tc.backend)
 		s, err := sampleSome(ctx, t, p, workloads.SampleSpec{Meter: meter, Backend: b, Duration: sampleDuration, Repeat: 1})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.backend, err)

@@ -7,9 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
@@ -137,17 +135,15 @@ type Prepared interface {
 	Close() error
 }
 
-var (
-	mu       sync.Mutex
-	registry = map[string]Workload{}
-	order    = []string{"small-file", "many-file", "echo-proxy"}
-	// opUnits say what one op of each workload is, and the unit of its throughput.
-	opUnits = map[string]result.WorkloadDisplay{
-		"small-file": {Op: "read", Rate: "IOPS"},
-		"many-file":  {Op: "file", Rate: "files/s"},
-		"echo-proxy": {Op: "request", Rate: "req/s"},
-	}
-)
+// registry holds the workloads, in this display order.
+var registry = backend.NewRegistry[Workload]("workload", "small-file", "many-file", "echo-proxy")
+
+// opUnits say what one op of each workload is, and the unit of its throughput.
+var opUnits = map[string]result.WorkloadDisplay{
+	"small-file": {Op: "read", Rate: "IOPS"},
+	"many-file":  {Op: "file", Rate: "files/s"},
+	"echo-proxy": {Op: "request", Rate: "req/s"},
+}
 
 // Display is the presentation result files record, from the registries: backends and workloads in display
 // order, and what one op of each workload is ("op" and "ops/s" for a workload that does not say).
@@ -165,51 +161,10 @@ func Display() result.Display {
 }
 
 // Register adds a workload; workloads call it from init.
-func Register(w Workload) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := registry[w.Name()]; dup {
-		panic("workload registered twice: " + w.Name())
-	}
-	registry[w.Name()] = w
-}
+func Register(w Workload) { registry.Register(w) }
 
 // All returns registered workloads in display order.
-func All() []Workload {
-	mu.Lock()
-	defer mu.Unlock()
-	rank := func(n string) int {
-		for i, o := range order {
-			if o == n {
-				return i
-			}
-		}
-		return len(order)
-	}
-	out := make([]Workload, 0, len(registry))
-	for _, w := range registry {
-		out = append(out, w)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if ri, rj := rank(out[i].Name()), rank(out[j].Name()); ri != rj {
-			return ri < rj
-		}
-		return out[i].Name() < out[j].Name()
-	})
-	return out
-}
+func All() []Workload { return registry.All() }
 
 // Lookup finds a workload by name; the error lists the known names.
-func Lookup(name string) (Workload, error) {
-	mu.Lock()
-	w, ok := registry[name]
-	mu.Unlock()
-	if !ok {
-		var names []string
-		for _, w := range All() {
-			names = append(names, w.Name())
-		}
-		return nil, fmt.Errorf("unknown workload %q (known: %s)", name, strings.Join(names, ", "))
-	}
-	return w, nil
-}
+func Lookup(name string) (Workload, error) { return registry.Lookup(name) }

@@ -11,14 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// NewServer implements backend.Backend.
-func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
-
-// NewServer starts an epoll server's thread on cfg.ListenFD; Serve runs it. With cfg.Threads > 1 it is that
-// many, each with its own thread and epoll instance (see backend.NewThreaded). cfg.EpollMode picks how
-// connections are registered: level-triggered (the default), edge-triggered or oneshot (see
-// epollserver.Mode).
-func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
+// NewServer implements backend.Backend: it starts an epoll server's thread on cfg.ListenFD; Serve runs it.
+// With cfg.Threads > 1 it is that many, each with its own thread and epoll instance (see
+// backend.NewThreaded). cfg.EpollMode picks how connections are registered: level-triggered (the default),
+// edge-triggered or oneshot (see epollserver.Mode).
+func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 	return backend.NewThreaded(cfg, newServer)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/ringbench/ringbench/internal/epollinfo"
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/perfcount"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,19 +28,12 @@ func TestModesThreads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, err := NewServer(backend.ServerConfig{ListenFD: fds[0], ListenFDs: fds, Threads: 2,
+			srv, err := Backend{}.NewServer(backend.ServerConfig{ListenFD: fds[0], ListenFDs: fds, Threads: 2,
 				Options: backend.Options{EpollMode: mode}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve() }()
-			defer func() {
-				_ = srv.Close()
-				if err := <-served; err != nil {
-					t.Errorf("Serve: %v", err)
-				}
-			}()
+			testsupport.Serve(t, srv)
 			pc, err := perfcount.OpenThreads(backend.ServerThreadIDs(srv), []string{"epoll_ctl"})
 			if errors.Is(err, perfcount.ErrUnavailable) {
 				t.Skipf("syscalls cannot be counted here: %v", err)
@@ -145,7 +139,7 @@ func TestBadEpollMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewServer(backend.ServerConfig{ListenFD: fd, Options: backend.Options{EpollMode: "flat"}})
+	_, err = Backend{}.NewServer(backend.ServerConfig{ListenFD: fd, Options: backend.Options{EpollMode: "flat"}})
 	if err == nil || !strings.Contains(err.Error(), backend.FlagEpollMode) {
 		t.Errorf("mode flat: %v, want an error naming %s", err, backend.FlagEpollMode)
 	}

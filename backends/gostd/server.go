@@ -19,15 +19,12 @@ import (
 	"github.com/ringbench/ringbench/internal/serverthread"
 )
 
-// NewServer implements backend.Backend.
-func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
-
-// NewServer wraps cfg.ListenFD in a net.Listener.
+// NewServer implements backend.Backend: it wraps cfg.ListenFD in a net.Listener.
 //
 // --threads N here means N accept loops, one per listening socket (SO_REUSEPORT, as the other backends);
 // the connections' goroutines all run on the runtime's GOMAXPROCS threads whatever N is, so it is
 // GOMAXPROCS (set by the echo-proxy workload to the server's CPUs) that decides how many cores serve.
-func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
+func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 	return backend.NewThreaded(cfg, newServer)
 }
 

@@ -11,12 +11,9 @@ import (
 	"github.com/ringbench/ringbench/internal/ring"
 )
 
-// NewServer implements backend.Backend.
-func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) { return NewServer(cfg) }
-
-// NewServer starts an SQPOLL io_uring server.
-// With cfg.Threads > 1 each loop's ring has its own poll thread.
-func NewServer(cfg backend.ServerConfig) (backend.Server, error) {
+// NewServer implements backend.Backend: it starts an SQPOLL io_uring server. With cfg.Threads > 1 each
+// loop's ring has its own poll thread.
+func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 	return backend.NewThreaded(cfg, func(cfg backend.ServerConfig) (backend.Server, error) {
 		p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true, NoSQArray: true, RegisterRingFD: true}
 		s, err := uring.NewServer(cfg, p, "sqpoll")

@@ -13,6 +13,7 @@ import (
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/netutil"
 	"github.com/ringbench/ringbench/internal/ring"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 // startServer runs a server with test knobs on a loopback listener and stops it at cleanup.
@@ -30,14 +31,7 @@ func startServer(t *testing.T, cfg backend.ServerConfig, p ring.Params, k knobs)
 		}
 		t.Fatal(err)
 	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve() }()
-	t.Cleanup(func() {
-		_ = s.Close()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	testsupport.Serve(t, s)
 	return s, addr
 }
 

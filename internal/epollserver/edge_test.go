@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"maps"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -52,18 +51,7 @@ func TestModesRegistration(t *testing.T) {
 	} {
 		t.Run(tc.mode.String(), func(t *testing.T) {
 			_, addr, lfd := startFD(t, Config{MaxConns: 8, Mode: tc.mode})
-			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-			if _, err := c.Write([]byte("ping")); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.ReadFull(c, make([]byte, 4)); err != nil {
-				t.Fatal(err)
-			}
+			echo(t, dial(t, addr, 10*time.Second), []byte("ping"))
 			regs, kinds := serverRegistrations(t, lfd)
 			// A oneshot registration is disarmed (events cleared but EPOLLONESHOT) from its event until
 			// the server re-arms it, which may come after the reply.
@@ -104,12 +92,7 @@ func TestEdgeDrains(t *testing.T) {
 		addr string
 	}{{"echo", echoAddr}, {"proxy", proxyAddr}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := net.DialTimeout("tcp", tc.addr, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			c := dial(t, tc.addr, 30*time.Second)
 			msg := bytes.Repeat([]byte("0123456789abcdefghijklmnopqrstuv"), 1<<19) // 16 MiB
 			for i := 0; i < len(msg); i += 4093 {
 				msg[i] = byte(i / 4093)

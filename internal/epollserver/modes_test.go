@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"testing"
 	"time"
 
@@ -20,11 +19,7 @@ var countedNames = []string{"epoll_ctl", "read", "sendto", "getsockopt"}
 // the k-th reply (from 1) it calls settled(k) when that is not nil, before sending the next request.
 func roundTrips(t *testing.T, s *Server, addr string, n int, settled func(k int)) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	c := dial(t, addr, 20*time.Second)
 	msg, got := make([]byte, 64), make([]byte, 64)
 	for i := 0; i < n; i++ {
 		for j := range msg {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringbench/ringbench/internal/netutil"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 func start(t *testing.T, cfg Config) (*Server, string) {
@@ -32,25 +33,26 @@ func startFD(t *testing.T, cfg Config) (*Server, string, int) {
 	if s.ThreadID() == 0 {
 		t.Error("no thread id on return from New")
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- s.Serve() }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-errc; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	testsupport.Serve(t, s)
 	return s, addr, fd
 }
 
-func roundTrip(t *testing.T, addr string, msg []byte) {
+// dial connects to addr, every operation due within d from now, and closes the connection when the test
+// ends.
+func dial(t *testing.T, addr string, d time.Duration) net.Conn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(d))
+	return c
+}
+
+// echo sends msg on c and wants it back.
+func echo(t *testing.T, c net.Conn, msg []byte) {
+	t.Helper()
 	if _, err := c.Write(msg); err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +63,14 @@ func roundTrip(t *testing.T, addr string, msg []byte) {
 	if !bytes.Equal(got, msg) {
 		t.Fatal("echo differs from what was sent")
 	}
+}
+
+// roundTrip has msg echoed on a connection of its own.
+func roundTrip(t *testing.T, addr string, msg []byte) {
+	t.Helper()
+	c := dial(t, addr, 5*time.Second)
+	echo(t, c, msg)
+	c.Close()
 }
 
 // TestEchoAndProxy: a proxy in front of an echo server returns every byte, and both count them.
@@ -81,24 +91,8 @@ func TestEchoAndProxy(t *testing.T) {
 // TestMaxConns: a connection beyond MaxConns is accepted and closed at once.
 func TestMaxConns(t *testing.T) {
 	s, addr := start(t, Config{MaxConns: 1})
-	c1, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c1.Close()
-	_ = c1.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c1.Write([]byte("a")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(c1, make([]byte, 1)); err != nil { // c1 is served
-		t.Fatal(err)
-	}
-	c2, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	_ = c2.SetDeadline(time.Now().Add(5 * time.Second))
+	echo(t, dial(t, addr, 5*time.Second), []byte("a")) // the first connection is served
+	c2 := dial(t, addr, 5*time.Second)
 	if n, err := c2.Read(make([]byte, 1)); err == nil || n != 0 {
 		t.Fatalf("second connection: read %d bytes, %v; want it closed", n, err)
 	}

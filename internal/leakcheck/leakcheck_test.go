@@ -155,33 +155,29 @@ func ringSetup(flags uint32) (int, error) {
 	return int(fd), nil
 }
 
-func TestCatchesLeakedIOURing(t *testing.T) {
-	fd, err := ringSetup(0)
+// ringOr is ringSetup, calling fail (t.Skip where the test needs a ring, t.Fatal) when it fails.
+func ringOr(t *testing.T, flags uint32, fail func(args ...any)) int {
+	t.Helper()
+	fd, err := ringSetup(flags)
 	if err != nil {
-		t.Skipf("io_uring_setup: %v", err)
+		fail("io_uring_setup:", err)
 	}
-	unix.Close(fd)
+	return fd
+}
+
+func TestCatchesLeakedIOURing(t *testing.T) {
+	unix.Close(ringOr(t, 0, t.Skip))
 	expectLeak(t, KindFD, func(t *testing.T) func() {
-		fd, err := ringSetup(0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fd := ringOr(t, 0, t.Fatal)
 		return func() { unix.Close(fd) }
 	}, "anon_inode:[io_uring]")
 }
 
 func TestCatchesLeakedSQPOLLThread(t *testing.T) {
 	const setupSQPoll = 1 << 1
-	fd, err := ringSetup(setupSQPoll)
-	if err != nil {
-		t.Skipf("io_uring_setup with SQPOLL: %v", err)
-	}
-	unix.Close(fd)
+	unix.Close(ringOr(t, setupSQPoll, t.Skip))
 	expectLeak(t, KindThread, func(t *testing.T) func() {
-		fd, err := ringSetup(setupSQPoll)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fd := ringOr(t, setupSQPoll, t.Fatal)
 		return func() { unix.Close(fd) }
 	}, "iou-sqp")
 }
@@ -189,16 +185,9 @@ func TestCatchesLeakedSQPOLLThread(t *testing.T) {
 // A ring whose descriptor is closed but whose memory is still mapped stays alive in the kernel: the
 // mapping is the leak.
 func TestCatchesRingMappingAfterClose(t *testing.T) {
-	fd, err := ringSetup(0)
-	if err != nil {
-		t.Skipf("io_uring_setup: %v", err)
-	}
-	unix.Close(fd)
+	unix.Close(ringOr(t, 0, t.Skip))
 	expectLeak(t, KindMapping, func(t *testing.T) func() {
-		fd, err := ringSetup(0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fd := ringOr(t, 0, t.Fatal)
 		m, err := unix.Mmap(fd, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 		unix.Close(fd)
 		if err != nil {

@@ -42,16 +42,24 @@ func tcpServer(t *testing.T, handle func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
-func run(t *testing.T, cfg Config, d time.Duration) Result {
+// started dials cfg and starts the generator with a minute's limit; the caller closes it.
+func started(t *testing.T, cfg Config) *Generator {
 	t.Helper()
 	g, err := Dial(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Close()
 	if err := g.Start(time.Minute); err != nil {
+		g.Close()
 		t.Fatal(err)
 	}
+	return g
+}
+
+func run(t *testing.T, cfg Config, d time.Duration) Result {
+	t.Helper()
+	g := started(t, cfg)
+	defer g.Close()
 	if err := g.Mark(); err != nil {
 		t.Fatal(err)
 	}
@@ -130,14 +138,8 @@ func TestIdleConnectionsAndServerClose(t *testing.T) {
 			go func() { _, _ = io.Copy(c, c) }()
 		}
 	}()
-	g, err := Dial(Config{Target: ln.Addr().String(), Conns: 2, IdleConns: 20}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := started(t, Config{Target: ln.Addr().String(), Conns: 2, IdleConns: 20})
 	defer g.Close()
-	if err := g.Start(time.Minute); err != nil {
-		t.Fatal(err)
-	}
 	time.Sleep(50 * time.Millisecond)
 	ln.Close()
 	for len(conns) > 0 {
@@ -150,6 +152,29 @@ func TestIdleConnectionsAndServerClose(t *testing.T) {
 	}
 	if _, err := g.Stop(); !errors.Is(err, ErrServerGone) {
 		t.Fatalf("stop: %v, want ErrServerGone", err)
+	}
+}
+
+// TestVerifyCatchesCorruption: a server that answers with different bytes fails a verified run.
+func TestVerifyCatchesCorruption(t *testing.T) {
+	addr := tcpServer(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			buf[n/2] ^= 0x40
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	})
+	g := started(t, Config{Target: addr, Conns: 1, Verify: true})
+	defer g.Close()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := g.Stop(); err == nil || errors.Is(err, ErrServerGone) {
+		t.Fatalf("corrupted echo: got %v, want a verify error", err)
 	}
 }
 

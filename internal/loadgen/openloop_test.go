@@ -51,14 +51,8 @@ const (
 func openLoopUnderStall(t *testing.T, engine string, during func(s *stallServer)) Result {
 	t.Helper()
 	s := newStallServer(t)
-	g, err := Dial(Config{Target: s.addr, Conns: 1, Pipeline: 1, Rate: stallRate, Engine: engine}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := started(t, Config{Target: s.addr, Conns: 1, Pipeline: 1, Rate: stallRate, Engine: engine})
 	defer g.Close()
-	if err := g.Start(time.Minute); err != nil {
-		t.Fatal(err)
-	}
 	time.Sleep(20 * time.Millisecond)
 	if err := g.Mark(); err != nil {
 		t.Fatal(err)

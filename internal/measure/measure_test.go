@@ -7,16 +7,8 @@ import (
 
 	"github.com/ringbench/ringbench/internal/perfcount"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
-
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
 
 // window measures n reads of /proc/self/stat with m and returns the sample.
 func window(t *testing.T, m *Meter, n int) result.Sample {
@@ -58,9 +50,9 @@ func TestHeldMeterCountsEachWindowAndClosesOnce(t *testing.T) {
 	} else {
 		c.Close()
 	}
-	base := openFDs(t)
+	base := testsupport.OpenFDs(t)
 	m := New(Options{CountSyscalls: true, Hold: true})
-	held := openFDs(t)
+	held := testsupport.OpenFDs(t)
 	if held <= base {
 		t.Fatalf("Hold opened no counter: %d descriptors before, %d after", base, held)
 	}
@@ -73,12 +65,12 @@ func TestHeldMeterCountsEachWindowAndClosesOnce(t *testing.T) {
 		if s.Syscalls.Total < uint64(3*n) || s.Syscalls.PerOp < 3 {
 			t.Errorf("%d reads: %d syscalls (%.2f per op), want at least 3 per read", n, s.Syscalls.Total, s.Syscalls.PerOp)
 		}
-		if now := openFDs(t); now != held {
+		if now := testsupport.OpenFDs(t); now != held {
 			t.Errorf("a window left %d descriptors open, want %d (the held counters only)", now, held)
 		}
 	}
 	m.Close()
-	if now := openFDs(t); now != base {
+	if now := testsupport.OpenFDs(t); now != base {
 		t.Errorf("after Close %d descriptors open, want %d", now, base)
 	}
 	// Closed, the Meter still measures, opening counters per window.

@@ -224,15 +224,6 @@ func requirePerf(t *testing.T) string {
 	return perf
 }
 
-func countFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
-
 // lockedThread runs f on a goroutine locked to its own thread and returns f's thread id via the callback arg.
 func onLockedThread(f func(tid int)) {
 	done := make(chan struct{})
@@ -243,6 +234,45 @@ func onLockedThread(f func(tid int)) {
 		f(unix.Gettid())
 	}()
 	<-done
+}
+
+// childJSON runs cmd, its standard error on the test's, and decodes the JSON it writes into v; what names
+// cmd in the failure.
+func childJSON(t *testing.T, cmd *exec.Cmd, what string, v any) {
+	t.Helper()
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Fatalf("child output %q: %v", out, err)
+	}
+}
+
+// openCounter opens a Counter of this process for breakdown, closed when the test ends.
+func openCounter(t *testing.T, breakdown []string) *Counter {
+	t.Helper()
+	c, err := Open(breakdown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// onCountedThread runs f on a locked thread as onLockedThread does, with a Counter of breakdown open on that
+// thread and closed after f; a Counter that cannot be opened fails the test.
+func onCountedThread(t *testing.T, breakdown []string, f func(tid int, c *Counter)) {
+	onLockedThread(func(tid int) {
+		c, err := OpenThreads([]int{tid}, breakdown)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		f(tid, c)
+	})
 }
 
 // syscallRef counts every syscall one thread enters (raw_syscalls:sys_enter on that thread only, no

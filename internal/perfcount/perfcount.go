@@ -307,34 +307,29 @@ func (c *Counter) enableLocked(on bool) error {
 
 var errClosed = errors.New("perfcount: counter closed")
 
-// Enable resumes counting after Disable. Threads created while disabled are counted once enabled.
-func (c *Counter) Enable() error {
+// whileOpen runs f under the lock, or returns errClosed once the counter is closed.
+func (c *Counter) whileOpen(f func() error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return errClosed
 	}
-	return c.enableLocked(true)
+	return f()
+}
+
+// Enable resumes counting after Disable. Threads created while disabled are counted once enabled.
+func (c *Counter) Enable() error {
+	return c.whileOpen(func() error { return c.enableLocked(true) })
 }
 
 // Disable pauses counting; Read still works and returns the counts so far.
 func (c *Counter) Disable() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return errClosed
-	}
-	return c.enableLocked(false)
+	return c.whileOpen(func() error { return c.enableLocked(false) })
 }
 
 // Reset makes later Reads count from now. It is done in user space (a baseline), see the package doc.
 func (c *Counter) Reset() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return errClosed
-	}
-	return c.resetLocked()
+	return c.whileOpen(c.resetLocked)
 }
 
 func (c *Counter) resetLocked() error {
@@ -506,14 +501,20 @@ func (c *Counter) reading(v groupValues) Reading {
 	for n, why := range p.nameReason {
 		r.Unavailable[n] = why
 	}
-	if r.TotalAvailable {
-		var named uint64
-		for _, x := range r.ByName {
-			named += x
-		}
-		r.Other, r.OtherAvailable = sat(r.Total, named), true
-	}
+	r.setOther()
 	return r
+}
+
+// setOther sets Other, Total less the named counts, where Total is available.
+func (r *Reading) setOther() {
+	if !r.TotalAvailable {
+		return
+	}
+	var named uint64
+	for _, x := range r.ByName {
+		named += x
+	}
+	r.Other, r.OtherAvailable = sat(r.Total, named), true
 }
 
 func sat(a, b uint64) uint64 {
@@ -529,8 +530,6 @@ func (r Reading) Sub(prev Reading) Reading {
 		TotalAvailable: r.TotalAvailable && prev.TotalAvailable,
 		TotalReason:    firstNonEmpty(r.TotalReason, prev.TotalReason),
 		Total:          sat(r.Total, prev.Total),
-		ByName:         map[string]uint64{},
-		Unavailable:    map[string]string{},
 		CtxAvailable:   r.CtxAvailable && prev.CtxAvailable,
 		CtxReason:      firstNonEmpty(r.CtxReason, prev.CtxReason),
 
@@ -540,31 +539,9 @@ func (r Reading) Sub(prev Reading) Reading {
 		RunningNs:       sat(r.RunningNs, prev.RunningNs),
 		Threads:         r.Threads,
 	}
-	for n, v := range r.ByName {
-		if pv, ok := prev.ByName[n]; ok {
-			d.ByName[n] = sat(v, pv)
-		} else if why, bad := prev.Unavailable[n]; bad {
-			d.Unavailable[n] = why
-		} else {
-			d.Unavailable[n] = "not in the earlier reading"
-		}
-	}
-	for n, why := range r.Unavailable {
-		d.Unavailable[n] = why
-	}
-	d.Tracepoints, d.TracepointUnavailable = map[string]uint64{}, map[string]string{}
-	for t, v := range r.Tracepoints {
-		if pv, ok := prev.Tracepoints[t]; ok {
-			d.Tracepoints[t] = sat(v, pv)
-		} else if why, bad := prev.TracepointUnavailable[t]; bad {
-			d.TracepointUnavailable[t] = why
-		} else {
-			d.TracepointUnavailable[t] = "not in the earlier reading"
-		}
-	}
-	for t, why := range r.TracepointUnavailable {
-		d.TracepointUnavailable[t] = why
-	}
+	d.ByName, d.Unavailable = subCounts(r.ByName, prev.ByName, r.Unavailable, prev.Unavailable)
+	d.Tracepoints, d.TracepointUnavailable = subCounts(r.Tracepoints, prev.Tracepoints, r.TracepointUnavailable,
+		prev.TracepointUnavailable)
 	if !d.TotalAvailable {
 		d.Total = 0
 		if d.TotalReason == "" {
@@ -577,14 +554,27 @@ func (r Reading) Sub(prev Reading) Reading {
 			d.CtxReason = "context switches unavailable in one of the readings"
 		}
 	}
-	if d.TotalAvailable {
-		var named uint64
-		for _, x := range d.ByName {
-			named += x
-		}
-		d.Other, d.OtherAvailable = sat(d.Total, named), true
-	}
+	d.setOther()
 	return d
+}
+
+// subCounts is cur - prev, name by name, with the names that cannot be subtracted and why: unavailable in
+// either reading, or counted in cur only.
+func subCounts(cur, prev map[string]uint64, curWhy, prevWhy map[string]string) (map[string]uint64, map[string]string) {
+	d, why := map[string]uint64{}, map[string]string{}
+	for n, v := range cur {
+		if pv, ok := prev[n]; ok {
+			d[n] = sat(v, pv)
+		} else if w, bad := prevWhy[n]; bad {
+			why[n] = w
+		} else {
+			why[n] = "not in the earlier reading"
+		}
+	}
+	for n, w := range curWhy {
+		why[n] = w
+	}
+	return d, why
 }
 
 func firstNonEmpty(a, b string) string {

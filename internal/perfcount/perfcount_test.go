@@ -1,7 +1,6 @@
 package perfcount
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -61,13 +60,7 @@ func TestOpenThreadsExactCounts(t *testing.T) {
 	defer f.Close()
 	const n, preads = 20_000, 1_000
 	buf := make([]byte, 512)
-	onLockedThread(func(tid int) {
-		c, err := OpenThreads([]int{tid}, []string{"getppid", "pread64", "read"})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close()
+	onCountedThread(t, []string{"getppid", "pread64", "read"}, func(tid int, c *Counter) {
 		ref, err := openSyscallRef(tid)
 		if err != nil {
 			t.Error(err)
@@ -157,21 +150,16 @@ func TestOpenWholeProcessCountsBurst(t *testing.T) {
 func TestContextSwitches(t *testing.T) {
 	requireKernelEvents(t)
 	const sleeps = 50
-	onLockedThread(func(tid int) {
-		// clock_nanosleep, because the Go runtime never calls it (it sleeps with nanosleep and futex): its
-		// count is exact.
-		c, err := OpenThreads([]int{tid}, []string{"clock_nanosleep"})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close()
+	// clock_nanosleep, because the Go runtime never calls it (it sleeps with nanosleep and futex): its count
+	// is exact.
+	onCountedThread(t, []string{"clock_nanosleep"}, func(tid int, c *Counter) {
 		// Nested windows on this thread: perf outer (r0..r3) around /proc (vol0..vol1) around perf inner
 		// (r1..r2). procstat reads the scheduler's own per-thread counters, an independent reference that
 		// counts every switch perf counts: the inner perf count can only be lower, the outer only higher,
 		// however many involuntary switches a busy machine causes.
 		var rs [4]Reading
 		read := func(i int) bool {
+			var err error
 			rs[i], err = c.Read()
 			if err != nil {
 				t.Error(err)
@@ -220,11 +208,7 @@ func TestContextSwitches(t *testing.T) {
 	})
 
 	// Whole process, Go sleeps: each one parks a thread at least once.
-	c, err := Open(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, nil)
 	for i := 0; i < 30; i++ {
 		time.Sleep(time.Millisecond)
 	}
@@ -258,11 +242,7 @@ func TestInheritCoversThreadsCreatedAfterOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Open([]string{"getppid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, []string{"getppid"})
 	// More goroutines locked at the same time than the process has threads (earlier tests, or the last
 	// -count run, may have left many idle ones): some must be new.
 	g, n := len(before)+4, 2_000
@@ -305,11 +285,7 @@ func TestThreadLifecycleCountedExactly(t *testing.T) {
 	// Idle threads in the runtime's pool: locked goroutines started after Open take them first, so threads
 	// with event groups of their own exit during the count.
 	parkThreads(t, 4)()
-	c, err := Open([]string{"getppid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, []string{"getppid"})
 	direct := c.Threads()
 	const rounds, n = 4, 1_000
 	var want uint64
@@ -373,11 +349,7 @@ func TestThreadLifecycleCountedExactly(t *testing.T) {
 // and then the count must still be exact.
 func TestReadsRacingThreadExitsLoseNothing(t *testing.T) {
 	requireCounting(t)
-	c, err := Open([]string{"getppid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, []string{"getppid"})
 	stop := make(chan struct{})
 	readErr := make(chan error, 1)
 	go func() {
@@ -470,13 +442,7 @@ func TestOpenStartsOverWhenThreadsAppear(t *testing.T) {
 
 func TestDisableEnableReset(t *testing.T) {
 	requireCounting(t)
-	onLockedThread(func(tid int) {
-		c, err := OpenThreads([]int{tid}, []string{"getppid"})
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close()
+	onCountedThread(t, []string{"getppid"}, func(tid int, c *Counter) {
 		getppidBurst(100)
 		if err := c.Disable(); err != nil {
 			t.Error(err)
@@ -546,14 +512,14 @@ func TestOpenThreadsMissingThread(t *testing.T) {
 func TestCloseReleasesEveryFD(t *testing.T) {
 	requireCounting(t)
 	Check() // warm the tracepoint id cache (a temporary tracefs mount holds no fd, but be sure)
-	before := countFDs(t)
+	before := testsupport.OpenFDs(t)
 	Check()
 	c, err := Open(DefaultBreakdown)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.FDs() == 0 || countFDs(t) < before+c.FDs() {
-		t.Errorf("counter holds %d fds, process went from %d to %d", c.FDs(), before, countFDs(t))
+	if c.FDs() == 0 || testsupport.OpenFDs(t) < before+c.FDs() {
+		t.Errorf("counter holds %d fds, process went from %d to %d", c.FDs(), before, testsupport.OpenFDs(t))
 	}
 	if _, err := c.Read(); err != nil {
 		t.Fatal(err)
@@ -571,7 +537,7 @@ func TestCloseReleasesEveryFD(t *testing.T) {
 		}
 		c2.Close()
 	})
-	if after := countFDs(t); after != before {
+	if after := testsupport.OpenFDs(t); after != before {
 		t.Errorf("fds: %d before, %d after Close", before, after)
 	}
 }
@@ -612,11 +578,7 @@ func TestOpenPIDChild(t *testing.T) {
 // started from it does not mix in.
 func TestChildProcessesNotCounted(t *testing.T) {
 	requireCounting(t)
-	c, err := Open([]string{"getppid"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, []string{"getppid"})
 	ch := startChild(t, "burst")
 	ch.expect(t, "ready")
 	fmt.Fprintln(ch.in, "go")
@@ -764,15 +726,8 @@ func TestOpenMatchesPerfStatCommand(t *testing.T) {
 	csv := filepath.Join(dir, "perf.csv")
 	cmd := exec.Command(perf, "stat", "-x,", "-o", csv, "-e", labelTotal, "-e", nameLabel("getppid"), "--", exe)
 	cmd.Env = append(os.Environ(), helperEnv+"=selfcount")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("perf stat: %v", err)
-	}
 	var r Reading
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("child output %q: %v", out, err)
-	}
+	childJSON(t, cmd, "perf stat", &r)
 	b, err := os.ReadFile(csv)
 	if err != nil {
 		t.Fatal(err)
@@ -841,15 +796,8 @@ func TestNonRootFalseZero(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = []string{helperEnv + "=nonroot", "PERFCOUNT_TEST_IDS=" + strings.Join(kv, ","), "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child as uid 65534: %v", err)
-	}
 	var res nonrootResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("child output %q: %v", out, err)
-	}
+	childJSON(t, cmd, "child as uid 65534", &res)
 	find := func(r Report, name string) EventStatus {
 		for _, e := range r.Events {
 			if e.Name == name {
@@ -915,11 +863,7 @@ func TestOpenWithSQPollThread(t *testing.T) {
 	if sqp == 0 {
 		t.Fatal("no iou-sqp thread after io_uring_setup(SQPOLL)")
 	}
-	c, err := Open(DefaultBreakdown)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCounter(t, DefaultBreakdown)
 	if !slices.Contains(c.Threads(), sqp) {
 		t.Errorf("iou-sqp thread %d not counted: %v", sqp, c.Threads())
 	}

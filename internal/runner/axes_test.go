@@ -26,10 +26,7 @@ func TestPlanGivesEachWorkloadItsAxes(t *testing.T) {
 	r.Workloads = []string{"small-file", "many-file", "echo-proxy"}
 	r.Sweep = []Axis{{Flag: "jobs", Values: []int{1, 2}}, {Flag: "threads", Values: []int{1, 2, 4}}}
 	r.GenThreadsSame = true
-	p, err := NewPlan(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, r)
 	var got []string
 	for i, ws := range p.Sweeps {
 		var pts []string

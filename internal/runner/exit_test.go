@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	backend "github.com/ringbench/ringbench/backends"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,14 +33,8 @@ func planWith(t *testing.T, named bool, broken ...brokenBackend) *Plan {
 	if !named {
 		r.Backends = []string{"all"}
 	}
-	p, err := NewPlan(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	epoll, err := backend.Lookup("epoll")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, r)
+	epoll := testsupport.Lookup(t, backend.Lookup, "epoll")
 	p.Backends = []backend.Backend{epoll}
 	for _, b := range broken {
 		p.Backends = append(p.Backends, b)

@@ -27,6 +27,16 @@ func request(t *testing.T) Request {
 	}
 }
 
+// mustPlan is NewPlan(r), which must succeed.
+func mustPlan(t *testing.T, r Request) *Plan {
+	t.Helper()
+	p, err := NewPlan(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestNewPlanNamesTheFlag(t *testing.T) {
 	cases := map[string]func(r *Request){
 		"--count 0":                     func(r *Request) { r.Count = 0 },
@@ -51,10 +61,7 @@ func TestNewPlanNamesTheFlag(t *testing.T) {
 	}
 	r := request(t)
 	r.Backends = []string{"all"}
-	p, err := NewPlan(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, r)
 	if len(p.Backends) < 2 || len(p.Backends)+len(p.Skipped) != len(backend.Names()) {
 		t.Errorf("all: %d runnable, %d skipped, of %v", len(p.Backends), len(p.Skipped), backend.Names())
 	}
@@ -70,10 +77,7 @@ func TestNewPlanNamesTheFlag(t *testing.T) {
 // counted one (ABAB), warm-ups unrecorded, each measured (syscalls or the reason they are not), and the file
 // says what was asked for. No perf event is open while a timed sample starts.
 func TestRunInterleavesBackends(t *testing.T) {
-	p, err := NewPlan(request(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, request(t))
 	var statuses []string
 	steps := 0
 	f, err := Run(context.Background(), p, Meta{Label: "x", Command: []string{"ringbench", "run"}}, progressFuncs{
@@ -118,10 +122,7 @@ func TestRunInterleavesBackends(t *testing.T) {
 func TestRunUncountedIsTimedOnly(t *testing.T) {
 	r := request(t)
 	r.CountSyscalls = false
-	p, err := NewPlan(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, r)
 	f, err := Run(context.Background(), p, Meta{}, progressFuncs{status: func(s string) {
 		if n := perfFDs(t); n > 0 {
 			t.Errorf("%s: %d perf event fds open", s, n)
@@ -158,10 +159,7 @@ func perfFDs(t *testing.T) int {
 // TestRunInterrupted: a context ended before the run measures nothing, prepares nothing and says so.
 func TestRunInterrupted(t *testing.T) {
 	r := request(t)
-	p, err := NewPlan(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, r)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	f, err := Run(ctx, p, Meta{}, nil)
@@ -174,10 +172,7 @@ func TestRunInterrupted(t *testing.T) {
 func TestRunFlagErrorInPrepareIsBadInput(t *testing.T) {
 	r := request(t)
 	r.Config.FileSize = 1 << 50
-	p, err := NewPlan(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, r)
 	f, err := Run(context.Background(), p, Meta{}, nil)
 	if !errors.Is(err, ErrBadInput) || !strings.HasPrefix(err.Error(), "small-file: --") || len(f.Samples) != 0 {
 		t.Errorf("got %v (%d samples), want small-file: --...: matching ErrBadInput", err, len(f.Samples))
@@ -196,10 +191,7 @@ func (p progressFuncs) Step()           { p.step() }
 func TestRunCountedOnly(t *testing.T) {
 	r := request(t)
 	r.CountedOnly = true
-	p, err := NewPlan(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, r)
 	f, err := Run(context.Background(), p, Meta{}, nil)
 	if err != nil {
 		t.Fatal(err)

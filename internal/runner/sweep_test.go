@@ -18,10 +18,7 @@ import (
 func TestSweepRunInterleavesPoints(t *testing.T) {
 	r := request(t)
 	r.Sweep = []Axis{{Flag: "batch", Values: []int{1, 4}}}
-	p, err := NewPlan(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, r)
 	if pts := p.Sweeps[0].Points; len(pts) != 2 || pts[0].Options.Batch != 1 || pts[1].Options.Batch != 4 {
 		t.Fatalf("points %+v", pts)
 	}
@@ -79,10 +76,7 @@ func TestSweepPreparesOnce(t *testing.T) {
 	r.Config.Keep = true
 	r.Count, r.Warmup = 1, 0
 	r.Sweep = []Axis{{Flag: "depth", Values: []int{8, 16}}, {Flag: "jobs", Values: []int{1, 2}}}
-	p, err := NewPlan(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustPlan(t, r)
 	var statuses []string
 	f, err := Run(context.Background(), p, Meta{}, statusRecorder{&statuses})
 	if err != nil {

@@ -24,3 +24,13 @@ func Mapped(tb testing.TB, addr uintptr) bool {
 	}
 	return false
 }
+
+// OpenFDs counts this process's open file descriptors (/proc/self/fd, with the one reading it).
+func OpenFDs(tb testing.TB) int {
+	tb.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(ents)
+}

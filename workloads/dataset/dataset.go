@@ -666,18 +666,21 @@ func writeFile(ctx context.Context, dfd int, i int, l layout, buf []byte, made *
 }
 
 func writeFull(fd int, b []byte) error {
-	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
-		if err == unix.EINTR {
-			continue
-		}
+	return full(b, "short write", func(rest []byte, _ int64) (int, error) { return unix.Write(fd, rest) })
+}
+
+// full calls io on the rest of b (done bytes in), retrying EINTR, until all of b is done; io doing nothing
+// is the error short.
+func full(b []byte, short string, io func(rest []byte, done int64) (int, error)) error {
+	for done := 0; done < len(b); {
+		n, err := retryEINTR(func() (int, error) { return io(b[done:], int64(done)) })
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return errors.New("short write")
+			return errors.New(short)
 		}
-		b = b[n:]
+		done += n
 	}
 	return nil
 }

@@ -28,21 +28,23 @@ import (
 // file, a symlink in place of a data file) is left, with the directory holding it and an "incomplete"
 // marker, and named in the error. The set is closed in every case.
 func (s *Set) Remove() error {
+	return s.release("Remove after Close: left in place", s.removeLocked)
+}
+
+// release runs f under the lock, then closes the set; on a set closed already it fails with afterClose.
+func (s *Set) release(afterClose string, f func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("data set %s: Remove after Close: left in place", s.Dir)
+		return fmt.Errorf("data set %s: %s", s.Dir, afterClose)
 	}
 	defer s.closeLocked()
-	for {
-		err := unix.Flock(s.fd, unix.LOCK_EX|unix.LOCK_NB)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil { // in use by others: the last of them decides
-			return nil
-		}
-		break
+	return f()
+}
+
+func (s *Set) removeLocked() error {
+	if _, err := retryEINTR(func() (int, error) { return 0, unix.Flock(s.fd, unix.LOCK_EX|unix.LOCK_NB) }); err != nil {
+		return nil // in use by others: the last of them decides
 	}
 	m, err := readMarker(s.fd)
 	if err == nil {
@@ -71,13 +73,9 @@ func (s *Set) Remove() error {
 
 // Keep releases the set and marks it kept: no later Remove, of this or any other run, deletes it (RemoveDir
 // does). A run asked to keep its data sets (--keep) calls Keep where others call Remove.
-func (s *Set) Keep() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("data set %s: Keep after Close", s.Dir)
-	}
-	defer s.closeLocked()
+func (s *Set) Keep() error { return s.release("Keep after Close", s.keepLocked) }
+
+func (s *Set) keepLocked() error {
 	// The shared lock held since Open keeps the last-user test of Remove from running meanwhile.
 	m, err := readMarker(s.fd)
 	if err != nil {
@@ -292,20 +290,9 @@ func checkContent(dfd int, fn string, i int, l layout, stx *unix.Statx_t) error 
 }
 
 func preadFull(fd int, b []byte, off int64) error {
-	for len(b) > 0 {
-		n, err := unix.Pread(fd, b, off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return errors.New("file shorter than it was")
-		}
-		b, off = b[n:], off+int64(n)
-	}
-	return nil
+	return full(b, "file shorter than it was", func(rest []byte, done int64) (int, error) {
+		return unix.Pread(fd, rest, off+done)
+	})
 }
 
 // cleanPartials removes the partial directories in --dir that ringbench processes left when they died or

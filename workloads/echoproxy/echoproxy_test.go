@@ -12,14 +12,12 @@ import (
 	"time"
 
 	backend "github.com/ringbench/ringbench/backends"
-	_ "github.com/ringbench/ringbench/backends/epoll"
-	_ "github.com/ringbench/ringbench/backends/gostd"
-	_ "github.com/ringbench/ringbench/backends/sqpoll"
-	_ "github.com/ringbench/ringbench/backends/uring"
+	_ "github.com/ringbench/ringbench/backends/all"
 	"github.com/ringbench/ringbench/internal/fds"
 	"github.com/ringbench/ringbench/internal/loadgen"
 	"github.com/ringbench/ringbench/internal/measure"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"github.com/ringbench/ringbench/workloads"
 	"golang.org/x/sys/unix"
 )
@@ -141,11 +139,7 @@ func children() []string {
 
 func lookup(t *testing.T, name string) backend.Backend {
 	t.Helper()
-	b, err := backend.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testsupport.Lookup(t, backend.Lookup, name)
 }
 
 // sample prepares the workload, takes one sample on v, and closes it.
