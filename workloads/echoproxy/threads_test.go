@@ -62,7 +62,7 @@ func TestThreadsOnEveryBackend(t *testing.T) {
 	for _, v := range variants(t) {
 		t.Run(v.String(), func(t *testing.T) {
 			base := takeBaseline()
-			s, err := sample(t, v, workloads.Config{Conns: 16, Threads: 2, GenThreads: 2, Verify: true}, 300*time.Millisecond)
+			s, err := sampleAtLeast(t, v, workloads.Config{Conns: 16, Threads: 2, GenThreads: 2, Verify: true}, 300*time.Millisecond, 100)
 			if err != nil {
 				t.Fatal(err)
 			}
