@@ -72,6 +72,22 @@ func openRaw(t testing.TB, path string, flags int) int {
 	return fd
 }
 
+// pendingPipeRead returns a pipe (closed at cleanup) and an arena (unmapped at cleanup) and queues a
+// read of up to 64 bytes of the pipe into slot 0 with user data ud: a request that completes only once
+// the test writes to p[1].
+func pendingPipeRead(t testing.TB, r *Ring, ud uint64) (p [2]int, a *Arena) {
+	t.Helper()
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Close(p[0]); _ = unix.Close(p[1]) })
+	a = newArena(t, 1, 64)
+	s := getSQE(t, r)
+	Read{FD: int32(p[0]), Buf: a.Ptr(0), Len: 64, Offset: ^uint64(0)}.Prep(s)
+	s.SetUserData(ud)
+	return p, a
+}
+
 func pattern(n int, seed byte) []byte {
 	b := make([]byte, n)
 	for i := range b {

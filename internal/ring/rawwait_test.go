@@ -20,14 +20,7 @@ func TestRawWaitsKeepTheP(t *testing.T) {
 		t.Run(fmt.Sprintf("raw=%v", raw), func(t *testing.T) {
 			r := newTestRing(t, Params{Entries: 4}, "io_uring")
 			r.SetRawWaits(raw)
-			var p [2]int
-			if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-				t.Fatal(err)
-			}
-			defer unix.Close(p[0])
-			defer unix.Close(p[1])
-			a := newArena(t, 1, 64)
-			Read{FD: int32(p[0]), Buf: a.Ptr(0), Len: 64, Offset: ^uint64(0)}.Prep(getSQE(t, r))
+			p, _ := pendingPipeRead(t, r, 0)
 			if _, err := r.Submit(); err != nil {
 				t.Fatal(err)
 			}

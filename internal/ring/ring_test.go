@@ -491,16 +491,7 @@ func TestDeferTaskrunOwnerThread(t *testing.T) {
 	}
 	defer r.Close()
 
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
-	a := newArena(t, 1, 64)
-	s := getSQE(t, r)
-	Read{FD: int32(p[0]), Buf: a.Ptr(0), Len: 64, Offset: ^uint64(0)}.Prep(s)
-	s.SetUserData(42)
+	p, a := pendingPipeRead(t, r, 42)
 	if _, err := r.Submit(); err != nil {
 		t.Fatal(err)
 	}
@@ -518,7 +509,7 @@ func TestDeferTaskrunOwnerThread(t *testing.T) {
 
 	// Submitting from another OS thread fails with EEXIST; the SQE stays
 	// queued and the owner submits it.
-	s = getSQE(t, r)
+	s := getSQE(t, r)
 	Nop{}.Prep(s)
 	s.SetUserData(43)
 	var otherErr error
