@@ -2,6 +2,7 @@ package ring
 
 import (
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -138,11 +139,11 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, ar
 		// scheduler's syscall bookkeeping (entersyscall/exitsyscall, which let another thread take this P
 		// during a blocking call): at one enter per op that was ~4% of the CPU of a batch-1 read loop.
 		// With SetRawWaits, enters that wait skip it too.
-		n, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd),
+		n, _, errno := syscall.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd),
 			uintptr(toSubmit), uintptr(minComplete), uintptr(flags|r.enterFlags), uintptr(arg), argSz)
 		return int(n), errno
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd),
+	n, _, errno := syscall.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.enterFd),
 		uintptr(toSubmit), uintptr(minComplete), uintptr(flags|r.enterFlags),
 		uintptr(arg), argSz)
 	return int(n), errno
