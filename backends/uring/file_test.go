@@ -35,6 +35,27 @@ func newEngine(t *testing.T, cfg backend.FileConfig, p ring.Params, name string)
 	return e
 }
 
+// TestFileEngineKeepP: FileConfig.KeepP is what makes the engine's ring wait without the scheduler's
+// syscall bookkeeping (ring.SetRawWaits, whose behaviour the ring's own tests check).
+func TestFileEngineKeepP(t *testing.T) {
+	for _, ep := range engineParams {
+		for _, keep := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/keep=%v", ep.name, keep), func(t *testing.T) {
+				testsupport.OnThreadWithin(t, 30*time.Second, func() {
+					cfg := backend.FileConfig{Options: backend.Options{Depth: 4, Batch: 2, SQCPU: -1}, BufSize: 4096, KeepP: keep}
+					e := newEngine(t, cfg, ep.p, ep.name)
+					if got := e.Ring().RawWaits(); got != keep {
+						t.Errorf("KeepP %v: ring waits raw %v", keep, got)
+					}
+					if err := e.Close(); err != nil {
+						t.Error(err)
+					}
+				})
+			})
+		}
+	}
+}
+
 // TestFileEngineCloseAfterPrepError: a batch whose second request is invalid fails in prep, after the
 // first took an SQE and was counted as outstanding. Close must still return (it used to wait, without a
 // timeout, for the completion of an SQE never submitted), and cleanly: the valid read is submitted and

@@ -158,6 +158,9 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg unsafe.Pointer, ar
 // for everything else: a wait holds its P however long it lasts (a signal still interrupts it, EINTR).
 func (r *Ring) SetRawWaits(on bool) { r.rawWaits = on }
 
+// RawWaits reports what SetRawWaits set.
+func (r *Ring) RawWaits() bool { return r.rawWaits }
+
 // enterRetry is enter retried on EINTR, which it counts in
 // Stats.Interrupted; every enter and wait path goes through it. The kernel
 // reports EINTR only when it consumed no SQE, so the same arguments are
