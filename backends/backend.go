@@ -117,6 +117,8 @@ type FileConfig struct {
 	// instead of going through the scheduler's syscall bookkeeping, as a C loop keeps its thread (see
 	// ring.Ring.SetRawWaits for why that matters). The driver sets it when every I/O thread is locked and
 	// the process has more Ps than I/O threads. gostd ignores it: Go's own I/O is what it measures.
+	// Stopping the world (GC) then waits for such a syscall to return: at most one device read for a
+	// pread; an io_uring wait returns at once on the runtime's preemption signal (EINTR) and is retried.
 	KeepP bool
 }
 
