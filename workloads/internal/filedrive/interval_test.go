@@ -15,11 +15,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openData writes a 64 KiB file and opens it for reading.
-func openData(t *testing.T) int {
+// openData writes a file of size zero bytes (in the page cache: just written) and opens it for
+// reading; the descriptor is closed at cleanup.
+func openData(t *testing.T, size int) (path string, fd int) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "data")
-	if err := os.WriteFile(path, make([]byte, 64<<10), 0o644); err != nil {
+	path = filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -27,13 +28,13 @@ func openData(t *testing.T) int {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Close(fd) })
-	return fd
+	return path, fd
 }
 
 // driveEach runs DriveEvery on every backend that runs here, each engine wrapped by wrap.
 func driveEach(t *testing.T, skip map[string]string, opts backend.Options, d, every time.Duration, wrap func(backend.FileEngine) backend.FileEngine,
 	check func(t *testing.T, tot Totals)) {
-	fd := openData(t)
+	_, fd := openData(t, 64<<10)
 	for _, b := range backend.All() {
 		t.Run(b.Name(), func(t *testing.T) {
 			if why, ok := skip[b.Name()]; ok {

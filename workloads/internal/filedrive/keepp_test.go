@@ -2,8 +2,6 @@ package filedrive
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -12,7 +10,6 @@ import (
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/workloads"
-	"golang.org/x/sys/unix"
 )
 
 // recordingBackend is a real backend that also records the FileConfig.KeepP of every engine it makes.
@@ -32,15 +29,7 @@ func (b *recordingBackend) NewFileEngine(cfg backend.FileConfig) (backend.FileEn
 // TestIOThreadsKeepTheirPOnlyWithOneToSpare: the I/O threads may keep their P in syscalls (KeepP) only
 // while the process has more Ps than I/O threads, so that the rest of the process always has one.
 func TestIOThreadsKeepTheirPOnlyWithOneToSpare(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "data")
-	if err := os.WriteFile(path, make([]byte, 1<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
+	_, fd := openData(t, 1<<20)
 	epoll, err := backend.Lookup("epoll")
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package filedrive
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	_ "github.com/ringbench/ringbench/backends/gostd"
 	_ "github.com/ringbench/ringbench/backends/sqpoll"
 	_ "github.com/ringbench/ringbench/backends/uring"
-	"golang.org/x/sys/unix"
 )
 
 // handOffDelay is how long slowHandOff holds each batch before passing it to the real engine.
@@ -51,15 +48,7 @@ func (s *fileSource) Check(_ *backend.Request, c *backend.Completion, _ []byte) 
 // that stamped the request when it issued it (epoll around its pread, gostd in its worker) would record
 // microseconds.
 func TestLatencyIncludesTheHandOff(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "data")
-	if err := os.WriteFile(path, make([]byte, 64<<10), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
+	_, fd := openData(t, 64<<10)
 	for _, b := range backend.All() {
 		t.Run(b.Name(), func(t *testing.T) {
 			if err := b.Available(); err != nil {

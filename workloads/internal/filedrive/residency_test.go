@@ -3,7 +3,6 @@ package filedrive
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,15 +16,7 @@ import (
 // POSIX_FADV_DONTNEED) read from disk and is marked invalid with the reason; the same file fully cached
 // gives a valid sample.
 func TestSampleBelowTheResidencyFloorIsInvalid(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "data")
-	if err := os.WriteFile(path, make([]byte, 1<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
+	path, fd := openData(t, 1<<20)
 	b, err := backend.Lookup("epoll")
 	if err != nil {
 		t.Fatal(err)
