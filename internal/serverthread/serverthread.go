@@ -88,8 +88,14 @@ func (t *Thread) run(ready chan<- error, setup, loop func() error, cleanup func(
 	ready <- nil
 	select {
 	case <-t.start:
-		t.err = loop()
 	case <-t.quit:
+	}
+	// Once Serve has been called the loop runs, even when Close came as well (a select between two
+	// closed channels picks either): the loop sees Closing and the wake eventfd and returns at once.
+	select {
+	case <-t.start:
+		t.err = loop()
+	default:
 	}
 	t.end(cleanup)
 }
