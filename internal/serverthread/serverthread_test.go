@@ -91,3 +91,37 @@ func TestCountersStats(t *testing.T) {
 		t.Fatalf("Stats %+v, want %+v", got, want)
 	}
 }
+
+// TestServeAndCloseBeforeTheThreadWaits calls Serve and then Close while setup still runs, so both have
+// happened before the thread waits for either: the loop must still run (and see Closing), every time.
+func TestServeAndCloseBeforeTheThreadWaits(t *testing.T) {
+	for i := range 32 {
+		var th Thread
+		ran := false
+		served, closed := make(chan error, 1), make(chan struct{})
+		setup := func() error {
+			go func() { served <- th.Serve() }()
+			<-th.start // Serve has been called
+			go func() { th.Close(); close(closed) }()
+			<-th.quit // ... and Close
+			return nil
+		}
+		loop := func() error {
+			if !th.Closing.Load() {
+				return errors.New("loop ran before Close")
+			}
+			ran = true
+			return nil
+		}
+		if err := th.Start("test", setup, loop, func() {}); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-served; err != nil {
+			t.Fatal(err)
+		}
+		<-closed
+		if !ran {
+			t.Fatalf("round %d: Serve was called but the loop never ran", i)
+		}
+	}
+}
