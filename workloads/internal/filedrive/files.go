@@ -134,3 +134,24 @@ func (f *Files) Release(errs ...error) error {
 	}
 	return errors.Join(errs...)
 }
+
+// SampleInput returns the input of a sample of these files for cfg, the sample's config, with what every
+// file workload fills in the same way: the common and --jobs params, the jobs, --sq-share, whether the
+// files are locked or evicted, and their residency (none for O_DIRECT reads). The workload adds the rest.
+func (f *Files) SampleInput(workload string, cfg workloads.Config, spec workloads.SampleSpec) SampleInput {
+	params := CommonParams(cfg)
+	JobParams(params, cfg)
+	in := SampleInput{
+		Workload:    workload,
+		Spec:        spec,
+		Jobs:        cfg.Jobs,
+		ShareSQPoll: cfg.SQShare,
+		Params:      params,
+		Locked:      f.Lock != nil,
+		Cold:        f.cfg.Cache == workloads.CacheCold,
+	}
+	if !cfg.Direct {
+		in.Residency = ResidencyOf(f.Set.Paths)
+	}
+	return in
+}
