@@ -730,6 +730,27 @@ func syscallsFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, str
 	return f, caption
 }
 
+// stackPart is one component of a stackFigure: its name in the legend, its colour, and whether any bar has
+// it (the legend leaves out a part no bar has).
+type stackPart struct {
+	name  string
+	color color.Color
+	shown bool
+}
+
+// stackParts returns stackFigure's components (the parts shown, bottom to top) and colors.
+func stackParts(parts ...stackPart) ([]string, map[string]color.Color) {
+	var components []string
+	colors := map[string]color.Color{}
+	for _, p := range parts {
+		if p.shown {
+			components = append(components, p.name)
+		}
+		colors[p.name] = p.color
+	}
+	return components, colors
+}
+
 func cpuFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, string) {
 	include := func(s *Series) bool { return s.CPU != nil }
 	var anyPoll, anyWorker bool
@@ -752,14 +773,8 @@ func cpuFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, string) 
 		cPoll   = "SQPOLL thread"
 		cWorker = "io-wq workers"
 	)
-	components := []string{cUser, cSys}
-	if anyPoll {
-		components = append(components, cPoll)
-	}
-	if anyWorker {
-		components = append(components, cWorker)
-	}
-	colors := map[string]color.Color{cUser: oiBlue, cSys: oiOrange, cPoll: oiGreen, cWorker: oiPurple}
+	components, colors := stackParts(stackPart{cUser, oiBlue, true}, stackPart{cSys, oiOrange, true},
+		stackPart{cPoll, oiGreen, anyPoll}, stackPart{cWorker, oiPurple, anyWorker})
 	value := func(s *Series, comp string) float64 {
 		switch comp {
 		case cUser:
@@ -807,11 +822,7 @@ func memoryFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, strin
 		cRSS  = "process RSS"
 		cSlab = "kernel slab"
 	)
-	components := []string{cRSS}
-	if anySlab {
-		components = append(components, cSlab)
-	}
-	colors := map[string]color.Color{cRSS: oiBlue, cSlab: oiOrange}
+	components, colors := stackParts(stackPart{cRSS, oiBlue, true}, stackPart{cSlab, oiOrange, anySlab})
 	value := func(s *Series, comp string) float64 {
 		switch comp {
 		case cRSS:
