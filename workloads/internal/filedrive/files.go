@@ -1,6 +1,7 @@
 package filedrive
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,15 +15,9 @@ import (
 // WithFileDefaults fills the settings every file workload shares and left at zero: --files, --file-size
 // (the workload's defaults) and --pattern (rand).
 func WithFileDefaults(cfg workloads.Config, files int, fileSize int64) workloads.Config {
-	if cfg.Files == 0 {
-		cfg.Files = files
-	}
-	if cfg.FileSize == 0 {
-		cfg.FileSize = fileSize
-	}
-	if cfg.Pattern == "" {
-		cfg.Pattern = "rand"
-	}
+	cfg.Files = cmp.Or(cfg.Files, files)
+	cfg.FileSize = cmp.Or(cfg.FileSize, fileSize)
+	cfg.Pattern = cmp.Or(cfg.Pattern, "rand")
 	return cfg
 }
 
