@@ -35,7 +35,7 @@ import (
 // say why in plain words. It is caps.ErrNotSupported, so the capability probes' errors match it too.
 var ErrNotSupported = caps.ErrNotSupported
 
-// Backend is one way of doing I/O.
+// Backend is one way of doing I/O: a Builder with the Description it was registered with.
 type Backend interface {
 	// Name is the --backend value.
 	Name() string
@@ -43,6 +43,11 @@ type Backend interface {
 	Summary() string
 	// Available reports whether the backend can run here: nil, or an error wrapping ErrNotSupported.
 	Available() error
+	Builder
+}
+
+// Builder is what a backend does.
+type Builder interface {
 	// NewFileEngine returns an engine for file I/O. The engine must be created, used and closed on one
 	// goroutine locked to its OS thread (runtime.LockOSThread): io_uring rings set up with SINGLE_ISSUER
 	// refuse other threads.
@@ -51,6 +56,31 @@ type Backend interface {
 	// then on (Close closes it, also when NewServer fails). NewServer starts the server's OS thread, so
 	// ThreadID is valid on return.
 	NewServer(cfg ServerConfig) (Server, error)
+}
+
+// Description is what a backend says about itself (Backend's Name, Summary and Available); Register pairs
+// it with the backend's Builder.
+type Description struct {
+	Name    string
+	Summary string
+	// Available is nil for a backend that runs on every Linux this runs on.
+	Available func() error
+}
+
+// described is a registered Backend.
+type described struct {
+	d Description
+	Builder
+}
+
+func (b described) Name() string    { return b.d.Name }
+func (b described) Summary() string { return b.d.Summary }
+
+func (b described) Available() error {
+	if b.d.Available == nil {
+		return nil
+	}
+	return b.d.Available()
 }
 
 // Options are the tuning flags a backend may honour; each backend ignores what does not apply to it.
@@ -211,8 +241,9 @@ func (o Options) Validate() error {
 // registry holds the backends; epoll, uring, sqpoll and gostd come first, in that order, others follow by name.
 var registry = NewRegistry[Backend]("backend", "epoll", "uring", "sqpoll", "gostd")
 
-// Register adds a backend; backends call it from init. Registering a name twice panics.
-func Register(b Backend) { registry.Register(b) }
+// Register adds the backend that d describes and b builds; backends call it from init. Registering a name
+// twice panics.
+func Register(d Description, b Builder) { registry.Register(described{d, b}) }
 
 // All returns every registered backend in display order.
 func All() []Backend { return registry.All() }

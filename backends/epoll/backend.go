@@ -12,23 +12,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Backend is the epoll backend.
+// Backend builds the epoll backend's engines and servers.
 type Backend struct{}
 
-func init() { backend.Register(Backend{}) }
-
-// Name implements backend.Backend.
-func (Backend) Name() string { return "epoll" }
-
-// Summary implements backend.Backend.
-func (Backend) Summary() string {
-	return "epoll_wait readiness loop on a locked thread; files through plain pread (epoll cannot poll files)"
+func init() {
+	backend.Register(backend.Description{
+		Name:    "epoll",
+		Summary: "epoll_wait readiness loop on a locked thread; files through plain pread (epoll cannot poll files)",
+		// Available is nil: epoll and pread exist on every Linux this runs on.
+	}, Backend{})
 }
 
-// Available implements backend.Backend: epoll and pread exist on every Linux this runs on.
-func (Backend) Available() error { return nil }
-
-// NewFileEngine implements backend.Backend.
+// NewFileEngine implements backend.Builder.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// NewServer implements backend.Backend: it starts an epoll server's thread on cfg.ListenFD; Serve runs it.
+// NewServer implements backend.Builder: it starts an epoll server's thread on cfg.ListenFD; Serve runs it.
 // With cfg.Threads > 1 it is that many, each with its own thread and epoll instance (see
 // backend.NewThreaded). cfg.EpollMode picks how connections are registered: level-triggered (the default),
 // edge-triggered or oneshot (see epollserver.Mode).

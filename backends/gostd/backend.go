@@ -13,23 +13,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Backend is the Go standard library backend.
+// Backend builds the Go standard library backend's engines and servers.
 type Backend struct{}
 
-func init() { backend.Register(Backend{}) }
-
-// Name implements backend.Backend.
-func (Backend) Name() string { return "gostd" }
-
-// Summary implements backend.Backend.
-func (Backend) Summary() string {
-	return "Go standard library: os.File.ReadAt / os.Open from --depth goroutines, net package for sockets"
+func init() {
+	backend.Register(backend.Description{
+		Name:    "gostd",
+		Summary: "Go standard library: os.File.ReadAt / os.Open from --depth goroutines, net package for sockets",
+	}, Backend{})
 }
 
-// Available implements backend.Backend.
-func (Backend) Available() error { return nil }
-
-// NewFileEngine implements backend.Backend. Requests are handed to Depth goroutines over a channel, as a Go
+// NewFileEngine implements backend.Builder. Requests are handed to Depth goroutines over a channel, as a Go
 // program would fan out blocking reads.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
 	if err := cfg.Validate(); err != nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/ringbench/ringbench/internal/serverthread"
 )
 
-// NewServer implements backend.Backend: it wraps cfg.ListenFD in a net.Listener.
+// NewServer implements backend.Builder: it wraps cfg.ListenFD in a net.Listener.
 //
 // --threads N here means N accept loops, one per listening socket (SO_REUSEPORT, as the other backends);
 // the connections' goroutines all run on the runtime's GOMAXPROCS threads whatever N is, so it is

@@ -17,24 +17,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Backend is the SQPOLL backend.
+// Backend builds the SQPOLL backend's engines and servers.
 type Backend struct{}
 
-func init() { backend.Register(Backend{}) }
-
-// Name implements backend.Backend.
-func (Backend) Name() string { return "sqpoll" }
-
-// Summary implements backend.Backend.
-func (Backend) Summary() string {
-	return "io_uring with SQPOLL: a kernel thread polls the SQ (near-zero submit syscalls, burns a core; --sq-cpu, --sq-idle, --cq-spin)"
+func init() {
+	backend.Register(backend.Description{
+		Name:    "sqpoll",
+		Summary: "io_uring with SQPOLL: a kernel thread polls the SQ (near-zero submit syscalls, burns a core; --sq-cpu, --sq-idle, --cq-spin)",
+		// SQPOLL needs 5.11+ for unprivileged users, and may be refused by policy where plain io_uring is
+		// allowed (probed once).
+		Available: func() error { return caps.SetupFlag(caps.FlagSQPoll) },
+	}, Backend{})
 }
 
-// Available implements backend.Backend: SQPOLL needs 5.11+ for unprivileged users, and may be refused by
-// policy where plain io_uring is allowed (probed once, see caps.SetupFlag).
-func (Backend) Available() error { return caps.SetupFlag(caps.FlagSQPoll) }
-
-// NewFileEngine implements backend.Backend.
+// NewFileEngine implements backend.Builder.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
 	p := ring.Params{SQPoll: true, SQThreadIdle: cfg.SQIdle, SQThreadCPU: cfg.SQCPU, SingleIssuer: true, NoSQArray: true, RegisterRingFD: true}
 	var shared *uring.FileEngine

@@ -10,15 +10,16 @@ import (
 	"testing"
 
 	backend "github.com/ringbench/ringbench/backends"
-	"github.com/ringbench/ringbench/backends/sqpoll"
+	_ "github.com/ringbench/ringbench/backends/sqpoll"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
 
 // backendAndFile returns the sqpoll backend, skipping the test where it is not supported here, and a 4 KiB
 // file for its engines to read.
-func backendAndFile(t *testing.T) (sqpoll.Backend, string) {
+func backendAndFile(t *testing.T) (backend.Backend, string) {
 	t.Helper()
-	b := sqpoll.Backend{}
+	b := testsupport.Lookup(t, backend.Lookup, "sqpoll")
 	if err := b.Available(); err != nil {
 		if errors.Is(err, backend.ErrNotSupported) {
 			t.Skip(err)

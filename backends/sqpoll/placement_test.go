@@ -32,7 +32,7 @@ func fileConfig(t *testing.T, cpu int) backend.FileConfig {
 // CPU of the cpuset is accepted (the kernel checks the cpuset, not the affinity mask) and not warned about;
 // pinned to the thread's own CPU it is, with a hint naming --cpus.
 func TestPollThreadOutsideAffinity(t *testing.T) {
-	if err := (Backend{}).Available(); err != nil {
+	if err := testsupport.Lookup(t, backend.Lookup, "sqpoll").Available(); err != nil {
 		t.Skip(err)
 	}
 	set := cpuset.Cpuset()
@@ -64,7 +64,7 @@ func TestPollThreadOutsideAffinity(t *testing.T) {
 // TestPollThreadCPURefused: a CPU the kernel refuses (one that does not exist) comes back as its EINVAL,
 // explained as the CPU's fault rather than as SQPOLL missing.
 func TestPollThreadCPURefused(t *testing.T) {
-	if err := (Backend{}).Available(); err != nil {
+	if err := testsupport.Lookup(t, backend.Lookup, "sqpoll").Available(); err != nil {
 		t.Skip(err)
 	}
 	cfg := fileConfig(t, 1000)
@@ -86,7 +86,7 @@ func TestPollThreadCPURefused(t *testing.T) {
 
 // TestRingSetup: the sqpoll engine's ring has no SQ array and enters through a registered ring fd.
 func TestRingSetup(t *testing.T) {
-	if err := (Backend{}).Available(); err != nil {
+	if err := testsupport.Lookup(t, backend.Lookup, "sqpoll").Available(); err != nil {
 		t.Skip(err)
 	}
 	cfg := fileConfig(t, -1)

@@ -11,7 +11,7 @@ import (
 	"github.com/ringbench/ringbench/internal/ring"
 )
 
-// NewServer implements backend.Backend: it starts an SQPOLL io_uring server. With cfg.Threads > 1 each
+// NewServer implements backend.Builder: it starts an SQPOLL io_uring server. With cfg.Threads > 1 each
 // loop's ring has its own poll thread.
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {
 	return backend.NewThreaded(cfg, func(cfg backend.ServerConfig) (backend.Server, error) {

@@ -14,21 +14,17 @@ import (
 	"github.com/ringbench/ringbench/internal/ring/caps"
 )
 
-// Backend is the io_uring backend.
+// Backend builds the io_uring backend's engines and servers.
 type Backend struct{}
 
-func init() { backend.Register(Backend{}) }
-
-// Name implements backend.Backend.
-func (Backend) Name() string { return "uring" }
-
-// Summary implements backend.Backend.
-func (Backend) Summary() string {
-	return "io_uring: --batch SQEs per io_uring_enter, batched reaping, SINGLE_ISSUER|DEFER_TASKRUN, linked open-read-close"
+func init() {
+	backend.Register(backend.Description{
+		Name:    "uring",
+		Summary: "io_uring: --batch SQEs per io_uring_enter, batched reaping, SINGLE_ISSUER|DEFER_TASKRUN, linked open-read-close",
+		// Whether a plain ring can be set up (probed once).
+		Available: caps.Setup,
+	}, Backend{})
 }
-
-// Available implements backend.Backend: whether a plain ring can be set up (probed once, see caps.Setup).
-func (Backend) Available() error { return caps.Setup() }
 
 // Explain turns a ring setup error into one a user can act on. Only what this kernel, its policy or this
 // process's limits forbid (ENOSYS, EPERM, ENOMEM from RLIMIT_MEMLOCK, no descriptor left, a flag the
@@ -58,7 +54,7 @@ func forbidden(err error) bool {
 	return false
 }
 
-// NewFileEngine implements backend.Backend.
+// NewFileEngine implements backend.Builder.
 func (Backend) NewFileEngine(cfg backend.FileConfig) (backend.FileEngine, error) {
 	return NewFileEngine(cfg, ring.Params{SingleIssuer: true, DeferTaskrun: true, NoSQArray: true, RegisterRingFD: true}, "uring")
 }

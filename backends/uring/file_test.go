@@ -121,23 +121,7 @@ func TestFileEngineCloseKeepsArenaInFlight(t *testing.T) {
 					}
 					cerr = e.Close()
 				})
-				if gaveUp {
-					if cerr == nil || !errors.Is(cerr, ring.ErrDrainTimeout) {
-						t.Errorf("Close with a read in flight and no time to drain: %v, want ErrDrainTimeout", cerr)
-					}
-					if !testsupport.Mapped(t, arena) {
-						t.Fatal("arena unmapped while a read into it may still be in flight")
-					}
-					_, _ = unix.Write(p[1], []byte("late"))
-					time.Sleep(20 * time.Millisecond)
-				} else {
-					if cerr != nil {
-						t.Errorf("Close: %v", cerr)
-					}
-					if testsupport.Mapped(t, arena) {
-						t.Error("arena still mapped after a drained Close")
-					}
-				}
+				testsupport.CheckMemoryAfterClose(t, "arena", arena, gaveUp, cerr, ring.ErrDrainTimeout, p[1])
 			})
 		}
 	}

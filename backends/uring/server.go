@@ -32,7 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// NewServer implements backend.Backend: SINGLE_ISSUER|DEFER_TASKRUN, stepping down where the kernel
+// NewServer implements backend.Builder: SINGLE_ISSUER|DEFER_TASKRUN, stepping down where the kernel
 // lacks them.
 // With cfg.Threads > 1 it is that many servers, each with its own ring (see backend.NewThreaded).
 func (Backend) NewServer(cfg backend.ServerConfig) (backend.Server, error) {

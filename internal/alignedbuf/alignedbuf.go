@@ -16,6 +16,35 @@ type Buffers struct {
 	slots    int
 }
 
+// Map maps size bytes, rounded up to a whole page, of zeroed anonymous memory: page aligned, outside the Go
+// heap. populate faults the pages in now (MAP_POPULATE), so that the first I/O into them does not.
+func Map(size int, populate bool) ([]byte, error) {
+	if size < 1 {
+		return nil, fmt.Errorf("alignedbuf: map %d bytes: %w", size, unix.EINVAL)
+	}
+	flags := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
+	if populate {
+		flags |= unix.MAP_POPULATE
+	}
+	page := os.Getpagesize()
+	mem, err := unix.Mmap(-1, 0, (size+page-1)/page*page, unix.PROT_READ|unix.PROT_WRITE, flags)
+	if err != nil {
+		return nil, fmt.Errorf("alignedbuf: map %d bytes: %w", size, err)
+	}
+	return mem, nil
+}
+
+// Unmap unmaps *mem, a mapping from Map, and sets it to nil. With *mem nil it does nothing, so a Close built
+// on it may be called twice.
+func Unmap(mem *[]byte) error {
+	if *mem == nil {
+		return nil
+	}
+	err := unix.Munmap(*mem)
+	*mem = nil
+	return err
+}
+
 // New maps slots buffers of at least size bytes each, each rounded up to a whole page.
 func New(slots, size int) (*Buffers, error) {
 	if slots < 1 || size < 1 {
@@ -23,9 +52,9 @@ func New(slots, size int) (*Buffers, error) {
 	}
 	page := os.Getpagesize()
 	slotSize := (size + page - 1) / page * page
-	mem, err := unix.Mmap(-1, 0, slots*slotSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	mem, err := Map(slots*slotSize, false)
 	if err != nil {
-		return nil, fmt.Errorf("alignedbuf: map %d x %d bytes: %w", slots, slotSize, err)
+		return nil, err
 	}
 	return &Buffers{mem: mem, slotSize: slotSize, slots: slots}, nil
 }
@@ -40,11 +69,4 @@ func (b *Buffers) Slot(i int) []byte {
 func (b *Buffers) Len() int { return b.slots }
 
 // Close unmaps the buffers; slices returned by Slot must not be used afterwards.
-func (b *Buffers) Close() error {
-	if b.mem == nil {
-		return nil
-	}
-	err := unix.Munmap(b.mem)
-	b.mem = nil
-	return err
-}
+func (b *Buffers) Close() error { return Unmap(&b.mem) }

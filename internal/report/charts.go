@@ -730,6 +730,36 @@ func syscallsFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, str
 	return f, caption
 }
 
+// stackPart is one component of a stackFigure: its name in the legend, its colour, whether any bar has it
+// (the legend leaves out a part no bar has) and its value in a series.
+type stackPart struct {
+	name  string
+	color color.Color
+	shown bool
+	value func(*Series) float64
+}
+
+// stackParts returns stackFigure's components (the parts shown, bottom to top), colors and value.
+func stackParts(parts ...stackPart) ([]string, map[string]color.Color, func(*Series, string) float64) {
+	var components []string
+	colors := map[string]color.Color{}
+	for _, p := range parts {
+		if p.shown {
+			components = append(components, p.name)
+		}
+		colors[p.name] = p.color
+	}
+	value := func(s *Series, comp string) float64 {
+		for _, p := range parts {
+			if p.name == comp {
+				return p.value(s)
+			}
+		}
+		return 0
+	}
+	return components, colors, value
+}
+
 func cpuFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, string) {
 	include := func(s *Series) bool { return s.CPU != nil }
 	var anyPoll, anyWorker bool
@@ -746,33 +776,11 @@ func cpuFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, string) 
 	if maxT >= 10000 {
 		unit, div = "µs", 1e3
 	}
-	const (
-		cUser   = "user"
-		cSys    = "kernel (sys)"
-		cPoll   = "SQPOLL thread"
-		cWorker = "io-wq workers"
-	)
-	components := []string{cUser, cSys}
-	if anyPoll {
-		components = append(components, cPoll)
-	}
-	if anyWorker {
-		components = append(components, cWorker)
-	}
-	colors := map[string]color.Color{cUser: oiBlue, cSys: oiOrange, cPoll: oiGreen, cWorker: oiPurple}
-	value := func(s *Series, comp string) float64 {
-		switch comp {
-		case cUser:
-			return s.CPU.User / div
-		case cSys:
-			return s.CPU.Sys / div
-		case cPoll:
-			return s.CPU.Poll / div
-		case cWorker:
-			return s.CPU.Worker / div
-		}
-		return 0
-	}
+	components, colors, value := stackParts(
+		stackPart{"user", oiBlue, true, func(s *Series) float64 { return s.CPU.User / div }},
+		stackPart{"kernel (sys)", oiOrange, true, func(s *Series) float64 { return s.CPU.Sys / div }},
+		stackPart{"SQPOLL thread", oiGreen, anyPoll, func(s *Series) float64 { return s.CPU.Poll / div }},
+		stackPart{"io-wq workers", oiPurple, anyWorker, func(s *Series) float64 { return s.CPU.Worker / div }})
 	total := func(s *Series) string { return formatNs(s.CPU.Total) }
 	f := stackFigure(r, w, w.Name+" · CPU time per "+w.Unit, fmt.Sprintf("CPU time per %s (%s)", w.Unit, unit),
 		include, components, colors, value, total, widthPx, heightPx)
@@ -803,26 +811,14 @@ func memoryFigure(r *Report, w *Workload, widthPx, heightPx int) (*figure, strin
 	if maxB >= 2048 {
 		unit, div = "KiB", 1024
 	}
-	const (
-		cRSS  = "process RSS"
-		cSlab = "kernel slab"
-	)
-	components := []string{cRSS}
-	if anySlab {
-		components = append(components, cSlab)
-	}
-	colors := map[string]color.Color{cRSS: oiBlue, cSlab: oiOrange}
-	value := func(s *Series, comp string) float64 {
-		switch comp {
-		case cRSS:
-			return math.Max(0, s.Memory.RSS.Median) / div
-		case cSlab:
-			if s.Memory.Slab != nil {
-				return math.Max(0, s.Memory.Slab.Median) / div
+	components, colors, value := stackParts(
+		stackPart{"process RSS", oiBlue, true, func(s *Series) float64 { return math.Max(0, s.Memory.RSS.Median) / div }},
+		stackPart{"kernel slab", oiOrange, anySlab, func(s *Series) float64 {
+			if s.Memory.Slab == nil {
+				return 0
 			}
-		}
-		return 0
-	}
+			return math.Max(0, s.Memory.Slab.Median) / div
+		}})
 	total := func(s *Series) string {
 		t := s.Memory.RSS.Median
 		if s.Memory.Slab != nil {

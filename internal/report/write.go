@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -38,15 +39,9 @@ type Output struct {
 // Generate loads the result files, renders every chart as PNG and SVG and index.html, and writes them to
 // opts.Out. Problems with the inputs match ErrInput, with the output directory ErrOutput; each is one line.
 func Generate(paths []string, opts Options) (*Output, error) {
-	if opts.WidthPx == 0 {
-		opts.WidthPx = DefaultWidth
-	}
-	if opts.HeightPx == 0 {
-		opts.HeightPx = DefaultHeight
-	}
-	if opts.Tool == "" {
-		opts.Tool = "ringbench"
-	}
+	opts.WidthPx = cmp.Or(opts.WidthPx, DefaultWidth)
+	opts.HeightPx = cmp.Or(opts.HeightPx, DefaultHeight)
+	opts.Tool = cmp.Or(opts.Tool, "ringbench")
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}

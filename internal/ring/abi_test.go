@@ -113,6 +113,12 @@ func TestBuilders(t *testing.T) {
 		t.Errorf("Read: %+v", s)
 	}
 	s = SQE{}
+	WriteFixed{FD: 2, Buf: buf, Len: 512, Offset: 4096, BufIndex: 6, RWFlags: unix.RWF_DSYNC}.Prep(&s)
+	if s.Opcode != OpWriteFixed || s.Fd != 2 || s.Addr != uint64(uintptr(buf)) || s.Len != 512 || s.Off != 4096 ||
+		s.BufIndex != 6 || s.OpFlags != unix.RWF_DSYNC || s.Flags != 0 {
+		t.Errorf("WriteFixed: %+v", s)
+	}
+	s = SQE{}
 	Recv{FD: 5, Multishot: true, BufferSelect: true, BufGroup: 7}.Prep(&s)
 	if s.Opcode != OpRecv || s.IoPrio != recvMultishot || s.Flags != FlagBufferSelect || s.BufIndex != 7 {
 		t.Errorf("Recv: %+v", s)

@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ringbench/ringbench/internal/alignedbuf"
 )
 
 // Arena is an off-heap buffer pool: one anonymous mmap cut into equal slots.
@@ -23,10 +25,9 @@ func NewArena(slots, slotSize int) (*Arena, error) {
 	if slots <= 0 || slotSize <= 0 {
 		return nil, fmt.Errorf("ring: arena %d x %d: %w", slots, slotSize, unix.EINVAL)
 	}
-	mem, err := unix.Mmap(-1, 0, pageRound(slots*slotSize),
-		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE)
+	mem, err := alignedbuf.Map(slots*slotSize, true)
 	if err != nil {
-		return nil, fmt.Errorf("ring: mmap arena: %w", err)
+		return nil, fmt.Errorf("ring: arena: %w", err)
 	}
 	return &Arena{mem: mem, slots: slots, slotSize: slotSize}, nil
 }
@@ -61,11 +62,4 @@ func (a *Arena) Iovecs() [][]byte {
 }
 
 // Close unmaps the arena. No request may still use it.
-func (a *Arena) Close() error {
-	if a.mem == nil {
-		return nil
-	}
-	err := unix.Munmap(a.mem)
-	a.mem = nil
-	return err
-}
+func (a *Arena) Close() error { return alignedbuf.Unmap(&a.mem) }

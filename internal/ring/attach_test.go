@@ -25,9 +25,7 @@ func TestAttachWQSharesPollThread(t *testing.T) {
 		}
 		// Every ring works (the shared thread polls all of them).
 		for i, r := range rs {
-			s := getSQE(t, r)
-			Nop{}.Prep(s)
-			s.SetUserData(uint64(i + 1))
+			queue(t, r, Nop{}, uint64(i+1))
 			if _, err := r.Submit(); err != nil {
 				t.Fatalf("ring %d: %v", i, err)
 			}

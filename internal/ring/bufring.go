@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ringbench/ringbench/internal/alignedbuf"
 )
 
 // BufRing is a provided-buffer ring (IORING_REGISTER_PBUF_RING, 5.19+): a
@@ -43,17 +45,15 @@ func (r *Ring) NewBufRing(group uint16, entries uint32, bufSize int) (*BufRing, 
 	}
 	b := &BufRing{r: r, group: group, entries: entries, mask: entries - 1, bufSize: bufSize}
 	var err error
-	// The ring must be page aligned (the kernel pins it); mmap guarantees it.
-	b.ringMem, err = unix.Mmap(-1, 0, pageRound(int(entries)*int(unsafe.Sizeof(bufEntry{}))),
-		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE)
+	// The ring must be page aligned (the kernel pins it); Map's mappings are.
+	b.ringMem, err = alignedbuf.Map(int(entries)*int(unsafe.Sizeof(bufEntry{})), true)
 	if err != nil {
-		return nil, fmt.Errorf("io_uring: mmap buffer ring: %w", err)
+		return nil, fmt.Errorf("io_uring: buffer ring: %w", err)
 	}
-	b.bufMem, err = unix.Mmap(-1, 0, pageRound(int(entries)*bufSize),
-		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE)
+	b.bufMem, err = alignedbuf.Map(int(entries)*bufSize, true)
 	if err != nil {
-		_ = unix.Munmap(b.ringMem)
-		return nil, fmt.Errorf("io_uring: mmap buffers: %w", err)
+		_ = alignedbuf.Unmap(&b.ringMem)
+		return nil, fmt.Errorf("io_uring: buffers: %w", err)
 	}
 	base := unsafe.Pointer(&b.ringMem[0])
 	b.bufs = unsafe.Slice((*bufEntry)(base), entries)
@@ -70,11 +70,6 @@ func (r *Ring) NewBufRing(group uint16, entries uint32, bufSize int) (*BufRing, 
 	b.Advance()
 	r.bufRings = append(r.bufRings, b)
 	return b, nil
-}
-
-func pageRound(n int) int {
-	ps := unix.Getpagesize()
-	return (n + ps - 1) &^ (ps - 1)
 }
 
 // Group returns the buffer group id.
@@ -167,14 +162,8 @@ func (b *BufRing) leak() {
 }
 
 func (b *BufRing) unmap() {
-	if b.ringMem != nil {
-		_ = unix.Munmap(b.ringMem)
-		b.ringMem = nil
-	}
-	if b.bufMem != nil {
-		_ = unix.Munmap(b.bufMem)
-		b.bufMem = nil
-	}
+	_ = alignedbuf.Unmap(&b.ringMem)
+	_ = alignedbuf.Unmap(&b.bufMem)
 	b.bufs = nil
 	b.tailWord = nil
 }

@@ -67,25 +67,7 @@ func TestCloseKeepsBufRingInFlight(t *testing.T) {
 			if gaveUp != errors.Is(derr, ErrDrainTimeout) {
 				t.Fatalf("CancelAndDrain(%v): %v", d, derr)
 			}
-			cerr := r.Close()
-			if gaveUp {
-				if !testsupport.Mapped(t, bufAddr) {
-					t.Fatal("buffer ring memory unmapped while a recv into it may still be in flight")
-				}
-				if !errors.Is(cerr, ErrMemoryKept) {
-					t.Errorf("Close after a failed drain: %v, want ErrMemoryKept", cerr)
-				}
-				// Data for the torn-down recv must not fault anything.
-				_, _ = unix.Write(sp[1], []byte("late data"))
-				time.Sleep(20 * time.Millisecond)
-			} else {
-				if cerr != nil {
-					t.Errorf("Close: %v", cerr)
-				}
-				if testsupport.Mapped(t, bufAddr) {
-					t.Error("buffer memory still mapped after a successful drain and Close")
-				}
-			}
+			testsupport.CheckMemoryAfterClose(t, "buffer ring memory", bufAddr, gaveUp, r.Close(), ErrMemoryKept, sp[1])
 		})
 	}
 }

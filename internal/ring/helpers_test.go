@@ -82,9 +82,7 @@ func pendingPipeRead(t testing.TB, r *Ring, ud uint64) (p [2]int, a *Arena) {
 	}
 	t.Cleanup(func() { _ = unix.Close(p[0]); _ = unix.Close(p[1]) })
 	a = newArena(t, 1, 64)
-	s := getSQE(t, r)
-	Read{FD: int32(p[0]), Buf: a.Ptr(0), Len: 64, Offset: ^uint64(0)}.Prep(s)
-	s.SetUserData(ud)
+	queue(t, r, Read{FD: int32(p[0]), Buf: a.Ptr(0), Len: 64, Offset: ^uint64(0)}, ud)
 	return p, a
 }
 
@@ -130,6 +128,24 @@ func waitReap(t testing.TB, r *Ring, n int) []CQE {
 		out = append(out, buf[:k]...)
 	}
 	return out
+}
+
+// queue fills an SQE with op and user data ud.
+func queue(t testing.TB, r *Ring, op interface{ Prep(*SQE) }, ud uint64) *SQE {
+	t.Helper()
+	s := getSQE(t, r)
+	op.Prep(s)
+	s.SetUserData(ud)
+	return s
+}
+
+// submitAndReap submits what is queued, waiting for n completions, and reaps them (waitReap).
+func submitAndReap(t testing.TB, r *Ring, n int) []CQE {
+	t.Helper()
+	if _, err := r.SubmitAndWait(uint32(n)); err != nil {
+		t.Fatal(err)
+	}
+	return waitReap(t, r, n)
 }
 
 func getSQE(t testing.TB, r *Ring) *SQE {

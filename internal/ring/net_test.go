@@ -35,9 +35,7 @@ func TestMultishotAccept(t *testing.T) {
 	r := newTestRing(t, Params{Entries: 16}, "io_uring")
 	lfd, port := loopbackListener(t)
 	const acceptUD = 1000
-	s := getSQE(t, r)
-	Accept{FD: int32(lfd), Flags: unix.SOCK_CLOEXEC, Multishot: true}.Prep(s)
-	s.SetUserData(acceptUD)
+	queue(t, r, Accept{FD: int32(lfd), Flags: unix.SOCK_CLOEXEC, Multishot: true}, acceptUD)
 	if _, err := r.Submit(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,13 +70,8 @@ func TestMultishotAccept(t *testing.T) {
 
 	// Cancel the multishot accept: the cancel succeeds and the accept posts
 	// a final -ECANCELED without F_MORE.
-	s = getSQE(t, r)
-	Cancel{UserData: acceptUD}.Prep(s)
-	s.SetUserData(2000)
-	if _, err := r.SubmitAndWait(2); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range waitReap(t, r, 2) {
+	queue(t, r, Cancel{UserData: acceptUD}, 2000)
+	for _, c := range submitAndReap(t, r, 2) {
 		switch c.UserData {
 		case 2000:
 			if c.Res != 0 {
@@ -112,9 +105,7 @@ func TestMultishotRecvBufRing(t *testing.T) {
 	const recvUD = 77
 	arms := 0
 	arm := func() {
-		s := getSQE(t, r)
-		Recv{FD: int32(sp[0]), Multishot: true, BufferSelect: true, BufGroup: group}.Prep(s)
-		s.SetUserData(recvUD)
+		queue(t, r, Recv{FD: int32(sp[0]), Multishot: true, BufferSelect: true, BufGroup: group}, recvUD)
 		if _, err := r.Submit(); err != nil {
 			t.Fatal(err)
 		}
@@ -275,22 +266,15 @@ func TestSendAndPollAdd(t *testing.T) {
 	msg := pattern(100, 3)
 	copy(a.Slot(0), msg)
 
-	s := getSQE(t, r)
-	PollAdd{FD: int32(sp[0]), Events: unix.POLLIN}.Prep(s)
-	s.SetUserData(1)
+	queue(t, r, PollAdd{FD: int32(sp[0]), Events: unix.POLLIN}, 1)
 	if _, err := r.Submit(); err != nil {
 		t.Fatal(err)
 	}
 	if n := r.CQReady(); n != 0 {
 		t.Fatalf("poll completed before any data: %d CQEs", n)
 	}
-	s = getSQE(t, r)
-	Send{FD: int32(sp[1]), Buf: a.Ptr(0), Len: uint32(len(msg))}.Prep(s)
-	s.SetUserData(2)
-	if _, err := r.SubmitAndWait(2); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range waitReap(t, r, 2) {
+	queue(t, r, Send{FD: int32(sp[1]), Buf: a.Ptr(0), Len: uint32(len(msg))}, 2)
+	for _, c := range submitAndReap(t, r, 2) {
 		switch c.UserData {
 		case 1:
 			if c.Res < 0 || c.Res&unix.POLLIN == 0 {
@@ -302,12 +286,8 @@ func TestSendAndPollAdd(t *testing.T) {
 			}
 		}
 	}
-	s = getSQE(t, r)
-	Recv{FD: int32(sp[0]), Buf: a.Ptr(1), Len: 256}.Prep(s)
-	if _, err := r.SubmitAndWait(1); err != nil {
-		t.Fatal(err)
-	}
-	c := waitReap(t, r, 1)[0]
+	Recv{FD: int32(sp[0]), Buf: a.Ptr(1), Len: 256}.Prep(getSQE(t, r))
+	c := submitAndReap(t, r, 1)[0]
 	if c.Res != int32(len(msg)) || !bytes.Equal(a.Slot(1)[:len(msg)], msg) {
 		t.Fatalf("recv CQE %+v, data equal %v", c, bytes.Equal(a.Slot(1)[:len(msg)], msg))
 	}

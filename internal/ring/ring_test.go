@@ -94,9 +94,7 @@ func TestNopAllConfigs(t *testing.T) {
 			seen := make(map[uint64]bool)
 			for round := 0; round < 10; round++ {
 				for i := 0; i < 10; i++ {
-					s := getSQE(t, r)
-					Nop{}.Prep(s)
-					s.SetUserData(uint64(round*10 + i + 1))
+					queue(t, r, Nop{}, uint64(round*10+i+1))
 				}
 				if n, err := r.SubmitAndWait(10); err != nil || n != 10 {
 					t.Fatalf("SubmitAndWait = %d, %v", n, err)
@@ -132,12 +130,8 @@ func TestReadWriteRoundTrip(t *testing.T) {
 
 	want := pattern(4096, 0x5a)
 	copy(a.Slot(0), want)
-	s := getSQE(t, r)
-	Write{FD: int32(fd), Buf: a.Ptr(0), Len: 4096, Offset: 4096}.Prep(s)
-	s.SetUserData(1)
-	s = getSQE(t, r)
-	Nop{}.Prep(s)
-	s.SetUserData(2)
+	queue(t, r, Write{FD: int32(fd), Buf: a.Ptr(0), Len: 4096, Offset: 4096}, 1)
+	queue(t, r, Nop{}, 2)
 	if _, err := r.SubmitAndWait(2); err != nil {
 		t.Fatal(err)
 	}
@@ -147,9 +141,7 @@ func TestReadWriteRoundTrip(t *testing.T) {
 		}
 	}
 	// Read it back through io_uring and through pread.
-	s = getSQE(t, r)
-	Read{FD: int32(fd), Buf: a.Ptr(1), Len: 4096, Offset: 4096}.Prep(s)
-	s.SetUserData(3)
+	queue(t, r, Read{FD: int32(fd), Buf: a.Ptr(1), Len: 4096, Offset: 4096}, 3)
 	if _, err := r.SubmitAndWait(1); err != nil {
 		t.Fatal(err)
 	}
@@ -171,13 +163,8 @@ func TestReadWriteRoundTrip(t *testing.T) {
 	}
 	want2 := pattern(4096, 0xc3)
 	copy(a.Slot(2), want2)
-	s = getSQE(t, r)
-	WriteFixed{FD: 1, Fixed: true, Buf: a.Ptr(2), Len: 4096, Offset: 8192, BufIndex: 2}.Prep(s)
-	s.SetFlags(FlagIOLink)
-	s.SetUserData(4)
-	s = getSQE(t, r)
-	ReadFixed{FD: 1, Fixed: true, Buf: a.Ptr(3), Len: 4096, Offset: 8192, BufIndex: 3}.Prep(s)
-	s.SetUserData(5)
+	queue(t, r, WriteFixed{FD: 1, Fixed: true, Buf: a.Ptr(2), Len: 4096, Offset: 8192, BufIndex: 2}, 4).SetFlags(FlagIOLink)
+	queue(t, r, ReadFixed{FD: 1, Fixed: true, Buf: a.Ptr(3), Len: 4096, Offset: 8192, BufIndex: 3}, 5)
 	if _, err := r.SubmitAndWait(2); err != nil {
 		t.Fatal(err)
 	}
@@ -221,9 +208,7 @@ func TestLinkedOpenReadClose(t *testing.T) {
 		Read{FD: slot, Fixed: true, Buf: a.Ptr(1), Len: uint32(len(want)), Offset: 0}.Prep(s)
 		s.SetFlags(FlagIOLink)
 		s.SetUserData(2)
-		s = getSQE(t, r)
-		Close{FileIndex: slot + 1}.Prep(s)
-		s.SetUserData(3)
+		queue(t, r, Close{FileIndex: slot + 1}, 3)
 		if n, err := r.SubmitAndWait(3); err != nil || n != 3 {
 			t.Fatalf("SubmitAndWait = %d, %v", n, err)
 		}
@@ -319,9 +304,7 @@ func TestNoSQArrayMapping(t *testing.T) {
 	for round := 0; round < 2; round++ {
 		for batch := 0; batch < 2; batch++ {
 			for i := 0; i < 256; i++ {
-				s := getSQE(t, r)
-				Nop{}.Prep(s)
-				s.SetUserData(uint64(batch*256 + i))
+				queue(t, r, Nop{}, uint64(batch*256+i))
 			}
 			if _, err := r.Submit(); err != nil {
 				t.Fatal(err)
@@ -376,9 +359,7 @@ func TestTimeoutAndWaitTimeout(t *testing.T) {
 	a := newArena(t, 1, 64)
 	ts := (*unix.Timespec)(a.Ptr(0))
 	*ts = unix.NsecToTimespec(int64(5 * time.Millisecond))
-	s := getSQE(t, r)
-	Timeout{TS: ts}.Prep(s)
-	s.SetUserData(7)
+	queue(t, r, Timeout{TS: ts}, 7)
 	start := time.Now()
 	if _, err := r.SubmitAndWait(1); err != nil {
 		t.Fatal(err)
@@ -399,8 +380,7 @@ func TestTimeoutAndWaitTimeout(t *testing.T) {
 	if el := time.Since(start); el < 15*time.Millisecond || el > time.Second {
 		t.Errorf("waited %v for a 20ms timeout", el)
 	}
-	s = getSQE(t, r)
-	Nop{}.Prep(s)
+	Nop{}.Prep(getSQE(t, r))
 	if n, err := r.SubmitAndWaitTimeout(1, time.Second); err != nil || n != 1 || r.CQReady() != 1 {
 		t.Fatalf("SubmitAndWaitTimeout(NOP) = %d, %v, ready %d", n, err, r.CQReady())
 	}
@@ -513,9 +493,7 @@ func TestDeferTaskrunOwnerThread(t *testing.T) {
 
 	// Submitting from another OS thread fails with EEXIST; the SQE stays
 	// queued and the owner submits it.
-	s := getSQE(t, r)
-	Nop{}.Prep(s)
-	s.SetUserData(43)
+	queue(t, r, Nop{}, 43)
 	var otherErr error
 	var wg sync.WaitGroup
 	wg.Add(1)

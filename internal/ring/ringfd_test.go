@@ -9,9 +9,7 @@ import (
 func nopRound(t *testing.T, r *Ring, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
-		s := getSQE(t, r)
-		Nop{}.Prep(s)
-		s.SetUserData(uint64(i + 1))
+		queue(t, r, Nop{}, uint64(i+1))
 	}
 	if got, err := r.SubmitAndWait(uint32(n)); err != nil || got != n {
 		t.Fatalf("SubmitAndWait = %d, %v", got, err)

@@ -98,56 +98,53 @@ type Nop struct{}
 // Prep fills s.
 func (Nop) Prep(s *SQE) { s.Opcode = OpNop }
 
-// Read is IORING_OP_READ (pread). Offset ^uint64(0) (-1) means the file's
-// current position. Buf must stay valid until completion. In a link chain a
-// short read counts as a failure and cancels the rest of the chain.
-type Read struct {
+// RW is what the read and write opcodes take (liburing's io_uring_prep_rw);
+// Read, Write, ReadFixed and WriteFixed are RW under their opcode's name.
+// Offset ^uint64(0) (-1) means the file's current position. Buf must stay
+// valid until completion. In a link chain a short read counts as a failure
+// and cancels the rest of the chain.
+type RW struct {
 	FD      int32
 	Buf     unsafe.Pointer
 	Len     uint32
 	Offset  uint64
 	Fixed   bool // FD is a fixed-file slot
 	RWFlags uint32
+	// BufIndex is the registered buffer (RegisterBuffers) that Buf..Buf+Len
+	// must lie inside, for ReadFixed and WriteFixed.
+	BufIndex uint16
 }
 
-// Prep fills s.
-func (o Read) Prep(s *SQE) { o.prepRW(s, OpRead) }
-
-func (o Read) prepRW(s *SQE, op uint8) {
+func (o RW) prep(s *SQE, op uint8) {
 	s.prep(op, o.Fixed, o.FD, ptr(o.Buf), o.Len, o.Offset)
 	s.OpFlags = o.RWFlags
-}
-
-// Write is IORING_OP_WRITE (pwrite); its fields mean what Read's do.
-type Write Read
-
-// Prep fills s.
-func (o Write) Prep(s *SQE) { Read(o).prepRW(s, OpWrite) }
-
-// ReadFixed is IORING_OP_READ_FIXED: Buf..Buf+Len must lie inside
-// registered buffer BufIndex (RegisterBuffers).
-type ReadFixed struct {
-	FD       int32
-	Buf      unsafe.Pointer
-	Len      uint32
-	Offset   uint64
-	BufIndex uint16
-	Fixed    bool
-}
-
-// Prep fills s.
-func (o ReadFixed) Prep(s *SQE) { o.prepRW(s, OpReadFixed) }
-
-func (o ReadFixed) prepRW(s *SQE, op uint8) {
-	s.prep(op, o.Fixed, o.FD, ptr(o.Buf), o.Len, o.Offset)
 	s.BufIndex = o.BufIndex
 }
 
-// WriteFixed is IORING_OP_WRITE_FIXED; its fields mean what ReadFixed's do.
-type WriteFixed ReadFixed
+// Read is IORING_OP_READ (pread).
+type Read RW
 
 // Prep fills s.
-func (o WriteFixed) Prep(s *SQE) { ReadFixed(o).prepRW(s, OpWriteFixed) }
+func (o Read) Prep(s *SQE) { RW(o).prep(s, OpRead) }
+
+// Write is IORING_OP_WRITE (pwrite).
+type Write RW
+
+// Prep fills s.
+func (o Write) Prep(s *SQE) { RW(o).prep(s, OpWrite) }
+
+// ReadFixed is IORING_OP_READ_FIXED: a Read into registered buffer BufIndex.
+type ReadFixed RW
+
+// Prep fills s.
+func (o ReadFixed) Prep(s *SQE) { RW(o).prep(s, OpReadFixed) }
+
+// WriteFixed is IORING_OP_WRITE_FIXED: a Write from registered buffer
+// BufIndex.
+type WriteFixed RW
+
+// Prep fills s.
+func (o WriteFixed) Prep(s *SQE) { RW(o).prep(s, OpWriteFixed) }
 
 // OpenAt is IORING_OP_OPENAT. Path is a NUL-terminated string that must stay
 // valid until the kernel has consumed the SQE (with SQPOLL that is after

@@ -87,12 +87,8 @@ func TestConnectPlainAndFixed(t *testing.T) {
 		t.Fatalf("FILES_UPDATE res %d (%v)", c.Res, c.Err())
 	}
 
-	s := getSQE(t, r)
-	Connect{FD: int32(plain), Addr: a.Ptr(0), AddrLen: addrLen}.Prep(s)
-	s.SetUserData(1)
-	s = getSQE(t, r)
-	Connect{FD: 2, Fixed: true, Addr: a.Ptr(0), AddrLen: addrLen}.Prep(s)
-	s.SetUserData(2)
+	queue(t, r, Connect{FD: int32(plain), Addr: a.Ptr(0), AddrLen: addrLen}, 1)
+	queue(t, r, Connect{FD: 2, Fixed: true, Addr: a.Ptr(0), AddrLen: addrLen}, 2)
 	for ud, c := range byUD(t, r, 2) {
 		if c.Res != 0 {
 			t.Errorf("connect %d: res %d (%v)", ud, c.Res, c.Err())
@@ -134,18 +130,14 @@ func TestShutdownEndsPendingRecv(t *testing.T) {
 			}
 			fd = 0
 		}
-		s := getSQE(t, r)
-		Recv{FD: fd, Fixed: fixed, Buf: a.Ptr(0), Len: 64}.Prep(s)
-		s.SetUserData(1)
+		queue(t, r, Recv{FD: fd, Fixed: fixed, Buf: a.Ptr(0), Len: 64}, 1)
 		if _, err := r.Submit(); err != nil {
 			t.Fatal(err)
 		}
 		if r.CQReady() != 0 {
 			t.Fatal("recv completed with no data sent")
 		}
-		s = getSQE(t, r)
-		Shutdown{FD: fd, Fixed: fixed, How: unix.SHUT_RDWR}.Prep(s)
-		s.SetUserData(2)
+		queue(t, r, Shutdown{FD: fd, Fixed: fixed, How: unix.SHUT_RDWR}, 2)
 		got := byUD(t, r, 2)
 		if c := got[2]; c.Res != 0 {
 			t.Errorf("fixed=%v: shutdown res %d (%v)", fixed, c.Res, c.Err())
@@ -194,9 +186,7 @@ func TestFilesUpdateSparseTable(t *testing.T) {
 	msg := []byte("via slot")
 	copy(a.Slot(2), msg)
 	for i, sl := range []int32{3, 4, slot} {
-		s := getSQE(t, r)
-		Send{FD: sl, Fixed: true, Buf: a.Ptr(2), Len: uint32(len(msg))}.Prep(s)
-		s.SetUserData(uint64(i))
+		queue(t, r, Send{FD: sl, Fixed: true, Buf: a.Ptr(2), Len: uint32(len(msg))}, uint64(i))
 	}
 	for ud, c := range byUD(t, r, 3) {
 		if c.Res != int32(len(msg)) {
@@ -233,9 +223,7 @@ func TestCancelPendingRecvs(t *testing.T) {
 		t.Fatal(err)
 	}
 	recv := func(ud uint64, fd int32, fixed bool) {
-		s := getSQE(t, r)
-		Recv{FD: fd, Fixed: fixed, Buf: a.Ptr(int(ud - 1)), Len: 64}.Prep(s)
-		s.SetUserData(ud)
+		queue(t, r, Recv{FD: fd, Fixed: fixed, Buf: a.Ptr(int(ud - 1)), Len: 64}, ud)
 	}
 	// 1: alone on sp1; 2, 3: both on sp2; 4: on fixed slot 0 (sp3); 5: sp1 again.
 	recv(1, int32(sp1[0]), false)
@@ -259,33 +247,23 @@ func TestCancelPendingRecvs(t *testing.T) {
 	}
 
 	// By user data: just that one.
-	s := getSQE(t, r)
-	Cancel{UserData: 1}.Prep(s)
-	s.SetUserData(100)
+	queue(t, r, Cancel{UserData: 1}, 100)
 	expect("by user data", byUD(t, r, 2), 100, 0, 1)
 
 	// By fd, all of them: both recvs on sp2.
-	s = getSQE(t, r)
-	Cancel{FD: int32(sp2[0]), Flags: CancelFD | CancelAll}.Prep(s)
-	s.SetUserData(101)
+	queue(t, r, Cancel{FD: int32(sp2[0]), Flags: CancelFD | CancelAll}, 101)
 	expect("by fd", byUD(t, r, 3), 101, 2, 2, 3)
 
 	// By registered slot.
-	s = getSQE(t, r)
-	Cancel{FD: 0, Flags: CancelFD | CancelFDFixed}.Prep(s)
-	s.SetUserData(102)
+	queue(t, r, Cancel{FD: 0, Flags: CancelFD | CancelFDFixed}, 102)
 	expect("by fixed slot", byUD(t, r, 2), 102, 0, 4)
 
 	// Nothing left on sp2: -ENOENT.
-	s = getSQE(t, r)
-	Cancel{FD: int32(sp2[0]), Flags: CancelFD}.Prep(s)
-	s.SetUserData(103)
+	queue(t, r, Cancel{FD: int32(sp2[0]), Flags: CancelFD}, 103)
 	expect("nothing to cancel", byUD(t, r, 1), 103, -int32(unix.ENOENT))
 
 	// Any, all: whatever is left (recv 5).
-	s = getSQE(t, r)
-	Cancel{Flags: CancelAny | CancelAll}.Prep(s)
-	s.SetUserData(104)
+	queue(t, r, Cancel{Flags: CancelAny | CancelAll}, 104)
 	expect("any, all", byUD(t, r, 2), 104, 1, 5)
 
 	// The sockets still work: nothing else was cancelled by mistake.

@@ -18,9 +18,7 @@ import (
 func TestSQPollIdleWakeup(t *testing.T) {
 	r := newTestRing(t, Params{Entries: 8, SQPoll: true, SQThreadIdle: 50 * time.Millisecond, SQThreadCPU: -1, NoFallback: true}, "IORING_SETUP_SQPOLL")
 	for round := 0; round < 3; round++ {
-		s := getSQE(t, r)
-		Nop{}.Prep(s)
-		s.SetUserData(uint64(round))
+		queue(t, r, Nop{}, uint64(round))
 		if n, err := r.Submit(); err != nil || n != 1 {
 			t.Fatalf("round %d: Submit = %d, %v", round, n, err)
 		}
@@ -40,9 +38,7 @@ func TestSQPollIdleWakeup(t *testing.T) {
 
 	// Negative control: publish without the wakeup enter; nothing happens
 	// until Submit sends IORING_ENTER_SQ_WAKEUP.
-	s := getSQE(t, r)
-	Nop{}.Prep(s)
-	s.SetUserData(99)
+	queue(t, r, Nop{}, 99)
 	r.publish()
 	time.Sleep(50 * time.Millisecond)
 	if n := r.CQReady(); n != 0 || r.Pending() != 1 {

@@ -2,9 +2,13 @@ package testsupport
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Mapped reports whether addr lies in a mapping of this process (/proc/self/maps).
@@ -23,6 +27,32 @@ func Mapped(tb testing.TB, addr uintptr) bool {
 		}
 	}
 	return false
+}
+
+// CheckMemoryAfterClose checks what a ring's Close, which returned closeErr, did with memory at addr (what
+// names it) that a request may still write into. After a drain that gave up, Close must keep the memory
+// mapped (closing the ring fd does not wait for the kernel to finish the request) and return an error
+// matching kept; then data written to lateFD completes the abandoned request, which must fault nothing.
+// After a drain that finished, Close must succeed and unmap the memory.
+func CheckMemoryAfterClose(tb testing.TB, what string, addr uintptr, gaveUp bool, closeErr, kept error, lateFD int) {
+	tb.Helper()
+	if !gaveUp {
+		if closeErr != nil {
+			tb.Errorf("Close after a drain: %v", closeErr)
+		}
+		if Mapped(tb, addr) {
+			tb.Errorf("%s still mapped after a drain and Close", what)
+		}
+		return
+	}
+	if !errors.Is(closeErr, kept) {
+		tb.Errorf("Close after a drain that gave up: %v, want %v", closeErr, kept)
+	}
+	if !Mapped(tb, addr) {
+		tb.Fatalf("%s unmapped while a request into it may still be in flight", what)
+	}
+	_, _ = unix.Write(lateFD, []byte("late data"))
+	time.Sleep(20 * time.Millisecond)
 }
 
 // OpenFDs counts this process's open file descriptors (/proc/self/fd, with the one reading it).

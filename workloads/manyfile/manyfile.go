@@ -4,13 +4,11 @@
 package manyfile
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
 
 	backend "github.com/ringbench/ringbench/backends"
-	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/dataset"
 	"github.com/ringbench/ringbench/workloads/internal/filedrive"
@@ -24,26 +22,19 @@ const (
 	MaxFileSize = 1 << 20
 )
 
-type workload struct{}
-
-func init() { workloads.Register(workload{}) }
-
-func (workload) Name() string { return "many-file" }
-
-func (workload) Summary() string {
-	return "open + read whole + close of many small files (default: 10,000 x 4 KiB)"
+func init() {
+	workloads.Register(filedrive.NewWorkload(filedrive.Spec{
+		Name:        "many-file",
+		Summary:     "open + read whole + close of many small files (default: 10,000 x 4 KiB)",
+		Files:       DefaultFiles,
+		FileSize:    DefaultFileSize,
+		FilesPerDir: 1000,
+		Validate:    validate,
+		Open: func(_ workloads.Config, files *filedrive.Files) (filedrive.Sampler, error) {
+			return sampler{files}, nil
+		},
+	}))
 }
-
-// withDefaults fills the settings left at zero with the workload's defaults.
-func withDefaults(cfg workloads.Config) workloads.Config {
-	return filedrive.WithFileDefaults(cfg, DefaultFiles, DefaultFileSize)
-}
-
-// UsesFlag implements workloads.Workload.
-func (workload) UsesFlag(flag string) bool { return filedrive.UsesFlag(flag) }
-
-// Validate implements workloads.Workload. Prepare checks the flags again.
-func (workload) Validate(cfg workloads.Config) error { return validate(withDefaults(cfg)) }
 
 func validate(cfg workloads.Config) error {
 	if err := filedrive.CheckFileCounts(cfg); err != nil {
@@ -64,65 +55,24 @@ func validate(cfg workloads.Config) error {
 	return filedrive.ValidateJobs(cfg, cfg.FileSize)
 }
 
-func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
-	cfg = withDefaults(cfg)
-	if err := validate(cfg); err != nil {
-		return nil, err
+// sampler opens each file as it reads it, so it has nothing of its own to open or close.
+type sampler struct{ *filedrive.Files }
+
+func (p sampler) Input(cfg workloads.Config, spec workloads.SampleSpec, in *filedrive.SampleInput) {
+	in.Params["files"] = strconv.Itoa(cfg.Files)
+	in.Params["size"] = strconv.FormatInt(cfg.FileSize, 10)
+	in.Params["pattern"] = cfg.Pattern
+	in.Config = backend.FileConfig{Options: cfg.Options, BufSize: int(cfg.FileSize)}
+	in.NewSource = func(job int) filedrive.Source {
+		s := &source{rng: filedrive.NewRand(filedrive.StreamSeed(cfg.Seed^uint64(spec.Repeat+1)*0x9e3779b97f4a7c15, job)),
+			paths: p.Set.PathsZ, size: int32(cfg.FileSize), seq: cfg.Pattern == "seq", verify: cfg.Verify, seed: cfg.Seed}
+		first, n := filedrive.Share(uint64(len(s.paths)), job, max(cfg.Jobs, 1))
+		s.first, s.n = int(first), int(n)
+		return s
 	}
-	files, err := filedrive.OpenFiles(ctx, cfg, dataset.Spec{Dir: cfg.Dir, Name: "many-file", Files: cfg.Files,
-		FileSize: cfg.FileSize, FilesPerDir: 1000, Seed: cfg.Seed})
-	if err != nil {
-		return nil, err
-	}
-	p := &prepared{cfg: cfg, Files: files}
-	if cfg.Mlock {
-		if p.Lock, err = dataset.LockInMemory(p.Set.Paths); err != nil {
-			p.Close()
-			return nil, err // LockInMemory names --mlock
-		}
-	}
-	return p, nil
 }
 
-type prepared struct {
-	cfg workloads.Config
-	*filedrive.Files
-}
-
-func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (result.Sample, error) {
-	if err := p.Warm(ctx); err != nil {
-		return result.Sample{}, err
-	}
-	cfg := p.cfg
-	if spec.Config != nil {
-		cfg = withDefaults(*spec.Config)
-	}
-	params := filedrive.CommonParams(cfg)
-	params["files"] = strconv.Itoa(cfg.Files)
-	params["size"] = strconv.FormatInt(cfg.FileSize, 10)
-	params["pattern"] = cfg.Pattern
-	filedrive.JobParams(params, cfg)
-	return filedrive.RunSample(ctx, filedrive.SampleInput{
-		Workload: "many-file",
-		Spec:     spec,
-		Config:   backend.FileConfig{Options: cfg.Options, BufSize: int(cfg.FileSize)},
-		NewSource: func(job int) filedrive.Source {
-			s := &source{rng: filedrive.NewRand(filedrive.StreamSeed(cfg.Seed^uint64(spec.Repeat+1)*0x9e3779b97f4a7c15, job)),
-				paths: p.Set.PathsZ, size: int32(cfg.FileSize), seq: cfg.Pattern == "seq", verify: cfg.Verify, seed: cfg.Seed}
-			first, n := filedrive.Share(uint64(len(s.paths)), job, max(cfg.Jobs, 1))
-			s.first, s.n = int(first), int(n)
-			return s
-		},
-		Jobs:        cfg.Jobs,
-		ShareSQPoll: cfg.SQShare,
-		Params:      params,
-		Locked:      p.Lock != nil,
-		Cold:        p.cfg.Cache == workloads.CacheCold,
-		Residency:   filedrive.ResidencyOf(p.Set.Paths),
-	})
-}
-
-func (p *prepared) Close() error { return p.Release() }
+func (sampler) Close() error { return nil }
 
 // source generates open-read-close requests. With several I/O threads (--jobs), each has its own: random
 // files from an independent stream over the whole set, or sequentially through a range of files of its

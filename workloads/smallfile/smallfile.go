@@ -4,13 +4,11 @@
 package smallfile
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
 
 	backend "github.com/ringbench/ringbench/backends"
-	"github.com/ringbench/ringbench/internal/result"
 	"github.com/ringbench/ringbench/internal/units"
 	"github.com/ringbench/ringbench/workloads"
 	"github.com/ringbench/ringbench/workloads/dataset"
@@ -32,47 +30,21 @@ const (
 	MaxBlockSize = 16 << 20
 )
 
-type workload struct{}
-
-func init() { workloads.Register(workload{}) }
-
-func (workload) Name() string { return "small-file" }
-
-func (workload) Summary() string {
-	return "random or sequential block reads of files opened once (default: 4 KiB random reads of one 256 MiB file in page cache)"
-}
-
-// withDefaults fills the settings left at zero with the workload's defaults.
-func withDefaults(cfg workloads.Config) workloads.Config {
-	cfg = filedrive.WithFileDefaults(cfg, DefaultFiles, DefaultFileSize)
-	if cfg.BlockSize == 0 {
-		cfg.BlockSize = DefaultBlockSize
-	}
-	return cfg
-}
-
-// UsesFlag implements workloads.Workload.
-func (workload) UsesFlag(flag string) bool { return filedrive.UsesFlag(flag) }
-
-// Validate implements workloads.Workload. Prepare checks the flags again.
-func (workload) Validate(cfg workloads.Config) error { return validate(withDefaults(cfg)) }
-
-func (workload) Prepare(ctx context.Context, cfg workloads.Config) (workloads.Prepared, error) {
-	cfg = withDefaults(cfg)
-	if err := validate(cfg); err != nil {
-		return nil, err
-	}
-	files, err := filedrive.OpenFiles(ctx, cfg, dataset.Spec{Dir: cfg.Dir, Name: "small-file", Files: cfg.Files,
-		FileSize: cfg.FileSize, Seed: cfg.Seed})
-	if err != nil {
-		return nil, err
-	}
-	p := &prepared{cfg: cfg, Files: files}
-	if err := p.open(ctx); err != nil {
-		p.Close()
-		return nil, err
-	}
-	return p, nil
+func init() {
+	workloads.Register(filedrive.NewWorkload(filedrive.Spec{
+		Name:     "small-file",
+		Summary:  "random or sequential block reads of files opened once (default: 4 KiB random reads of one 256 MiB file in page cache)",
+		Files:    DefaultFiles,
+		FileSize: DefaultFileSize,
+		Defaults: func(cfg workloads.Config) workloads.Config {
+			if cfg.BlockSize == 0 {
+				cfg.BlockSize = DefaultBlockSize
+			}
+			return cfg
+		},
+		Validate: validate,
+		Open:     open,
+	}))
 }
 
 func validate(cfg workloads.Config) error {
@@ -101,78 +73,51 @@ func validate(cfg workloads.Config) error {
 	return filedrive.ValidateJobs(cfg, int64(cfg.BlockSize))
 }
 
-type prepared struct {
-	cfg workloads.Config
+// sampler reads the data set through descriptors opened once, by Prepare.
+type sampler struct {
 	*filedrive.Files
 	fds []int
 }
 
-func (p *prepared) open(ctx context.Context) error {
+func open(cfg workloads.Config, files *filedrive.Files) (filedrive.Sampler, error) {
+	p := &sampler{Files: files}
 	flags := unix.O_RDONLY | unix.O_CLOEXEC
-	if p.cfg.Direct {
+	if cfg.Direct {
 		flags |= unix.O_DIRECT
 	}
 	for _, path := range p.Set.Paths {
 		fd, err := unix.Open(path, flags, 0)
 		if err != nil {
-			if p.cfg.Direct && errors.Is(err, unix.EINVAL) {
-				return fmt.Errorf("--direct: %s does not support O_DIRECT: %w", path, err)
+			p.Close()
+			if cfg.Direct && errors.Is(err, unix.EINVAL) {
+				return nil, fmt.Errorf("--direct: %s does not support O_DIRECT: %w", path, err)
 			}
-			return fmt.Errorf("open %s: %w", path, err)
+			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 		p.fds = append(p.fds, fd)
 	}
-	if p.cfg.Mlock {
-		l, err := dataset.LockInMemory(p.Set.Paths)
-		if err != nil {
-			return err // LockInMemory names --mlock
-		}
-		p.Lock = l
-	}
-	return nil
+	return p, nil
 }
 
-func (p *prepared) Sample(ctx context.Context, spec workloads.SampleSpec) (result.Sample, error) {
-	if err := p.Warm(ctx); err != nil {
-		return result.Sample{}, err
-	}
-	cfg := p.cfg
-	if spec.Config != nil {
-		cfg = withDefaults(*spec.Config)
-	}
-	params := filedrive.CommonParams(cfg)
-	params["bs"] = strconv.Itoa(cfg.BlockSize)
-	params["pattern"] = cfg.Pattern
-	filedrive.JobParams(params, cfg)
+func (p *sampler) Input(cfg workloads.Config, spec workloads.SampleSpec, in *filedrive.SampleInput) {
+	in.Params["bs"] = strconv.Itoa(cfg.BlockSize)
+	in.Params["pattern"] = cfg.Pattern
 	if cfg.Direct {
-		params["direct"] = "1"
+		in.Params["direct"] = "1"
 	}
-	in := filedrive.SampleInput{
-		Workload: "small-file",
-		Spec:     spec,
-		Config:   backend.FileConfig{Options: cfg.Options, FDs: p.fds, BufSize: cfg.BlockSize},
-		NewSource: func(job int) filedrive.Source {
-			return newSource(cfg, p.Set.Paths, uint64(spec.Repeat), job, max(cfg.Jobs, 1))
-		},
-		Jobs:        cfg.Jobs,
-		ShareSQPoll: cfg.SQShare,
-		Params:      params,
-		Locked:      p.Lock != nil,
-		Cold:        p.cfg.Cache == workloads.CacheCold,
+	in.Config = backend.FileConfig{Options: cfg.Options, FDs: p.fds, BufSize: cfg.BlockSize}
+	in.NewSource = func(job int) filedrive.Source {
+		return newSource(cfg, p.Set.Paths, uint64(spec.Repeat), job, max(cfg.Jobs, 1))
 	}
-	if !cfg.Direct {
-		in.Residency = filedrive.ResidencyOf(p.Set.Paths)
-	}
-	return filedrive.RunSample(ctx, in)
 }
 
-func (p *prepared) Close() error {
+func (p *sampler) Close() error {
 	var errs []error
 	for _, fd := range p.fds {
 		errs = append(errs, unix.Close(fd))
 	}
 	p.fds = nil
-	return p.Release(errs...)
+	return errors.Join(errs...)
 }
 
 // source generates block reads. With several I/O threads (--jobs), each has its own: random reads from

@@ -8,6 +8,10 @@
 // Submit) to the moment the driver sees its completion (the clock read after the Submit that returned
 // it). It therefore includes whatever an engine does between accepting a request and issuing it (a
 // goroutine hand-off, the earlier requests of a synchronous batch) and the wait until the driver reaps.
+//
+// NewWorkload makes a file workload of what is its own (a Spec: its defaults, checks, what it opens and
+// the requests it makes); the rest (the flags every file workload reads, its data set, the page cache,
+// --mlock, a sample's common params) is done here, once.
 package filedrive
 
 import (

@@ -1,6 +1,7 @@
 package filedrive
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,15 +15,9 @@ import (
 // WithFileDefaults fills the settings every file workload shares and left at zero: --files, --file-size
 // (the workload's defaults) and --pattern (rand).
 func WithFileDefaults(cfg workloads.Config, files int, fileSize int64) workloads.Config {
-	if cfg.Files == 0 {
-		cfg.Files = files
-	}
-	if cfg.FileSize == 0 {
-		cfg.FileSize = fileSize
-	}
-	if cfg.Pattern == "" {
-		cfg.Pattern = "rand"
-	}
+	cfg.Files = cmp.Or(cfg.Files, files)
+	cfg.FileSize = cmp.Or(cfg.FileSize, fileSize)
+	cfg.Pattern = cmp.Or(cfg.Pattern, "rand")
 	return cfg
 }
 
@@ -133,4 +128,25 @@ func (f *Files) Release(errs ...error) error {
 		errs = append(errs, f.Set.Remove())
 	}
 	return errors.Join(errs...)
+}
+
+// SampleInput returns the input of a sample of these files for cfg, the sample's config, with what every
+// file workload fills in the same way: the common and --jobs params, the jobs, --sq-share, whether the
+// files are locked or evicted, and their residency (none for O_DIRECT reads). The workload adds the rest.
+func (f *Files) SampleInput(workload string, cfg workloads.Config, spec workloads.SampleSpec) SampleInput {
+	params := CommonParams(cfg)
+	JobParams(params, cfg)
+	in := SampleInput{
+		Workload:    workload,
+		Spec:        spec,
+		Jobs:        cfg.Jobs,
+		ShareSQPoll: cfg.SQShare,
+		Params:      params,
+		Locked:      f.Lock != nil,
+		Cold:        f.cfg.Cache == workloads.CacheCold,
+	}
+	if !cfg.Direct {
+		in.Residency = ResidencyOf(f.Set.Paths)
+	}
+	return in
 }
