@@ -35,12 +35,9 @@ func init() {
 }
 
 func showAction(c *cli.Context) error {
-	paths, err := interspersedFlags(c, c.Args().Slice())
+	paths, err := resultFileArgs(c, "ringbench show RESULT.json... [--format F]")
 	if err != nil {
 		return err
-	}
-	if len(paths) == 0 {
-		return usageError("show needs at least one result file (ringbench show RESULT.json... [--format F])")
 	}
 	format := c.String("format")
 	if err := checkResultFormat(format); err != nil {
