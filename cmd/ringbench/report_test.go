@@ -3,10 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
-	"fmt"
 	"image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +15,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 // The realistic fixtures (made by internal/report/fixture_test.go) live in internal/report/testdata.
@@ -75,7 +74,7 @@ func checkReportDir(t *testing.T, out string, minW, h int) []string {
 			t.Errorf("chart %s has no SVG: %v", name, err)
 			continue
 		}
-		if err := svgWellFormed(svg); err != nil {
+		if _, err := testsupport.SVGElements(svg); err != nil {
 			t.Errorf("%s.svg: %v", name, err)
 		}
 	}
@@ -84,27 +83,6 @@ func checkReportDir(t *testing.T, out string, minW, h int) []string {
 		t.Errorf("%d SVGs for %d PNGs", len(svgs), len(pngs))
 	}
 	return names
-}
-
-func svgWellFormed(data []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	root := ""
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if se, ok := tok.(xml.StartElement); ok && root == "" {
-			root = se.Name.Local
-		}
-	}
-	if root != "svg" {
-		return fmt.Errorf("root element %q, want svg", root)
-	}
-	return nil
 }
 
 func TestReportFromFixtures(t *testing.T) {
