@@ -137,9 +137,7 @@ func TestReportRejectsBadFilesWithOneLine(t *testing.T) {
 		"corrupt.json": "not JSON", "foreign.json": "not a ringbench result", "newer.json": "newer", "empty.json": "empty",
 	}
 	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, dir, name, content)
 	}
 	good := fixturePath(t, "kernel-6.1-tcg.json")
 	for name := range files {
@@ -165,9 +163,7 @@ func TestReportRefusesNonEmptyOutWithoutForce(t *testing.T) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(out, "index.html"), []byte("my own page"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, out, "index.html", "my own page")
 	good := fixturePath(t, "kernel-6.1-tcg.json")
 	assertUsageError(t, runRingbench(t, dir, 30*time.Second, "report", good, "--out", out), "--force")
 	if b, _ := os.ReadFile(filepath.Join(out, "index.html")); string(b) != "my own page" {

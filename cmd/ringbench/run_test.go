@@ -539,10 +539,7 @@ func TestRunRefusesExistingOutBeforeMeasuring(t *testing.T) {
 	for _, flag := range []string{"--out", "--save-baseline"} {
 		t.Run(flag, func(t *testing.T) {
 			d := newRunDirs(t)
-			existing := filepath.Join(d.cwd, "existing.json")
-			if err := os.WriteFile(existing, []byte("precious"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			existing := writeFile(t, d.cwd, "existing.json", "precious")
 			r := d.run(t, 30*time.Second, "run", "--dir", d.data, "--duration", "1m", "--warmup", "0", "-q", flag, "existing.json")
 			assertUsageError(t, r, flag+" existing.json: file exists")
 			if b, _ := os.ReadFile(existing); string(b) != "precious" {
