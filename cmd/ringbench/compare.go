@@ -63,7 +63,7 @@ func init() {
 			&cli.BoolFlag{Name: "strict", Usage: "exit 3 when a comparison has too few values for a verdict, a metric is missing, or no U-test could be significant"},
 			&cli.StringFlag{Name: "group-by", Value: "label", Usage: "label: pool files that share a label into one column; file: one column per file"},
 			&cli.StringFlag{Name: "out", Usage: "write the output to this file (atomically) instead of stdout"},
-			&cli.BoolFlag{Name: "force", Usage: "let --out replace an existing file"},
+			forceFlag(),
 		},
 		Action: compareAction,
 	})

@@ -107,14 +107,8 @@ func TestCompareFingerprintMismatchIsExit3(t *testing.T) {
 func TestCompareBadFilesAreExit2NamingTheFile(t *testing.T) {
 	dir := t.TempDir()
 	base := writeResult(t, dir, "base.json", "", cmpEnv("6.18.0"), cmpSamples(4, 100, 3, "uring"))
-	corrupt := filepath.Join(dir, "corrupt.json")
-	newer := filepath.Join(dir, "newer.json")
-	if err := os.WriteFile(corrupt, []byte(`{"schema": "ringbench/result", "version": 1, "samples": [`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(newer, []byte(`{"schema": "ringbench/result", "version": 99, "samples": []}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	corrupt := writeFile(t, dir, "corrupt.json", `{"schema": "ringbench/result", "version": 1, "samples": [`)
+	newer := writeFile(t, dir, "newer.json", `{"schema": "ringbench/result", "version": 99, "samples": []}`)
 	assertUsageError(t, runRingbench(t, dir, cmpTimeout, "compare", base, corrupt), corrupt)
 	r := runRingbench(t, dir, cmpTimeout, "compare", newer, base)
 	assertUsageError(t, r, newer)
@@ -128,10 +122,7 @@ func TestCompareUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	a := writeResult(t, dir, "a.json", "", cmpEnv("6.18.0"), cmpSamples(4, 100, 3, "uring"))
 	b := writeResult(t, dir, "b.json", "", cmpEnv("6.18.0"), cmpSamples(4, 100, 3, "uring"))
-	existing := filepath.Join(dir, "out.txt")
-	if err := os.WriteFile(existing, []byte("keep"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	existing := writeFile(t, dir, "out.txt", "keep")
 	cases := []struct {
 		want string
 		args []string
@@ -208,10 +199,7 @@ func TestCompareAppendsMarkdownToGitHubStepSummary(t *testing.T) {
 	dir := t.TempDir()
 	base := writeResult(t, dir, "base.json", "", cmpEnv("6.18.0"), cmpSamples(10, 100_000, 3, "uring"))
 	slow := writeResult(t, dir, "slow.json", "", cmpEnv("6.18.0"), cmpSamples(10, 90_000, 3, "uring"))
-	summary := filepath.Join(dir, "summary.md")
-	if err := os.WriteFile(summary, []byte("earlier step\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	summary := writeFile(t, dir, "summary.md", "earlier step\n")
 	r := runCmd(t, dir, cmpTimeout, []string{"GITHUB_STEP_SUMMARY=" + summary}, ringbenchBin, "compare", base, slow)
 	if r.Code != exitFailure || !strings.HasPrefix(r.Stdout, "ringbench compare:") {
 		t.Fatalf("%+v", r)

@@ -83,9 +83,7 @@ func TestFindingsQuick(t *testing.T) {
 
 func TestFindingsBadInput(t *testing.T) {
 	full := t.TempDir()
-	if err := os.WriteFile(filepath.Join(full, "x"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, full, "x", "")
 	fresh := filepath.Join(t.TempDir(), "new")
 	for _, c := range []struct {
 		args []string

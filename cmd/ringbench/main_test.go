@@ -86,6 +86,16 @@ func runCmdStderr(t *testing.T, dir string, timeout time.Duration, env []string,
 	return cmdResult{Stdout: out.String(), Stderr: stderr.String(), Code: code}
 }
 
+// writeFile writes content to dir/name and returns that path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // assertUsageError checks the contract for bad input: exit 2 and one line on stderr naming want.
 func assertUsageError(t *testing.T, r cmdResult, want string) {
 	t.Helper()

@@ -36,8 +36,8 @@ func init() {
 		Description: mergeDescription,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "the merged result file (required)"},
-			&cli.BoolFlag{Name: "force", Usage: "overwrite --out if it exists"},
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, csv, markdown, gobench, openmetrics"},
+			forceFlag(),
+			formatFlag(""),
 		},
 		Action: mergeAction,
 	})

@@ -191,6 +191,23 @@ func roundDuration(d time.Duration) time.Duration {
 	return d.Round(time.Second)
 }
 
+// resultOutFlag is --out of run and load, the result file they write.
+func resultOutFlag(category string) cli.Flag {
+	return &cli.StringFlag{Name: "out", Aliases: []string{"o"}, Category: category,
+		Usage: "result file (default results/ringbench-<UTC time>.json); never overwritten without --force"}
+}
+
+// forceFlag is --force of load, merge and compare, whose --out is one file.
+func forceFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "force", Usage: "overwrite --out if it exists"}
+}
+
+// formatFlag is --format of run, load, merge and show, which print results in one of export.Formats.
+func formatFlag(category string) cli.Flag {
+	return &cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Category: category,
+		Usage: "what to print: " + strings.Replace(strings.Join(export.Formats, ", "), "gobench", "gobench (Go benchmark text for benchstat)", 1)}
+}
+
 // hlogFlag is --hlog of run, load and show.
 func hlogFlag(category string) cli.Flag {
 	return &cli.StringFlag{Name: "hlog", Category: category, Usage: "also write each series' latency as an HdrHistogram " +

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ringbench/ringbench/internal/report"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 // TestRunRefusesUnwritableOutputsBeforeMeasuring: every output path that could not be written at the end
@@ -44,7 +45,7 @@ func TestRunRefusesUnwritableOutputsBeforeMeasuring(t *testing.T) {
 		{"out in a missing directory", func(d runDirs) []string { return []string{"--out", filepath.Join(d.tmp, "no", "r.json")} }, nil,
 			func(d runDirs) string { return "--out " + filepath.Join(d.tmp, "no", "r.json") + ": not writable" }},
 		{"default results/ in a read-only working directory", func(runDirs) []string { return nil },
-			func(t *testing.T) string { return mountTmpfs(t, "ro,size=1m") },
+			func(t *testing.T) string { return testsupport.MountTmpfs(t, "ro,size=1m") },
 			func(runDirs) string { return "--out results/ringbench-" }},
 		{"save-baseline in a missing directory", func(runDirs) []string { return []string{"--save-baseline", "/nonexistent/b.json"} }, nil,
 			func(runDirs) string { return "--save-baseline /nonexistent/b.json: not writable" }},
@@ -75,7 +76,7 @@ func TestLoadRefusesUnwritableOutBeforeConnecting(t *testing.T) {
 	d := newRunDirs(t)
 	r := d.run(t, 30*time.Second, "load", "--target", "127.0.0.1:1", "--duration", "1m", "--out", "/proc/x.json")
 	assertUsageError(t, r, "--out /proc/x.json: not writable")
-	r = runCmd(t, mountTmpfs(t, "ro,size=1m"), 30*time.Second, d.env(), ringbenchBin, "load", "--target", "127.0.0.1:1")
+	r = runCmd(t, testsupport.MountTmpfs(t, "ro,size=1m"), 30*time.Second, d.env(), ringbenchBin, "load", "--target", "127.0.0.1:1")
 	assertUsageError(t, r, "--out results/ringbench-")
 	d.assertNoTempFiles(t)
 }
@@ -85,7 +86,7 @@ func TestLoadRefusesUnwritableOutBeforeConnecting(t *testing.T) {
 // on stderr (exit 1) must say where.
 func TestRunKeepsTheResultWhenOutCannotBeWritten(t *testing.T) {
 	d := newRunDirs(t)
-	full := mountTmpfs(t, "size=4k")
+	full := testsupport.MountTmpfs(t, "size=4k")
 	r := d.run(t, 60*time.Second, args([]string{"run", "--dir", d.data, "--backend", "epoll", "--workload", "small-file",
 		"--files", "1", "--file-size", "64k", "--out", filepath.Join(full, "r.json")}, fast)...)
 	if r.Code != exitFailure {

@@ -47,12 +47,9 @@ func init() {
 }
 
 func reportAction(c *cli.Context) error {
-	files, err := interspersedFlags(c, c.Args().Slice())
+	files, err := resultFileArgs(c, "ringbench report RESULT.json... --out DIR")
 	if err != nil {
 		return err
-	}
-	if len(files) == 0 {
-		return usageError("report needs at least one result file (ringbench report RESULT.json... --out DIR)")
 	}
 	w, h := c.Int("width"), c.Int("height")
 	for _, d := range []struct {
@@ -79,6 +76,19 @@ func reportAction(c *cli.Context) error {
 		return exitError(exitFailure, fmt.Errorf("writing to stdout: %w (the report %s was written)", err, out.Index))
 	}
 	return nil
+}
+
+// resultFileArgs returns the result files named among the arguments of c, the command's flags found among
+// them applied (interspersedFlags); none is a usage error that shows usage.
+func resultFileArgs(c *cli.Context, usage string) ([]string, error) {
+	files, err := interspersedFlags(c, c.Args().Slice())
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, usageError("%s needs at least one result file (%s)", c.Command.Name, usage)
+	}
+	return files, nil
 }
 
 // interspersedFlags applies the command's flags found among the positional arguments (urfave/cli stops

@@ -3,10 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
-	"fmt"
 	"image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +15,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 // The realistic fixtures (made by internal/report/fixture_test.go) live in internal/report/testdata.
@@ -75,7 +74,7 @@ func checkReportDir(t *testing.T, out string, minW, h int) []string {
 			t.Errorf("chart %s has no SVG: %v", name, err)
 			continue
 		}
-		if err := svgWellFormed(svg); err != nil {
+		if _, err := testsupport.SVGElements(svg); err != nil {
 			t.Errorf("%s.svg: %v", name, err)
 		}
 	}
@@ -84,27 +83,6 @@ func checkReportDir(t *testing.T, out string, minW, h int) []string {
 		t.Errorf("%d SVGs for %d PNGs", len(svgs), len(pngs))
 	}
 	return names
-}
-
-func svgWellFormed(data []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	root := ""
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if se, ok := tok.(xml.StartElement); ok && root == "" {
-			root = se.Name.Local
-		}
-	}
-	if root != "svg" {
-		return fmt.Errorf("root element %q, want svg", root)
-	}
-	return nil
 }
 
 func TestReportFromFixtures(t *testing.T) {
@@ -159,9 +137,7 @@ func TestReportRejectsBadFilesWithOneLine(t *testing.T) {
 		"corrupt.json": "not JSON", "foreign.json": "not a ringbench result", "newer.json": "newer", "empty.json": "empty",
 	}
 	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, dir, name, content)
 	}
 	good := fixturePath(t, "kernel-6.1-tcg.json")
 	for name := range files {
@@ -187,9 +163,7 @@ func TestReportRefusesNonEmptyOutWithoutForce(t *testing.T) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(out, "index.html"), []byte("my own page"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, out, "index.html", "my own page")
 	good := fixturePath(t, "kernel-6.1-tcg.json")
 	assertUsageError(t, runRingbench(t, dir, 30*time.Second, "report", good, "--out", out), "--force")
 	if b, _ := os.ReadFile(filepath.Join(out, "index.html")); string(b) != "my own page" {

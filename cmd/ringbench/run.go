@@ -110,9 +110,9 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "gen-threads", Value: "1", Usage: "echo-proxy: load generator threads, each with its own connections and event loop; " +
 			"threads: as many as --threads at each point (a --threads list then loads each server with as many)" + sweepNote, Category: "network"},
 
-		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "result file (default results/ringbench-<UTC time>.json); never overwritten without --force", Category: "output"},
+		resultOutFlag("output"),
 		&cli.BoolFlag{Name: "force", Usage: "overwrite --out or --save-baseline if it exists; run a sweep of more than 64 points", Category: "output"},
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "what to print: table, json, csv, markdown, gobench (Go benchmark text for benchstat), openmetrics", Category: "output"},
+		formatFlag("output"),
 		&cli.StringFlag{Name: "label", Usage: "name this result set (report and compare group by it)", Category: "output"},
 		&cli.StringFlag{Name: "save-baseline", Usage: "also write the result here, as the baseline for ringbench compare in CI", Category: "output"},
 		&cli.BoolFlag{Name: "count-syscalls", Value: true, Usage: "take counted samples besides the timed ones: syscalls counted with kernel tracepoints, which cost every syscall ~0.2-0.5 µs and so are never open during a timed sample (ops/s, latency, CPU/op); false: timed samples only", Category: "output"},

@@ -27,6 +27,7 @@ import (
 
 	backend "github.com/ringbench/ringbench/backends"
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 // runDirs is one run's private directories: cwd (where results/ goes), data (--dir) and tmp (TMPDIR).
@@ -465,28 +466,6 @@ func TestRunVerifyDetectsCorruptedDataSet(t *testing.T) {
 
 // ---- 3. bad input ----
 
-// mountTmpfs mounts a tmpfs on a new directory and unmounts it when the test ends. It skips when this user
-// may not mount (it needs CAP_SYS_ADMIN).
-func mountTmpfs(t *testing.T, opts string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "mnt")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
-		if errors.Is(err, syscall.EPERM) {
-			t.Skipf("cannot mount a tmpfs here (needs CAP_SYS_ADMIN): %v", err)
-		}
-		t.Fatalf("mount tmpfs -o %s: %v", opts, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
 // TestRunBadInputExit2TouchingNothing gives run bad values: each must end with exit 2 and one line naming
 // the flag, before measuring anything (runs ask for a minute-long sample, and the time limit is shorter),
 // and with nothing created or deleted in --dir, the working directory (no results/) or TMPDIR.
@@ -522,13 +501,13 @@ func TestRunBadInputExit2TouchingNothing(t *testing.T) {
 		{"bogus format", []string{"--format", "bogus"}, nil, `--format "bogus"`},
 		{"bogus pattern", []string{"--pattern", "zigzag"}, nil, `--pattern "zigzag"`},
 		{"nonexistent dir", nil, func(t *testing.T) string { return filepath.Join(t.TempDir(), "missing") }, `--dir`},
-		{"read-only dir", nil, func(t *testing.T) string { return mountTmpfs(t, "ro,size=1m") }, `not writable`},
+		{"read-only dir", nil, func(t *testing.T) string { return testsupport.MountTmpfs(t, "ro,size=1m") }, `not writable`},
 		{"full dir", []string{"--workload", "small-file", "--file-size", "4M"},
-			func(t *testing.T) string { return mountTmpfs(t, "size=1m") }, `not enough free space for the small-file data set`},
+			func(t *testing.T) string { return testsupport.MountTmpfs(t, "size=1m") }, `not enough free space for the small-file data set`},
 		// small-file (its default 1 file, of 64 KiB) fits in 20 MiB, many-file (its default 10,000 files) does
 		// not: it must fail before small-file is measured, and small-file's data set must be gone again.
 		{"full dir for the second workload", []string{"--workload", "small-file,many-file", "--file-size", "64k"},
-			func(t *testing.T) string { return mountTmpfs(t, "size=20m") }, `not enough free space for the many-file data set`},
+			func(t *testing.T) string { return testsupport.MountTmpfs(t, "size=20m") }, `not enough free space for the many-file data set`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -560,10 +539,7 @@ func TestRunRefusesExistingOutBeforeMeasuring(t *testing.T) {
 	for _, flag := range []string{"--out", "--save-baseline"} {
 		t.Run(flag, func(t *testing.T) {
 			d := newRunDirs(t)
-			existing := filepath.Join(d.cwd, "existing.json")
-			if err := os.WriteFile(existing, []byte("precious"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			existing := writeFile(t, d.cwd, "existing.json", "precious")
 			r := d.run(t, 30*time.Second, "run", "--dir", d.data, "--duration", "1m", "--warmup", "0", "-q", flag, "existing.json")
 			assertUsageError(t, r, flag+" existing.json: file exists")
 			if b, _ := os.ReadFile(existing); string(b) != "precious" {

@@ -26,7 +26,7 @@ func init() {
 			"--format is given too. Flags may come before or after the files.\n\n" +
 			"Exit status: 0 shown, 1 stdout or DIR could not be written, 2 bad flag or result file.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table, json, csv, markdown, gobench or openmetrics"},
+			formatFlag(""),
 			hlogFlag(""),
 			&cli.BoolFlag{Name: "force", Usage: "replace .hlog and .hgrm files in --hlog DIR"},
 		},
@@ -35,12 +35,9 @@ func init() {
 }
 
 func showAction(c *cli.Context) error {
-	paths, err := interspersedFlags(c, c.Args().Slice())
+	paths, err := resultFileArgs(c, "ringbench show RESULT.json... [--format F]")
 	if err != nil {
 		return err
-	}
-	if len(paths) == 0 {
-		return usageError("show needs at least one result file (ringbench show RESULT.json... [--format F])")
 	}
 	format := c.String("format")
 	if err := checkResultFormat(format); err != nil {

@@ -82,14 +82,8 @@ func TestShowRendersEveryFormat(t *testing.T) {
 func TestShowRefusesBadInput(t *testing.T) {
 	dir := t.TempDir()
 	kvm := repoPath(t, "internal/report/testdata/kernel-6.12-kvm.json")
-	bad := filepath.Join(dir, "bad.json")
-	if err := os.WriteFile(bad, []byte(`{"schema": "fio"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	notDir := filepath.Join(dir, "file")
-	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bad := writeFile(t, dir, "bad.json", `{"schema": "fio"}`)
+	notDir := writeFile(t, dir, "file", "")
 	for _, c := range []struct {
 		args []string
 		want string

@@ -65,11 +65,17 @@ func expectLeak(t *testing.T, kind Kind, leak func(t *testing.T) (undo func()), 
 	}
 	t.Logf("report, as a test would see it:\n%s", rec.text())
 	undo()
-	var again recorder
 	before.opts.settle = DefaultSettle
-	Check(&again, before)
-	if len(again.msgs) > 0 {
-		t.Errorf("after undoing the leak, Check still fails:\n%s", again.text())
+	wantClean(t, &recorder{}, before, "after undoing the leak, Check still fails")
+}
+
+// wantClean runs Check against before, recording into rec (which may hold what Snapshot recorded), and
+// fails the test with what and the report when anything was recorded.
+func wantClean(t *testing.T, rec *recorder, before *State, what string) {
+	t.Helper()
+	Check(rec, before)
+	if len(rec.msgs) > 0 {
+		t.Errorf("%s:\n%s", what, rec.text())
 	}
 }
 
@@ -95,10 +101,7 @@ func TestNothingLeakedPasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.Close()
-	Check(&rec, before)
-	if len(rec.msgs) > 0 {
-		t.Fatalf("false positive:\n%s", rec.text())
-	}
+	wantClean(t, &rec, before, "false positive")
 }
 
 func TestCatchesLeakedFile(t *testing.T) {
@@ -212,10 +215,7 @@ func TestWaitsForAGoroutineOnItsWayOut(t *testing.T) {
 	before := Snapshot(&rec)
 	go time.Sleep(200 * time.Millisecond)
 	start := time.Now()
-	Check(&rec, before)
-	if len(rec.msgs) > 0 {
-		t.Fatalf("a goroutine that ends within the settle time was reported:\n%s", rec.text())
-	}
+	wantClean(t, &rec, before, "a goroutine that ends within the settle time was reported")
 	if time.Since(start) < 100*time.Millisecond {
 		t.Fatal("Check did not wait for the goroutine")
 	}
@@ -227,10 +227,7 @@ func TestIgnoreGoroutines(t *testing.T) {
 	c := make(chan struct{})
 	defer close(c)
 	go blockOnChannel(c)
-	Check(&rec, before)
-	if len(rec.msgs) > 0 {
-		t.Fatalf("ignored goroutine reported:\n%s", rec.text())
-	}
+	wantClean(t, &rec, before, "ignored goroutine reported")
 }
 
 func TestCatchesRunningChild(t *testing.T) {
@@ -338,10 +335,7 @@ func TestCatchesTempFiles(t *testing.T) {
 	}
 	f.Close()
 	defer os.Remove(f.Name())
-	Check(&rec, before)
-	if len(rec.msgs) > 0 {
-		t.Fatalf("a foreign temporary file was reported:\n%s", rec.text())
-	}
+	wantClean(t, &rec, before, "a foreign temporary file was reported")
 }
 
 func TestCatchesTempFilesInExtraDirs(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/ringbench/ringbench/internal/ring"
+	"github.com/ringbench/ringbench/internal/testsupport"
 	"golang.org/x/sys/unix"
 )
 
@@ -180,12 +181,7 @@ func TestRingRecvWithoutDataArmsPoll(t *testing.T) {
 }
 
 func recvWithoutData(t *testing.T, p ring.Params) map[string]uint64 {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
+	fds := testsupport.SocketPair(t, unix.SOCK_CLOEXEC)
 	buf := make([]byte, 64)
 	return countRing(t, p, func(r *ring.Ring) error {
 		s := r.GetSQE()

@@ -4,15 +4,12 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 func TestReadSendOnASocketPair(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fds[0])
-	defer unix.Close(fds[1])
+	fds := testsupport.SocketPair(t, unix.SOCK_NONBLOCK)
 	buf := make([]byte, 16)
 	if _, errno := Read(fds[1], buf); errno != unix.EAGAIN {
 		t.Fatalf("read of an empty socket: errno %v, want EAGAIN", errno)

@@ -3,11 +3,9 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"flag"
 	"image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ringbench/ringbench/internal/result"
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 var update = flag.Bool("update", false, "rewrite internal/report/testdata from the fixture generator")
@@ -371,40 +370,27 @@ func checkChartFiles(t *testing.T, dir string, charts []*Chart, minW, h int) {
 
 // parseSVG checks that data is well-formed XML whose root is an <svg> with a size.
 func parseSVG(data []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	root := ""
-	texts := 0
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			if root == "" {
-				root = se.Name.Local
-				var w, h string
-				for _, a := range se.Attr {
-					switch a.Name.Local {
-					case "width":
-						w = a.Value
-					case "height":
-						h = a.Value
-					}
-				}
-				if w == "" || h == "" {
-					return errors.New("root has no width or height")
-				}
-			}
-			if se.Name.Local == "text" {
-				texts++
-			}
+	els, err := testsupport.SVGElements(data)
+	if err != nil {
+		return err
+	}
+	var w, h string
+	for _, a := range els[0].Attr {
+		switch a.Name.Local {
+		case "width":
+			w = a.Value
+		case "height":
+			h = a.Value
 		}
 	}
-	if root != "svg" {
-		return errors.New("root element is " + root + ", not svg")
+	if w == "" || h == "" {
+		return errors.New("root has no width or height")
+	}
+	texts := 0
+	for _, se := range els {
+		if se.Name.Local == "text" {
+			texts++
+		}
 	}
 	if texts < 5 {
 		return errors.New("too few text elements: labels missing")

@@ -1,6 +1,7 @@
 // Package testsupport holds helpers that the tests of more than one package need: threads locked, exiting
-// and awaited on demand, this process's mappings and descriptors, test children with io_uring refused, and
-// servers served until the test's cleanup. It is imported only from _test.go files.
+// and awaited on demand, this process's mappings and descriptors, test children with io_uring refused,
+// servers served until the test's cleanup, socket pairs, tmpfs mounts, and charts' SVG parsed. It is
+// imported only from _test.go files.
 package testsupport
 
 import (

@@ -46,17 +46,16 @@ STALLED_CPUS = 0.6
 
 
 def read(path):
+    """The text of path; "" when it cannot be read (a run that wrote no such file)."""
     try:
         with open(path) as fh:
             return fh.read()
     except OSError:
-        return None
+        return ""
 
 
 def load_json(path):
     text = read(path)
-    if text is None:
-        return None
     i = text.find("{")
     if i < 0:
         return None
@@ -68,8 +67,6 @@ def load_json(path):
 
 def parse_perf(path):
     text = read(path)
-    if text is None:
-        return None
     vals = []
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
@@ -185,15 +182,29 @@ def rng(xs):
     return (min(xs), max(xs)) if xs else (None, None)
 
 
-def rate_cells(rs):
-    """The unstalled runs of rs, and the table cells of their throughput: median, min-max."""
-    ok = [r for r in rs if not r.stalled()]
-    lo, hi = rng([r.rate for r in ok])
-    return ok, [si(med([r.rate for r in ok])), "%s-%s" % (si(lo), si(hi))]
+def job_rows(runs, jobs, figures, name=lambda label, name, rs: name):
+    """A table row for each job (label, shown as, kind) of jobs that has runs among runs: its name (as name
+    gives it), its throughput (median, min-max), the median of each (figure of a run, format) of figures, its
+    CPU per op (whole run, in-window) and its residency. Throughput and CPU leave stalled runs out."""
+    rows = []
+    for label, shown, _ in jobs:
+        rs = [r for r in runs if r.label == label]
+        if not rs:
+            continue
+        ok = [r for r in rs if not r.stalled()]
+        lo, hi = rng([r.rate for r in ok])
+        rows.append([name(label, shown, rs), si(med([r.rate for r in ok])), "%s-%s" % (si(lo), si(hi))] +
+                    [num(med([figure(r) for r in rs]), fmt) for figure, fmt in figures] +
+                    [num(med([r.cpu_ns for r in ok]), "%.0f"), num(med([r.cpu_ns_in for r in ok]), "%.0f"),
+                     pct(min([r.residency for r in rs if r.residency is not None], default=None))])
+    return rows
 
 
-def resident_cell(rs):
-    return pct(min([r.residency for r in rs if r.residency is not None], default=None))
+def loop_name(label, name, rs):
+    """The name of a job in the many-file table: the plain loop's says which language it was built in."""
+    if label != "c-loop":
+        return name
+    return name + " (%s)" % ("C" if getattr(rs[0], "impl", "c") == "c" else "Go, no cc")
 
 
 def cpu_ratio(runs, a, b):
@@ -294,21 +305,9 @@ def main():
     small = [r for r in good if r.section == "small"]
     if small:
         print("Small file: 4 KiB random reads, medians of %s interleaved timed rounds" % meta.get("nrounds", "?"))
-        rows = []
-        for label, name, kind in SMALL:
-            rs = [r for r in small if r.label == label]
-            if not rs:
-                continue
-            ok, rate = rate_cells(rs)
-            rows.append([name] + rate + [
-                         num(med([r.syscalls() for r in rs]), "%.4f"),
-                         num(med([r.per_op("syscalls") for r in rs]), "%.4f"),
-                         num(med([r.per_op("enters") for r in rs]), "%.4f"),
-                         num(med([r.submit_enters() for r in rs]), "%.4f"),
-                         num(med([r.per_op("enters_wait") for r in rs]), "%.4f"),
-                         num(med([r.cpu_ns for r in ok]), "%.0f"),
-                         num(med([r.cpu_ns_in for r in ok]), "%.0f"),
-                         resident_cell(rs)])
+        rows = job_rows(small, SMALL, [
+            (Run.syscalls, "%.4f"), (lambda r: r.per_op("syscalls"), "%.4f"), (lambda r: r.per_op("enters"), "%.4f"),
+            (Run.submit_enters, "%.4f"), (lambda r: r.per_op("enters_wait"), "%.4f")])
         print(table(rows, ["job", "IOPS", "min-max", "syscalls/op", "whole-run/op", "enters/op", "submit-enters/op",
                            "wait-enters/op", "CPU ns/op", "in-window", "resident"]))
         own = []
@@ -351,20 +350,7 @@ def main():
     many = [r for r in good if r.section == "many"]
     if many:
         print("Many files: open + read whole + close, medians of %s interleaved timed rounds" % meta.get("nrounds", "?"))
-        rows = []
-        for label, name, kind in MANY:
-            rs = [r for r in many if r.label == label]
-            if not rs:
-                continue
-            if label == "c-loop":
-                name += " (%s)" % ("C" if getattr(rs[0], "impl", "c") == "c" else "Go, no cc")
-            ok, rate = rate_cells(rs)
-            rows.append([name] + rate + [
-                         num(med([r.syscalls() for r in rs]), "%.3f"),
-                         num(med([r.per_op("syscalls") for r in rs]), "%.3f"),
-                         num(med([r.cpu_ns for r in ok]), "%.0f"),
-                         num(med([r.cpu_ns_in for r in ok]), "%.0f"),
-                         resident_cell(rs)])
+        rows = job_rows(many, MANY, [(Run.syscalls, "%.3f"), (lambda r: r.per_op("syscalls"), "%.3f")], name=loop_name)
         print(table(rows, ["job", "files/s", "min-max", "syscalls/op", "whole-run/op", "CPU ns/op", "in-window", "resident"]))
         print()
         print("Ratios of files/s (median of per-round pairs):")

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ringbench/ringbench/internal/testsupport"
 )
 
 // names lists a directory, sorted.
@@ -33,24 +35,6 @@ func names(t *testing.T, dir string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// mountTmpfs mounts a tmpfs with opts on a fresh directory, or skips the test saying why.
-func mountTmpfs(t *testing.T, opts string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "mnt")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
-		t.Skipf("cannot mount tmpfs (%s) here: %v (needs root / CAP_SYS_ADMIN)", opts, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			_ = unix.Unmount(dir, unix.MNT_DETACH)
-		}
-	})
-	return dir
 }
 
 // requireEmpty fails the test, with msg and what dir holds, when dir is not empty.
@@ -164,7 +148,7 @@ func TestCheckDir(t *testing.T) {
 }
 
 func TestCheckDirReadOnly(t *testing.T) {
-	ro := mountTmpfs(t, "ro,size=1m")
+	ro := testsupport.MountTmpfs(t, "ro,size=1m")
 	err := CheckDir(ro)
 	if err == nil || !strings.Contains(err.Error(), "--dir "+ro+": not writable: read-only file system") {
 		t.Fatalf("CheckDir(read-only tmpfs) = %v", err)
@@ -322,7 +306,7 @@ func TestFreeSpaceRefusedBeforeWriting(t *testing.T) {
 	}
 	requireEmpty(t, dir, "left")
 	// On a small tmpfs the same check applies, with exact figures.
-	small := mountTmpfs(t, "size=2m")
+	small := testsupport.MountTmpfs(t, "size=2m")
 	_, err = Open(context.Background(), Spec{Dir: small, Name: "small-file", Files: 4, FileSize: 1 << 20}, nil)
 	if err == nil || !strings.Contains(err.Error(), "not enough free space") {
 		t.Fatalf("Open of 4 MiB on a 2 MiB tmpfs = %v", err)
@@ -331,7 +315,7 @@ func TestFreeSpaceRefusedBeforeWriting(t *testing.T) {
 }
 
 func TestDiskFullMidCreation(t *testing.T) {
-	small := mountTmpfs(t, "size=2m")
+	small := testsupport.MountTmpfs(t, "size=2m")
 	spec := Spec{Dir: small, Name: "small-file", Files: 4, FileSize: 1 << 20}
 	_, err := open(context.Background(), spec, nil, openOptions{skipSpaceCheck: true})
 	if err == nil || !strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "--dir "+small) ||
