@@ -96,10 +96,8 @@ type Server struct {
 	expectBig bool
 	// timedWait: the kernel takes a timeout with a wait (IORING_ENTER_EXT_ARG, 5.11+)
 	timedWait bool
-	// minWait: the kernel takes a minimum wait with a wait (IORING_FEAT_MIN_TIMEOUT, 6.12+)
-	minWait  bool
-	accepts  bool // an accept (or its retry timer) is armed
-	tableCap int
+	accepts   bool // an accept (or its retry timer) is armed
+	tableCap  int
 
 	th  serverthread.Thread
 	ctr serverthread.Counters

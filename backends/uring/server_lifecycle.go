@@ -82,7 +82,6 @@ func (s *Server) setup() error {
 		}
 	}
 	s.timedWait = s.r.Features()&ring.FeatExtArg != 0
-	s.minWait = s.r.Features()&ring.FeatMinTimeout != 0
 	s.cqes = make([]ring.CQE, 1024)
 	s.aux = make([]ring.CQE, 256)
 	if k := s.knobs.reapBatch; k > 0 {

@@ -21,10 +21,6 @@ import (
 // smallSend is the largest send counted on to complete inline.
 const smallSend = 16 << 10
 
-// sendWait is how long a turn's wait holds out for all of its sends' completions (and one more) when the
-// kernel takes a minimum wait; after it, one completion is enough.
-const sendWait = 50 * time.Microsecond
-
 // Request kinds, in the kind byte of user data (ring.PackUD); the id is the connection index.
 const (
 	ukRecv uint8 = iota + 1
@@ -41,7 +37,6 @@ type uringIO struct {
 	cqes     []ring.CQE
 	expect   int
 	big      bool // a send this turn may not complete inline: wait for one completion only
-	minWait  bool // the kernel takes a minimum wait (IORING_FEAT_MIN_TIMEOUT, 6.12+)
 	inflight int
 	recycled int
 	starved  []int32
@@ -76,7 +71,6 @@ func newUringIO(l *loop) (*uringIO, error) {
 	if u.r.Features()&ring.FeatExtArg == 0 {
 		return fail(errors.New("no timed waits (IORING_FEAT_EXT_ARG, 5.11+)"))
 	}
-	u.minWait = u.r.Features()&ring.FeatMinTimeout != 0
 	fds := make([]int32, l.active)
 	for i, c := range l.conns[:l.active] {
 		fds[i] = int32(c.fd)
@@ -166,18 +160,11 @@ func (l *loop) runUring(cmds <-chan command, end int64, limit time.Duration) (cl
 		// Wait for this turn's sends (small ones complete inline) and one completion more. A send that
 		// may block is not waited for: with DEFER_TASKRUN the kernel would not even run the receives
 		// that could unblock the server until enough completions were due.
-		// With a minimum wait (6.12+) big sends are waited for too, for sendWait at most: after it one
-		// completion is enough.
 		want := uint32(1)
-		var err error
-		if u.minWait && u.expect > 0 {
-			_, err = u.r.SubmitAndWaitMin(want+uint32(u.expect), sendWait, time.Duration(timeout))
-		} else {
-			if !u.big {
-				want += uint32(u.expect)
-			}
-			_, err = u.r.SubmitAndWaitTimeout(want, time.Duration(timeout))
+		if !u.big {
+			want += uint32(u.expect)
 		}
+		_, err := u.r.SubmitAndWaitTimeout(want, time.Duration(timeout))
 		u.expect, u.big = 0, false
 		if err != nil && err != unix.ETIME && err != unix.EINTR && err != unix.EAGAIN && err != unix.EBUSY {
 			l.err = fmt.Errorf("load generator: io_uring_enter: %w", err)
