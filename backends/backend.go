@@ -67,7 +67,8 @@ type Description struct {
 	Available func() error
 }
 
-// described is a registered Backend.
+// described is a registered Backend. It is registered by pointer: Description holds a func, and a Backend
+// must be comparable (the runner keys its series by it).
 type described struct {
 	d Description
 	Builder
@@ -243,7 +244,7 @@ var registry = NewRegistry[Backend]("backend", "epoll", "uring", "sqpoll", "gost
 
 // Register adds the backend that d describes and b builds; backends call it from init. Registering a name
 // twice panics.
-func Register(d Description, b Builder) { registry.Register(described{d, b}) }
+func Register(d Description, b Builder) { registry.Register(&described{d, b}) }
 
 // All returns every registered backend in display order.
 func All() []Backend { return registry.All() }

@@ -275,3 +275,21 @@ func TestSubmitPathAllocatesNothing(t *testing.T) {
 		})
 	})
 }
+
+// TestBackendsAreMapKeys: the runner keys its series by Backend, so every registered backend must be
+// comparable, and the same backend from All and from Lookup the same key.
+func TestBackendsAreMapKeys(t *testing.T) {
+	keys := map[backend.Backend]string{}
+	for _, b := range backend.All() {
+		keys[b] = b.Name()
+	}
+	for _, name := range backend.Names() {
+		b, err := backend.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys[b] != name {
+			t.Errorf("Lookup(%q) is not the key All gave it (keys %v)", name, keys)
+		}
+	}
+}
