@@ -1,6 +1,7 @@
 package perfcount
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -107,7 +108,7 @@ func (c *Counter) openGroup(tid int) (*group, error) {
 		}
 		if err != nil {
 			g.close()
-			if errors.Is(err, unix.ESRCH) {
+			if errors.Is(err, unix.ESRCH) || (errors.Is(err, unix.EINVAL) && c.threadExited(tid)) {
 				return nil, errThreadGone
 			}
 			if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
@@ -129,6 +130,27 @@ func (c *Counter) openGroup(tid int) (*group, error) {
 		g.ids[id] = i
 	}
 	return g, nil
+}
+
+// threadExited reports whether thread tid of the counted process has exited or is exiting. Opening a
+// thread that is exiting can fail with EINVAL rather than ESRCH (seen once, on a server's thread on a busy
+// machine: "perf_event_open syscalls:sys_enter_futex on thread N: invalid argument"), so an EINVAL is
+// first checked against the thread's state: gone, a zombie, or so within a second (a busy machine may be slow to finish an exit), it
+// is a thread gone; alive, the EINVAL stands.
+func (c *Counter) threadExited(tid int) bool {
+	path := "/proc/" + strconv.Itoa(c.pid) + "/task/" + strconv.Itoa(tid) + "/stat"
+	for range 200 {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return true
+		}
+		// The state is the field after the command name, which ends at the last ')'.
+		if i := bytes.LastIndexByte(b, ')'); i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X' {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
 }
 
 // closeGroups closes every group. Closing the last perf event of a tracepoint unregisters it, and the kernel

@@ -1006,3 +1006,27 @@ func BenchmarkSyscallCost(b *testing.B) {
 		run(b)
 	})
 }
+
+// TestThreadExitedTellsExitFromEINVAL: an EINVAL from perf_event_open counts as "thread gone" only for a
+// thread that has exited (a run once failed with "perf_event_open syscalls:sys_enter_futex on thread N:
+// invalid argument" for a thread that exited while its group was opened), never for a live one.
+func TestThreadExitedTellsExitFromEINVAL(t *testing.T) {
+	c := &Counter{pid: os.Getpid()}
+	if c.threadExited(unix.Gettid()) {
+		t.Fatal("threadExited says a live thread (this test's) has exited")
+	}
+	tids := make(chan int, 1)
+	testsupport.GoExitingThread(func(tid int) { tids <- tid })
+	tid := <-tids
+	task := fmt.Sprintf("/proc/self/task/%d", tid)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(task); err != nil {
+			break // the thread is gone
+		} else if time.Now().After(deadline) {
+			t.Fatalf("thread %d has not exited after 30 s", tid)
+		}
+	}
+	if !c.threadExited(tid) {
+		t.Fatalf("threadExited(%d): false for a thread that exited", tid)
+	}
+}
