@@ -77,7 +77,7 @@ func (s *Server) loop() error {
 		// complete at once (its socket is full) and nothing else happens: the loop then still wakes within
 		// waitTimeout. It is long on purpose: a 1 ms timer, which is re-armed on every enter, cost 25% more
 		// CPU per request at one connection on this VM (timer reprogramming), a 100 ms one nothing measurable.
-		// A minimum wait (ring.SubmitAndWaitMin, 6.12+) arms a timer on every enter too: tried in place of the
+		// A minimum wait (IORING_FEAT_MIN_TIMEOUT, 6.12+) arms a timer on every enter too: tried in place of the
 		// 100 ms fallback, it raised CPU per request at 64 B and saved 7% of the enters at 64 KiB (1 conn).
 		var err error
 		if expect := s.expect; expect > 0 && s.timedWait && !s.expectBig {

@@ -180,11 +180,10 @@ func (r *Ring) enterRetry(toSubmit, minComplete, flags uint32, arg unsafe.Pointe
 	}
 }
 
-// setExtTimeout points r.extArg at a timeout of d, with the current wait's
-// minimum wait (r.extMinUs, 0 for none).
+// setExtTimeout points r.extArg at a timeout of d.
 func (r *Ring) setExtTimeout(d time.Duration) {
 	r.extTS = kernelTimespec{Sec: int64(d / time.Second), Nsec: int64(d % time.Second)}
-	r.extArg = geteventsArg{Ts: uint64(uintptr(unsafe.Pointer(&r.extTS))), MinWaitUs: r.extMinUs}
+	r.extArg = geteventsArg{Ts: uint64(uintptr(unsafe.Pointer(&r.extTS)))}
 }
 
 // Submit publishes the filled SQEs and hands them to the kernel, returning
@@ -264,7 +263,7 @@ func (r *Ring) Submit() (int, error) {
 // call returns at once (errors.Is(err, unix.EAGAIN)); SQEs not consumed stay
 // queued: Reap what is ready and call again.
 func (r *Ring) SubmitAndWait(waitNr uint32) (int, error) {
-	return r.submitAndWait(waitNr, 0, false, 0)
+	return r.submitAndWait(waitNr, 0, false)
 }
 
 // SubmitAndWaitTimeout is SubmitAndWait with a time limit (IORING_ENTER_EXT_ARG,
@@ -278,42 +277,11 @@ func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, d time.Duration) (int, error)
 	if d < 0 {
 		d = 0
 	}
-	return r.submitAndWait(waitNr, d, true, 0)
+	return r.submitAndWait(waitNr, d, true)
 }
 
-// SubmitAndWaitMin is SubmitAndWaitTimeout with a minimum wait
-// (io_uring_getevents_arg.min_wait_usec; IORING_FEAT_MIN_TIMEOUT, 6.12+,
-// ErrNotSupported without it): the kernel waits up to minWait for waitNr
-// CQEs; once minWait has passed, one CQE is enough, and with none it goes on
-// waiting for one until d has passed (then ETIME). One enter can so wait for a
-// whole batch when it comes quickly without stalling when it does not.
-// minWait is rounded down to microseconds (at least 1 µs when positive) and
-// capped at d; minWait <= 0 makes it SubmitAndWaitTimeout. The call returns
-// nil as soon as waitNr CQEs are ready, or one is after the kernel ended a
-// minimum wait.
-func (r *Ring) SubmitAndWaitMin(waitNr uint32, minWait, d time.Duration) (int, error) {
-	if r.features&FeatMinTimeout == 0 {
-		return 0, ErrNotSupported
-	}
-	d = max(d, 0)
-	minWait = min(minWait, d)
-	if minWait <= 0 {
-		return r.submitAndWait(waitNr, d, true, 0)
-	}
-	us := max(uint32(min(minWait/time.Microsecond, time.Duration(^uint32(0)))), 1)
-	return r.submitAndWait(waitNr, d, true, us)
-}
-
-// submitAndWait is the one wait loop behind the SubmitAndWait variants; d and
-// timed give the time limit, minUs a minimum wait in microseconds (0: none).
-func (r *Ring) submitAndWait(waitNr uint32, d time.Duration, timed bool, minUs uint32) (int, error) {
+func (r *Ring) submitAndWait(waitNr uint32, d time.Duration, timed bool) (int, error) {
 	want := min(waitNr, r.cqSize)
-	// enough: after a minimum wait the kernel returns with a single CQE.
-	enough := want
-	if minUs > 0 {
-		enough = min(want, 1)
-	}
-	r.extMinUs = minUs
 	newly := r.sqeTail - r.sqePublished
 	pending := r.publish()
 	submitted := 0
@@ -360,7 +328,7 @@ func (r *Ring) submitAndWait(waitNr uint32, d time.Duration, timed bool, minUs u
 		switch errno {
 		case 0:
 		case unix.ETIME:
-			if r.cqReady() >= enough {
+			if r.cqReady() >= want {
 				return submitted, nil
 			}
 			return submitted, unix.ETIME
@@ -374,13 +342,13 @@ func (r *Ring) submitAndWait(waitNr uint32, d time.Duration, timed bool, minUs u
 		} else {
 			pending = 0 // woken (or awake): the poll thread takes it from here
 		}
-		if r.cqReady() >= enough && pending == 0 {
+		if r.cqReady() >= want && pending == 0 {
 			return submitted, nil
 		}
 		if n == 0 && minC == 0 {
 			return submitted, nil // no progress possible without waiting
 		}
-		if minC > 0 && r.cqReady() < enough {
+		if minC > 0 && r.cqReady() < want {
 			r.stats.Interrupted++ // the wait returned early (signal)
 			if timed && !time.Now().Before(r.extDeadline) {
 				return submitted, unix.ETIME

@@ -137,7 +137,6 @@ type Ring struct {
 	extArg      geteventsArg
 	extTS       kernelTimespec
 	extDeadline time.Time // when the current timed wait ends
-	extMinUs    uint32    // the current wait's minimum wait in µs (SubmitAndWaitMin), 0 for none
 
 	bufRings []*BufRing
 	closed   bool
