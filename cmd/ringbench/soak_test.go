@@ -13,6 +13,7 @@ package main
 //	RINGBENCH_SOAK=1 go test -run '^TestSoak$' -count=1 -v ./cmd/ringbench/
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -301,6 +302,14 @@ func TestSoakCheckersCatchLeftovers(t *testing.T) {
 	mine := fmt.Sprintf("pid %d: %s run", cmd.Process.Pid, ringbenchBin)
 	seen := func(left []string) bool {
 		return slices.ContainsFunc(left, func(l string) bool { return strings.HasPrefix(l, mine) })
+	}
+	// Until the child has exec'd, its command line is not yet ringbench's (a busy machine once showed it
+	// empty): wait for the exec, bounded, before the checker looks.
+	cmdline := fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if b, _ := os.ReadFile(cmdline); bytes.HasPrefix(b, []byte(ringbenchBin+"\x00")) || time.Now().After(deadline) {
+			break
+		}
 	}
 	left := soakLeftovers(0)
 	_ = cmd.Process.Kill()
