@@ -31,6 +31,7 @@ type Config struct {
 	BlockSize int    // --block-size
 	Pattern   string // --pattern rand|seq
 	Direct    bool   // --direct (O_DIRECT)
+	NoAtime   bool   // --noatime (O_NOATIME): small-file
 	Mlock     bool   // --mlock: lock the data set in memory
 	Jobs      int    // --jobs: I/O threads, each with its own engine (0 = 1)
 	SQShare   bool   // --sq-share: with --jobs > 1 on sqpoll, one poll thread for every ring

@@ -52,6 +52,9 @@ func validate(cfg workloads.Config) error {
 	if cfg.Direct {
 		return errors.New("--direct: many-file reads through the page cache only")
 	}
+	if cfg.NoAtime {
+		return errors.New("--noatime: small-file only (many-file opens its files on every read, through each backend)")
+	}
 	return filedrive.ValidateJobs(cfg, cfg.FileSize)
 }
 

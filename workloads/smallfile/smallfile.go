@@ -85,12 +85,18 @@ func open(cfg workloads.Config, files *filedrive.Files) (filedrive.Sampler, erro
 	if cfg.Direct {
 		flags |= unix.O_DIRECT
 	}
+	if cfg.NoAtime {
+		flags |= unix.O_NOATIME
+	}
 	for _, path := range p.Set.Paths {
 		fd, err := unix.Open(path, flags, 0)
 		if err != nil {
 			p.Close()
 			if cfg.Direct && errors.Is(err, unix.EINVAL) {
 				return nil, fmt.Errorf("--direct: %s does not support O_DIRECT: %w", path, err)
+			}
+			if cfg.NoAtime && errors.Is(err, unix.EPERM) {
+				return nil, fmt.Errorf("--noatime: %s: O_NOATIME needs the file's owner (or CAP_FOWNER): %w", path, err)
 			}
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
@@ -104,6 +110,9 @@ func (p *sampler) Input(cfg workloads.Config, spec workloads.SampleSpec, in *fil
 	in.Params["pattern"] = cfg.Pattern
 	if cfg.Direct {
 		in.Params["direct"] = "1"
+	}
+	if cfg.NoAtime {
+		in.Params["noatime"] = "1"
 	}
 	in.Config = backend.FileConfig{Options: cfg.Options, FDs: p.fds, BufSize: cfg.BlockSize}
 	in.NewSource = func(job int) filedrive.Source {
