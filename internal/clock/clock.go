@@ -1,6 +1,6 @@
 // Package clock is the monotonic nanosecond clock that request loops stamp requests with. It is the runtime's own
-// clock (the one time.Since reads), called directly: about half the cost of time.Since, read at most once
-// per submitted batch and once per reaped batch on the io_uring path.
+// clock (the one time.Since reads), called directly: about half the cost of time.Since. The file request loop
+// reads it once per Submit call.
 package clock
 
 import _ "unsafe" // for go:linkname

@@ -83,3 +83,50 @@ func TestLatencyIncludesTheHandOff(t *testing.T) {
 		})
 	}
 }
+
+// slowFill is fileSource that takes fillDelay to make each batch: a stand-in for a workload whose requests
+// take long to prepare.
+type slowFill struct{ fileSource }
+
+// fillDelay is how long slowFill takes to fill each batch.
+const fillDelay = 2 * time.Millisecond
+
+func (s *slowFill) Fill(reqs []backend.Request) {
+	time.Sleep(fillDelay)
+	s.fileSource.Fill(reqs)
+}
+
+// TestLatencyStartsWhenTheBatchIsMade: like fio's lat, a request's latency starts before the driver
+// makes its batch (the hand-over stamp is the clock read that ended the previous Submit), so a Fill that
+// takes fillDelay shows in every request's latency: the median is at least fillDelay. A stamp read just
+// before Submit would leave the Fill out and record microseconds.
+func TestLatencyStartsWhenTheBatchIsMade(t *testing.T) {
+	_, fd := openData(t, 64<<10)
+	b, err := backend.Lookup("epoll") // the driver stamps; any backend shows it
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := backend.FileConfig{Options: backend.Options{Depth: 2, Batch: 1, SQCPU: -1}, FDs: []int{fd}, BufSize: 4096}
+	var tot Totals
+	err = OnLockedThread(func(int) error {
+		eng, err := b.NewFileEngine(cfg)
+		if err != nil {
+			return err
+		}
+		tot, err = Drive(context.Background(), eng, cfg.Options, 100*time.Millisecond, &slowFill{fileSource{blocks: 16}})
+		if cerr := eng.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot.Ops == 0 {
+		t.Fatal("no request completed")
+	}
+	if p50 := time.Duration(tot.Hist.ValueAtQuantile(50)); p50 < fillDelay {
+		t.Errorf("%s: p50 %v over %d requests, each batch taking %v to fill: the making of the batch is not in the latency",
+			b.Name(), p50, tot.Ops, fillDelay)
+	}
+}
