@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"unsafe"
@@ -241,6 +242,97 @@ func BenchmarkNopSubmit(b *testing.B) {
 	for _, batch := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			benchNopsWith(b, newTestRing(b, Params{Entries: 128}, "io_uring"), batch, true)
+		})
+	}
+}
+
+// BenchmarkReadLoop: one op = one 4 KiB read at a random 4 KiB-aligned offset of a page-cached file, run
+// the way fio's t/io_uring runs its loop (and ringbench's uring backend its rings): depth 32, a registered
+// file and registered buffers (READ_FIXED), the file opened O_NOATIME, the ring set up SINGLE_ISSUER|
+// DEFER_TASKRUN|NO_SQARRAY with its fd registered, on a locked thread with raw waits; each loop queues up
+// to batch reads, makes one io_uring_enter that submits them and waits only when more than depth would
+// be in flight, and reaps every completion. It is the floor any Go loop over this ring pays, with no
+// request bookkeeping, no clock and no histogram: run beside t/io_uring on the same file (set
+// RINGBENCH_READ_FILE; default: a 64 MiB file it writes) to see how much of a gap is Go and the ring and
+// how much is ringbench's request loop.
+func BenchmarkReadLoop(b *testing.B) {
+	for _, batch := range []int{1, 4, 32} {
+		b.Run(fmt.Sprintf("depth=32/batch=%d", batch), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			const depth, bs = 32, 4096
+			path := os.Getenv("RINGBENCH_READ_FILE")
+			if path == "" {
+				path = benchDataFile(b)
+			}
+			fd := openRaw(b, path, unix.O_RDONLY|unix.O_NOATIME)
+			var st unix.Stat_t
+			if err := unix.Fstat(fd, &st); err != nil {
+				b.Fatal(err)
+			}
+			blocks := uint64(st.Size) / bs
+			if blocks < 2 {
+				b.Fatalf("%s: %d bytes, want at least two blocks of %d", path, st.Size, bs)
+			}
+			r := newTestRing(b, Params{Entries: 4 * depth, SingleIssuer: true, DeferTaskrun: true, NoSQArray: true, RegisterRingFD: true}, "io_uring")
+			r.SetRawWaits(true)
+			a := newArena(b, depth, bs)
+			if err := r.RegisterFiles([]int32{int32(fd)}); err != nil {
+				b.Fatal(err)
+			}
+			if err := r.RegisterBuffers(a.Iovecs()); err != nil {
+				b.Fatal(err)
+			}
+			free := make([]uint16, 0, depth)
+			for i := depth - 1; i >= 0; i-- {
+				free = append(free, uint16(i))
+			}
+			cqes := make([]CQE, 4*depth)
+			x := uint64(0x2545f4914f6cdd1d)
+			inflight, issued := 0, 0
+			b.ReportAllocs()
+			r.ResetStats()
+			cpu0 := cpuNanos()
+			b.ResetTimer()
+			for done := 0; done < b.N; {
+				k := min(batch, len(free), b.N-issued)
+				for i := 0; i < k; i++ {
+					slot := free[len(free)-1]
+					free = free[:len(free)-1]
+					x ^= x << 13
+					x ^= x >> 7
+					x ^= x << 17
+					s := r.GetSQE()
+					ReadFixed{FD: 0, Fixed: true, Buf: a.Ptr(int(slot)), Len: bs, Offset: (x % blocks) * bs, BufIndex: slot}.Prep(s)
+					s.SetUserData(uint64(slot))
+				}
+				inflight += k
+				issued += k
+				wait := inflight - (depth - batch)
+				if issued == b.N || k == 0 {
+					wait = max(wait, 1) // nothing more to queue: wait for what is in flight
+				}
+				var err error
+				if wait > 0 {
+					_, err = r.SubmitAndWait(uint32(wait))
+				} else {
+					_, err = r.Submit()
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := r.Reap(cqes)
+				for _, c := range cqes[:n] {
+					if c.Res != bs {
+						b.Fatalf("read res %d", c.Res)
+					}
+					free = append(free, uint16(c.UserData))
+				}
+				inflight -= n
+				done += n
+			}
+			b.StopTimer()
+			reportRing(b, r, cpu0)
 		})
 	}
 }
