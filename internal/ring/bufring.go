@@ -2,7 +2,6 @@ package ring
 
 import (
 	"fmt"
-	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -127,7 +126,7 @@ func (b *BufRing) Advance() {
 	} else {
 		w = bid0<<16 | uint32(b.tail)
 	}
-	atomic.StoreUint32(b.tailWord, w)
+	storeRelease32(b.tailWord, w)
 }
 
 // Close unregisters the group and unmaps the ring and buffers. Requests

@@ -17,7 +17,11 @@ import (
 // barrier between them). Plain loads/stores give none of that and the
 // compiler may even hoist them out of a loop, so every access to a ring word
 // the other side writes, and every publish of a word the other side reads,
-// goes through sync/atomic. Each use below says which ordering it provides.
+// goes through sync/atomic, except two store-releases that need nothing
+// stronger (the SQ tail without SQPOLL, the CQ head), which go through
+// storeRelease32: on amd64 a plain store instead of an XCHG, a full barrier
+// that cost about 5% of a batch-1 read loop's CPU. Each use below says which
+// ordering it provides.
 
 // GetSQE returns the next free SQE, zeroed, or nil when the SQ is full
 // (Submit to make room; with SQPOLL, SQWait). The SQE is not visible to the
@@ -99,8 +103,15 @@ func (r *Ring) publish() uint32 {
 		r.sqePublished = r.sqeTail
 		// Store-release of the SQ tail: all our writes to the SQEs happen
 		// before the kernel (or the SQPOLL thread, which reads the tail with
-		// an acquire) can see the new tail and read them.
-		atomic.StoreUint32(r.sqTail, r.sqeTail)
+		// an acquire) can see the new tail and read them. With SQPOLL the
+		// store must also be a full barrier before sqpollWake's load of the
+		// flags, so it is sync/atomic's; without, the kernel reads the tail
+		// only inside io_uring_enter, and a release is all it needs.
+		if r.sqpoll {
+			atomic.StoreUint32(r.sqTail, r.sqeTail)
+		} else {
+			storeRelease32(r.sqTail, r.sqeTail)
+		}
 	}
 	return r.sqeTail - atomic.LoadUint32(r.sqHead)
 }
@@ -426,7 +437,7 @@ func (r *Ring) Reap(out []CQE) int {
 	}
 	// Store-release of the CQ head: our reads of those CQEs happen before
 	// the kernel sees the slots as free and overwrites them.
-	atomic.StoreUint32(r.cqHead, head+n)
+	storeRelease32(r.cqHead, head+n)
 	r.stats.CQEsReaped += uint64(n)
 	return int(n)
 }
