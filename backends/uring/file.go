@@ -152,7 +152,12 @@ func (e *FileEngine) Submit(reqs []backend.Request, minComplete int, out []backe
 			return 0, e.enterErr(err)
 		}
 	}
-	n := e.reap(out)
+	// Reap what is there already, unless the loop below submits and waits in one enter: that wait counts
+	// the CQEs already posted, and completions that sufficed here would leave the new SQEs unsubmitted.
+	n := 0
+	if minComplete == 0 || e.sqpoll || e.r.Pending() == 0 {
+		n = e.reap(out)
+	}
 	for n < minComplete {
 		// Wait for the CQEs still missing (a chain posts three), never more than are outstanding: a wait
 		// for CQEs that will not come would never return.

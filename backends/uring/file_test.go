@@ -126,3 +126,52 @@ func TestFileEngineCloseKeepsArenaInFlight(t *testing.T) {
 		}
 	}
 }
+
+// TestFileEngineSubmitsWhenEarlierCompletionsSuffice: a Submit with new requests and a minimum to wait for
+// hands the requests to the kernel even when completions already posted meet the minimum. Reaping those
+// first and returning left the new SQEs queued until the next call: a batch that reached the kernel a
+// call late, its latency stretched and the next batch doubled. The ring runs without DEFER_TASKRUN (as on
+// kernels that refuse it), where a completion is posted without an enter: the first read, from a pipe,
+// completes when this thread writes to the pipe.
+func TestFileEngineSubmitsWhenEarlierCompletionsSuffice(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	testsupport.OnThreadWithin(t, 30*time.Second, func() {
+		cfg := backend.FileConfig{Options: backend.Options{Depth: 2, Batch: 1, SQCPU: -1}, FDs: []int{p[0]}, BufSize: 4096}
+		e := newEngine(t, cfg, ring.Params{SingleIssuer: true}, "uring")
+		defer func() {
+			if err := e.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		}()
+		out := make([]backend.Completion, cfg.Depth)
+		read := func(slot int32) []backend.Request {
+			return []backend.Request{{Kind: backend.OpRead, Buf: slot, Len: 4096, Offset: -1, Tag: uint64(slot)}}
+		}
+		if n, err := e.Submit(read(0), 0, out); err != nil || n != 0 {
+			t.Fatalf("first Submit: %d completions, %v; want 0 (the pipe is empty)", n, err)
+		}
+		if _, err := unix.Write(p[1], []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		// Posted on the way back from the write (task work) or, on kernels that hand pipe reads to a
+		// worker thread, by that thread: wait for it, bounded.
+		for deadline := time.Now().Add(10 * time.Second); e.r.CQReady() != 1; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d CQEs posted 10 s after the write, want 1 (the ring is meant to post without an enter)", e.r.CQReady())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		n, err := e.Submit(read(1), 1, out)
+		if err != nil || n != 1 || out[0].Tag != 0 || out[0].Res != 1 {
+			t.Fatalf("second Submit: %d completions (%+v), %v; want the first read's, of 1 byte", n, out[:n], err)
+		}
+		if pending := e.r.Pending(); pending != 0 {
+			t.Errorf("%d SQEs left unsubmitted after Submit returned: the second read did not reach the kernel", pending)
+		}
+	})
+}
