@@ -10,9 +10,16 @@
 # t/io_uring opens its files with O_NOATIME, so ringbench does too (--noatime): without it every read
 # also checks whether the access time needs updating, about 4% of a batch-1 read's CPU.
 #
-# The pairs run back to back, interleaved (every batch in every round, which of the two goes first
-# alternating by round). It prints medians of IOPS for each, the median of the per-round ratios
-# ringbench / t-io_uring, and CPU per op for both over the same window (see vs-t-io_uring-report.py).
+# A third runner, the ring floor, is internal/ring's BenchmarkReadLoop: the same loop as t/io_uring's, written
+# in Go on ringbench's ring (same ring setup, fixed file and buffers, registered ring fd), without the request
+# loop's bookkeeping (a latency stamp and histogram entry per read, the result checks, the backend
+# interface). It splits the gap: floor / t-io_uring is what Go and the ring cost, ringbench / floor what
+# ringbench's harness costs.
+#
+# The runs go back to back, interleaved (every batch in every round, t/io_uring, floor, ringbench in one
+# round, the reverse in the next). It prints medians of IOPS for each, the medians of the per-round ratios
+# ringbench / t-io_uring and floor / t-io_uring, and CPU per op for all three over their measured windows
+# (see vs-t-io_uring-report.py).
 #
 # t/io_uring is not in Debian's fio binary package: it is built from Debian's fio source package
 # (a `Types: deb-src` copy of /etc/apt/sources.list.d/debian.sources is added for `apt-get source fio`, and
@@ -20,7 +27,7 @@
 # Building needs root and apt-get; after that, only the cached binary.
 #
 # Usage: scripts/vs-t-io_uring.sh [-n ROUNDS] [-d SECONDS] [-b "1 4 32"] [--cache DIR] [--dir DIR]
-#                                 [--ringbench BIN] [--t-io-uring BIN] [--keep]
+#                                 [--ringbench BIN] [--t-io-uring BIN] [--ring-test BIN | --no-floor] [--keep]
 #
 #   -n, --rounds N        interleaved rounds (VTI_ROUNDS, default 3, at least 3 for a median)
 #   -d, --duration S      measured seconds per run, whole (VTI_SECS, default 3; each run takes S + 2 s)
@@ -31,10 +38,12 @@
 #                         $TMPDIR or /tmp); it must hold about 270 MiB
 #   --ringbench BIN       use this binary (RINGBENCH_BIN) instead of building ./cmd/ringbench
 #   --t-io-uring BIN      use this t/io_uring binary instead of the cached build
+#   --ring-test BIN       use this internal/ring test binary (go test -c) for the floor instead of building it
+#   --no-floor            leave the ring floor out (it is left out anyway without Go and --ring-test)
 #   --keep                keep the working directory (data set, raw output, summary)
 #   -h, --help            this text
 #
-# Needs: bash, python3, Go (unless --ringbench), perf (optional: t/io_uring's CPU is n/a without it), root to
+# Needs: bash, python3, Go (unless --ringbench and --ring-test or --no-floor), perf (optional: t/io_uring's CPU is n/a without it), root to
 # lock the file in memory (otherwise it is read into the page cache before each run and may be evicted).
 # The machine may be shared: IOPS swing between runs; compare the per-round ratios and CPU per op.
 #
@@ -57,6 +66,8 @@ cache=${VTI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ringbench}
 base=${VTI_DIR:-${TMPDIR:-/tmp}}
 rbbin=${RINGBENCH_BIN:-}
 tbin=
+ringtest=
+floor=1
 keep=0
 depth=32
 fsize=256M
@@ -70,6 +81,8 @@ while (($#)); do
 	--dir) [[ $# -ge 2 ]] || bad "$1 needs a value"; base=$2; shift 2 ;;
 	--ringbench) [[ $# -ge 2 ]] || bad "$1 needs a value"; rbbin=$2; shift 2 ;;
 	--t-io-uring) [[ $# -ge 2 ]] || bad "$1 needs a value"; tbin=$2; shift 2 ;;
+	--ring-test) [[ $# -ge 2 ]] || bad "$1 needs a value"; ringtest=$2; shift 2 ;;
+	--no-floor) floor=0; shift ;;
 	--keep) keep=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) bad "unknown argument $1" ;;
@@ -84,6 +97,8 @@ done
 [[ -d $base && -w $base ]] || bad "--dir $base: not a writable directory"
 [[ -z $rbbin || -x $rbbin ]] || bad "--ringbench $rbbin: not an executable"
 [[ -z $tbin || -x $tbin ]] || bad "--t-io-uring $tbin: not an executable"
+[[ -z $ringtest || -x $ringtest ]] || bad "--ring-test $ringtest: not an executable"
+[[ -z $ringtest ]] || ((floor)) || bad "--ring-test and --no-floor: choose one"
 ((rounds >= 3)) || say "fewer than 3 rounds: the medians are thin"
 
 command -v python3 >/dev/null || die "python3 is needed (apt-get install python3)"
@@ -169,6 +184,18 @@ fi
 
 build_ringbench
 
+if ((floor)) && [[ -z $ringtest ]]; then
+	if command -v go >/dev/null; then
+		say "building the ring floor (go test -c ./internal/ring)"
+		(cd "$root" && go test -c -o "$work/ring.test" ./internal/ring) >"$work/build-ring.log" 2>&1 ||
+			{ cat "$work/build-ring.log" >&2; die "go test -c ./internal/ring failed"; }
+		ringtest=$work/ring.test
+	else
+		say "no Go to build internal/ring's test binary: the ring floor is left out (or pass --ring-test BIN)"
+		floor=0
+	fi
+fi
+
 use_perf=0
 if command -v perf >/dev/null && perf stat -x, -o "$work/perf-check" -e task-clock -- true >/dev/null 2>&1; then
 	use_perf=1
@@ -204,7 +231,9 @@ manifest=$work/manifest.tsv
 		"$fsize" "$depth" "$batches" "$secs"
 	printf '# rounds\t%s interleaved rounds\n' "$rounds"
 	printf '# machine\t%s\n' "$(machine)"
-	printf '# tools\t%s; %s; %s\n' "$tver" "$("$rbbin" version 2>/dev/null | head -1)" "$( ((use_perf)) && perf version || echo 'no perf')"
+	printf '# tools\t%s; %s; %s; %s\n' "$tver" "$("$rbbin" version 2>/dev/null | head -1)" \
+		"$( ((floor)) && echo "ring floor: internal/ring BenchmarkReadLoop, -test.benchtime ${secs}s" || echo 'no ring floor')" \
+		"$( ((use_perf)) && perf version || echo 'no perf')"
 	printf '# lock\t%s\n' "$lock_note"
 } >"$manifest"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -234,13 +263,28 @@ run_rb() {
 	say "$(printf 'round %s batch %2s ringbench  ' "$r" "$b") $(python3 "$lib/vs-t-io_uring-report.py" --brief rb "$p")"
 }
 
+run_floor() {
+	local r=$1 b=$2 p=$work/runs/r$1-b$2-floor
+	((floor)) || return 0
+	warm "$file"
+	if ! run_bg env RINGBENCH_READ_FILE="$file" "$ringtest" -test.run '^$' -test.bench "^BenchmarkReadLoop\$/^depth=$depth\$/^batch=$b\$" \
+		-test.benchtime "${secs}s" -test.count 1 >"$p.out" 2>"$p.err"; then
+		failed=1
+		say "round $r batch $b ring floor failed: $(tail -3 "$p.out" "$p.err" | tr '\n' ' ')"
+	fi
+	printf '%s\t%s\tfloor\t%s\n' "$r" "$b" "$p" >>"$manifest"
+	say "$(printf 'round %s batch %2s ring floor ' "$r" "$b") $(python3 "$lib/vs-t-io_uring-report.py" --brief floor "$p")"
+}
+
 for r in $(seq "$rounds"); do
 	for b in $batches; do
 		if ((r % 2)); then
 			run_t "$r" "$b"
+			run_floor "$r" "$b"
 			run_rb "$r" "$b"
 		else
 			run_rb "$r" "$b"
+			run_floor "$r" "$b"
 			run_t "$r" "$b"
 		fi
 	done
