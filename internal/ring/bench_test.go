@@ -176,59 +176,7 @@ func BenchmarkRead4K(b *testing.B) {
 				}
 			}
 			res0 := residentFraction(fd, benchFileSize)
-
-			free := make([]uint16, 0, depth)
-			for i := depth - 1; i >= 0; i-- {
-				free = append(free, uint16(i))
-			}
-			cqes := make([]CQE, depth)
-			x := uint64(0x2545f4914f6cdd1d)
-			const blocks = benchFileSize / bs
-			inflight, issued := 0, 0
-			b.ReportAllocs()
-			r.ResetStats()
-			cpu0 := cpuNanos()
-			b.ResetTimer()
-			for done := 0; done < b.N; {
-				for inflight < depth && issued < b.N {
-					slot := free[len(free)-1]
-					free = free[:len(free)-1]
-					x ^= x << 13
-					x ^= x >> 7
-					x ^= x << 17
-					off := (x % blocks) * bs
-					s := r.GetSQE()
-					if fixed {
-						ReadFixed{FD: fileFD, Fixed: true, Buf: a.Ptr(int(slot)), Len: bs, Offset: off, BufIndex: slot}.Prep(s)
-					} else {
-						Read{FD: fileFD, Buf: a.Ptr(int(slot)), Len: bs, Offset: off}.Prep(s)
-					}
-					s.SetUserData(uint64(slot))
-					inflight++
-					issued++
-				}
-				if _, err := r.SubmitAndWait(uint32(min(batch, inflight))); err != nil {
-					b.Fatal(err)
-				}
-				n := r.Reap(cqes)
-				for _, c := range cqes[:n] {
-					if c.Res != bs {
-						b.Fatalf("read res %d", c.Res)
-					}
-					free = append(free, uint16(c.UserData))
-				}
-				inflight -= n
-				done += n
-			}
-			b.StopTimer()
-			// Drain anything left in flight before the arena goes away.
-			for inflight > 0 {
-				if err := r.WaitCQE(1); err != nil {
-					b.Fatal(err)
-				}
-				inflight -= r.Reap(cqes)
-			}
-			reportRing(b, r, cpu0)
+			readBlocks(b, r, a, fileFD, fixed, benchFileSize/bs, depth, batch)
 			res1 := residentFraction(fd, benchFileSize)
 			b.ReportMetric(100*min(res0, res1), "resident-%")
 		})
@@ -283,56 +231,71 @@ func BenchmarkReadLoop(b *testing.B) {
 			if err := r.RegisterBuffers(a.Iovecs()); err != nil {
 				b.Fatal(err)
 			}
-			free := make([]uint16, 0, depth)
-			for i := depth - 1; i >= 0; i-- {
-				free = append(free, uint16(i))
-			}
-			cqes := make([]CQE, 4*depth)
-			x := uint64(0x2545f4914f6cdd1d)
-			inflight, issued := 0, 0
-			b.ReportAllocs()
-			r.ResetStats()
-			cpu0 := cpuNanos()
-			b.ResetTimer()
-			for done := 0; done < b.N; {
-				k := min(batch, len(free), b.N-issued)
-				for i := 0; i < k; i++ {
-					slot := free[len(free)-1]
-					free = free[:len(free)-1]
-					x ^= x << 13
-					x ^= x >> 7
-					x ^= x << 17
-					s := r.GetSQE()
-					ReadFixed{FD: 0, Fixed: true, Buf: a.Ptr(int(slot)), Len: bs, Offset: (x % blocks) * bs, BufIndex: slot}.Prep(s)
-					s.SetUserData(uint64(slot))
-				}
-				inflight += k
-				issued += k
-				wait := inflight - (depth - batch)
-				if issued == b.N || k == 0 {
-					wait = max(wait, 1) // nothing more to queue: wait for what is in flight
-				}
-				var err error
-				if wait > 0 {
-					_, err = r.SubmitAndWait(uint32(wait))
-				} else {
-					_, err = r.Submit()
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-				n := r.Reap(cqes)
-				for _, c := range cqes[:n] {
-					if c.Res != bs {
-						b.Fatalf("read res %d", c.Res)
-					}
-					free = append(free, uint16(c.UserData))
-				}
-				inflight -= n
-				done += n
-			}
-			b.StopTimer()
-			reportRing(b, r, cpu0)
+			readBlocks(b, r, a, 0, true, blocks, depth, batch)
 		})
 	}
+}
+
+// readBlocks is the read benchmarks' loop, t/io_uring's: b.N reads of bs bytes at random block offsets below
+// blocks, at most depth in flight; each turn queues up to batch reads into free arena slots, makes one
+// io_uring_enter that submits them and waits only for what must complete before the next batch fits (all
+// that is left at the end), and reaps every completion. fileFD is a registered file's index when fixed
+// (buffers registered too: READ_FIXED), a descriptor otherwise. It reports enters and CPU per op.
+func readBlocks(b *testing.B, r *Ring, a *Arena, fileFD int32, fixed bool, blocks uint64, depth, batch int) {
+	const bs = 4096
+	free := make([]uint16, 0, depth)
+	for i := depth - 1; i >= 0; i-- {
+		free = append(free, uint16(i))
+	}
+	cqes := make([]CQE, 4*depth)
+	x := uint64(0x2545f4914f6cdd1d)
+	inflight, issued := 0, 0
+	b.ReportAllocs()
+	r.ResetStats()
+	cpu0 := cpuNanos()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		k := min(batch, len(free), b.N-issued)
+		for i := 0; i < k; i++ {
+			slot := free[len(free)-1]
+			free = free[:len(free)-1]
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			off := (x % blocks) * bs
+			s := r.GetSQE()
+			if fixed {
+				ReadFixed{FD: fileFD, Fixed: true, Buf: a.Ptr(int(slot)), Len: bs, Offset: off, BufIndex: slot}.Prep(s)
+			} else {
+				Read{FD: fileFD, Buf: a.Ptr(int(slot)), Len: bs, Offset: off}.Prep(s)
+			}
+			s.SetUserData(uint64(slot))
+		}
+		inflight += k
+		issued += k
+		wait := inflight - (depth - batch)
+		if issued == b.N || k == 0 {
+			wait = max(wait, 1) // nothing more to queue: wait for what is in flight
+		}
+		var err error
+		if wait > 0 {
+			_, err = r.SubmitAndWait(uint32(wait))
+		} else {
+			_, err = r.Submit()
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := r.Reap(cqes)
+		for _, c := range cqes[:n] {
+			if c.Res != bs {
+				b.Fatalf("read res %d", c.Res)
+			}
+			free = append(free, uint16(c.UserData))
+		}
+		inflight -= n
+		done += n
+	}
+	b.StopTimer()
+	reportRing(b, r, cpu0)
 }
