@@ -20,7 +20,7 @@ import (
 // goes through sync/atomic, except two store-releases that need nothing
 // stronger (the SQ tail without SQPOLL, the CQ head), which go through
 // storeRelease32: on amd64 a plain store instead of an XCHG, a full barrier
-// that cost about 5% of a batch-1 read loop's CPU. Each use below says which
+// (BenchmarkNopSubmit batch=1: 238 -> 230 ns/op). Each use below says which
 // ordering it provides.
 
 // GetSQE returns the next free SQE, zeroed, or nil when the SQ is full
